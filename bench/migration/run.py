@@ -1,0 +1,232 @@
+#!/usr/bin/env python3
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, SKILL/VL offline-first team
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Benchmark: skillvl.offline_first.vm_migrate strategy=auto against plain `virsh migrate --live`.
+
+In one run, side by side, on the lab guest (cloud1 -> ws01, real QEMU under TCG), with
+memory-write loads of 0, 25, 50, 80 and 100 % of a working-set base at a fixed rate, under
+a bandwidth cap applied to both. Per case: completed or not, total time, downtime, bytes
+sent, and the ratio of total time to the physical limit (touched memory / link rate, the
+touched memory being the load plus the idle guest's resident memory measured in the same run).
+
+    .venv/bin/python bench/migration/run.py [--lab mig] [--cap 40] [--rate 30] [--base 256]
+        [--guest-mib 320] [--timeout 90] [--loads 0,25,50,80,100] [--doc docs/migration.md]
+
+Builds the lab (playbooks/lab.yml + site.yml) unless --no-build; keeps it afterwards unless
+--destroy. Writes bench/results/migration-<time>.csv and the table between the markers
+<!-- bench:migration:start --> / <!-- bench:migration:end --> in --doc.
+"""
+import argparse
+import csv
+import importlib.util
+import json
+import os
+import sys
+import threading
+import time
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+def _load(name, path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+conftest = _load("skillvl_it_conftest", os.path.join(TOP, "tests", "integration", "conftest.py"))
+itmig = _load("skillvl_it_migration", os.path.join(TOP, "tests", "integration", "test_migration.py"))
+
+SRC, DST = "cloud1", "ws01"
+MIB = 1024.0 * 1024.0
+START, END = "<!-- bench:migration:start -->", "<!-- bench:migration:end -->"
+
+
+def parse_jobinfo(text):
+    out = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition(":")
+        if sep:
+            out[key.strip()] = value.strip()
+    return out
+
+
+def _num(value):
+    try:
+        return float(value.split()[0])
+    except (AttributeError, ValueError, IndexError):
+        return None
+
+
+def _bytes(value):
+    if not value:
+        return None
+    num, unit = _num(value), value.split()[-1]
+    factor = {"B": 1, "KiB": 1024, "MiB": MIB, "GiB": MIB * 1024}.get(unit, 1)
+    return None if num is None else num * factor
+
+
+def run_virsh(lab, guests, name, cap, timeout):
+    """Plain `virsh migrate --live` with default settings (bandwidth cap as for ours)."""
+    box = {}
+
+    def target():
+        box["proc"] = lab.run(SRC, "virsh -c qemu:///system migrate --live --persistent --undefine-source "
+                                   "--bandwidth %d %s qemu+tcp://%s/system" % (cap, name, DST),
+                              check=False, timeout=timeout + 120)
+    thread = threading.Thread(target=target)
+    thread.daemon = True
+    started = time.monotonic()
+    thread.start()
+    thread.join(timeout)
+    completed = not thread.is_alive() and box.get("proc") is not None and box["proc"].returncode == 0
+    if thread.is_alive():
+        lab.virsh(SRC, "domjobabort", name, check=False)
+        thread.join(60)
+    wall = time.monotonic() - started
+    row = {"completed": completed, "wall_s": round(wall, 2), "strategy": "precopy (virsh default)"}
+    if completed:
+        info = parse_jobinfo(lab.virsh(DST, "domjobinfo", name, "--completed", check=False).stdout)
+        row["total_s"] = (_num(info.get("Time elapsed")) or 0) / 1000.0 or round(wall, 2)
+        row["downtime_ms"] = _num(info.get("Total downtime"))
+        row["sent_mib"] = round((_bytes(info.get("Data processed")) or 0) / MIB, 1)
+        row["iterations"] = _num(info.get("Iteration"))
+        row["host"] = DST
+    else:
+        row.update(total_s=None, downtime_ms=None, sent_mib=None, iterations=None, host=SRC,
+                   error=(box.get("proc").stderr.strip() if box.get("proc") is not None else "aborted")[-200:])
+    return row
+
+
+def run_ours(lab, name, cap, timeout):
+    started = time.monotonic()
+    args = {"name": name, "dest": DST, "transport": "tcp", "strategy": "auto", "bandwidth": cap,
+            "timeout": timeout, "timeout_action": "postcopy"}
+    res = itmig.run_module(lab, SRC, "skillvl.offline_first.vm_migrate", args, timeout=timeout + 300)
+    wall = time.monotonic() - started
+    figs = res.get("figures") or {}
+    ok = not res.get("failed") and res.get("state", {}).get("dest") == "running"
+    return {"completed": ok, "wall_s": round(wall, 2),
+            "total_s": (figs.get("total_time_ms") or 0) / 1000.0 if ok else None,
+            "downtime_ms": figs.get("downtime_ms") if ok else None,
+            "sent_mib": round((figs.get("data_bytes") or 0) / MIB, 1) if ok else None,
+            "iterations": figs.get("memory_iterations"),
+            "strategy": res.get("strategy_used") or "-",
+            "why": res.get("postcopy_reason"),
+            "pre_dirty_mib_s": figs.get("pre_dirty_rate_mib_s"),
+            "host": DST if ok else SRC,
+            "error": None if ok else res.get("msg")}
+
+
+def table(rows, cap, rate, base, guest_mib):
+    lines = [
+        "Lab guest %d MiB, cloud1 -> ws01 (QEMU 10 TCG, libvirt 9, plain TCP), bandwidth cap %d MiB/s for both, "
+        "writer rate %d MiB/s, load = %% of a %d MiB working-set base. Physical limit = touched memory / cap. "
+        "Run %s." % (guest_mib, cap, rate, base, time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())),
+        "",
+        "| load | method | completed | total s | downtime ms | sent MiB | iterations | strategy used | limit s | ratio |",
+        "|---:|---|---|---:|---:|---:|---:|---|---:|---:|",
+    ]
+    for r in rows:
+        lines.append("| %d %% | %s | %s | %s | %s | %s | %s | %s | %.1f | %s |" % (
+            r["load_pct"], r["method"], "yes" if r["completed"] else "**no**",
+            "%.1f" % r["total_s"] if r.get("total_s") else "-",
+            "%d" % r["downtime_ms"] if r.get("downtime_ms") is not None else "-",
+            r.get("sent_mib") if r.get("sent_mib") is not None else "-",
+            "%d" % r["iterations"] if r.get("iterations") else "-",
+            r.get("strategy") or "-", r["limit_s"],
+            "%.2f" % r["ratio"] if r.get("ratio") else "-"))
+    return "\n".join(lines)
+
+
+def write_doc(path, text):
+    block = "%s\n%s\n%s" % (START, text, END)
+    old = open(path).read() if os.path.exists(path) else ""
+    if START in old and END in old:
+        new = old[:old.index(START)] + block + old[old.index(END) + len(END):]
+    else:
+        new = old.rstrip("\n") + "\n\n" + block + "\n"
+    with open(path, "w") as handle:
+        handle.write(new)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
+    ap.add_argument("--lab", default=os.environ.get("SKILLVL_LAB_NAME", "migbench"))
+    ap.add_argument("--cap", type=int, default=40, help="bandwidth cap, MiB/s")
+    ap.add_argument("--rate", type=int, default=30, help="memory writer rate, MiB/s")
+    ap.add_argument("--base", type=int, default=256, help="working-set base (100 %% load), MiB")
+    ap.add_argument("--guest-mib", type=int, default=320)
+    ap.add_argument("--timeout", type=int, default=90, help="give-up time per virsh run, s")
+    ap.add_argument("--loads", default="0,25,50,80,100")
+    ap.add_argument("--doc", default=os.path.join(TOP, "docs", "migration.md"))
+    ap.add_argument("--no-build", action="store_true")
+    ap.add_argument("--destroy", action="store_true")
+    args = ap.parse_args()
+
+    lab = conftest.Lab(args.lab)
+    if not args.no_build:
+        lab.playbook("playbooks/lab.yml")
+        lab.playbook("playbooks/site.yml")
+    guests = itmig.Guests(lab)
+    rows = []
+    idle_touched = None
+    try:
+        for load_pct in [int(x) for x in args.loads.split(",")]:
+            load_mib = int(round(args.base * load_pct / 100.0))
+            for method in ("virsh", "ours"):
+                name = "migb-%d-%s" % (load_pct, method)
+                guests.boot(name, mem_mib=args.guest_mib, load_mib=load_mib, rate_mib=args.rate if load_mib else 0)
+                time.sleep(3 if load_mib == 0 else 3 + load_mib / float(max(args.rate, 1)))  # writer touched it all
+                before = guests.last_seq(SRC, name)
+                if method == "virsh":
+                    row = run_virsh(lab, guests, name, args.cap, args.timeout)
+                else:
+                    row = run_ours(lab, name, args.cap, args.timeout)
+                alive = guests.wait_heartbeats(row["host"], name, 3, after=before, timeout=60)
+                row.update(load_pct=load_pct, load_mib=load_mib, method=method,
+                           alive=bool(alive), memerr=alive["memerr"] if alive else None)
+                if load_pct == 0 and method == "ours" and row["completed"]:
+                    idle_touched = row["sent_mib"]
+                rows.append(row)
+                print(json.dumps(row, sort_keys=True), flush=True)
+                guests.remove(name)
+    finally:
+        for name in guests.names:
+            guests.remove(name)
+        if args.destroy:
+            lab.playbook("playbooks/lab_destroy.yml", check=False)
+    idle_touched = idle_touched or 0.0
+    for row in rows:
+        row["limit_s"] = round((row["load_mib"] + idle_touched) / float(args.cap), 2)
+        row["ratio"] = round(row["total_s"] / row["limit_s"], 2) if row.get("total_s") and row["limit_s"] else None
+    os.makedirs(os.path.join(TOP, "bench", "results"), exist_ok=True)
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    out_csv = os.path.join(TOP, "bench", "results", "migration-%s.csv" % stamp)
+    keys = ["load_pct", "load_mib", "method", "completed", "total_s", "wall_s", "downtime_ms", "sent_mib",
+            "iterations", "strategy", "limit_s", "ratio", "pre_dirty_mib_s", "why", "alive", "memerr", "host", "error"]
+    with open(out_csv, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=keys, extrasaction="ignore")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow(row)
+    text = table(rows, args.cap, args.rate, args.base, args.guest_mib)
+    write_doc(args.doc, text)
+    print(text)
+    print("\nratios (ours / physical limit): " + ", ".join(
+        "%d%%=%s" % (r["load_pct"], r["ratio"]) for r in rows if r["method"] == "ours"))
+    by = {}
+    for r in rows:
+        by.setdefault(r["load_pct"], {})[r["method"]] = r
+    print("ratios (ours / virsh total time): " + ", ".join(
+        "%d%%=%s" % (k, round(v["ours"]["total_s"] / v["virsh"]["total_s"], 2)
+                     if v.get("ours", {}).get("total_s") and v.get("virsh", {}).get("total_s") else "n/a")
+        for k, v in sorted(by.items())))
+    print("csv: %s" % out_csv)
+    return 0 if all(r["completed"] for r in rows if r["method"] == "ours") else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,50 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, SKILL/VL offline-first team
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Progress of a running migration: the source's live job statistics plus the progress log."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+from ansible_collections.skillvl.offline_first.plugins.module_utils.libvirt import session
+from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.monitor import (
+    Monitor, read_log)
+
+JOB_TYPES = {0: 'none', 1: 'bounded', 2: 'unbounded', 3: 'completed', 4: 'failed', 5: 'cancelled'}
+
+
+def job_info(name, source_uri='qemu:///system', progress_log=None, last=20):
+    """{'running', 'job', 'progress', 'log_header', 'log'} for VM ``name`` on this host."""
+    out = {'name': name, 'running': False, 'job': None, 'progress': None, 'vm_state': 'absent'}
+    header, records = read_log(progress_log, last)
+    out['log_header'] = header
+    out['log'] = records
+    if records and records[-1].get('phase') in ('completed', 'failed', 'lost'):
+        out['finished'] = records[-1]['phase']
+    conn = session.connect(source_uri, 'the libvirt of this host (%s)' % source_uri, readonly=True, keepalive=False)
+    try:
+        dom = session.lookup_domain(conn, name)
+        out['vm_state'] = session.domain_state(dom)[0]
+        if dom is None or not session.is_active(dom):
+            return out
+        lv = session.require_libvirt()
+        try:
+            stats = dom.jobStats(0)
+        except lv.libvirtError as exc:
+            raise session.translate(exc, 'cannot read the job of VM "%s"' % name)
+        kind = stats.get('type', 0)
+        out['job'] = dict(stats, type_name=JOB_TYPES.get(kind, str(kind)))
+        if kind in (1, 2):
+            out['running'] = True
+            mon = Monitor('precopy', False, 10 ** 9, 'abort', 10 ** 9)
+            _action, record = mon.observe(stats, 0.0)
+            if record is not None:
+                record['elapsed_s'] = round((stats.get('time_elapsed') or 0) / 1000.0, 1)
+                if records:
+                    record['phase'] = records[-1].get('phase', record['phase'])
+            out['progress'] = record
+        return out
+    finally:
+        session.close(conn)

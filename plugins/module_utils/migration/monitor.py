@@ -1,0 +1,245 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, SKILL/VL offline-first team
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The decisions of a running migration, from job statistics alone (no libvirt here).
+
+``Monitor.observe(stats, now)`` takes one ``jobStats()`` sample and returns the action to
+take (``None``, ``'postcopy'`` or ``'abort'``) plus a progress record. Stall detection:
+the remaining memory has not reached a new low (by ``STALL_MARGIN``) for ``stall_timeout``
+seconds. Strategy ``auto`` switches to post-copy as soon as the guest dirties memory faster
+than ``postcopy_ratio`` of the link (pre-copy would then take more than about 1/(1-ratio)
+times the physical limit: with 0.25, 1.33x), judged from the dirty rate measured before the
+start during the first pass and from QEMU's dirty rate afterwards, or when pre-copy stalls
+(auto-converge throttling works meanwhile); ``postcopy`` switches after the first pass.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import json
+import os
+
+MIB = 1024.0 * 1024.0
+STALL_MARGIN = 0.05
+PROGRESS_EVERY = 1.0   # seconds between kept progress records
+SETTLE_BYTES = 16 * 1024 * 1024   # sent before the link rate counts as measured
+
+
+def mib(value):
+    return round((value or 0) / MIB, 1)
+
+
+def dirty_bytes(stats):
+    return (stats.get('memory_dirty_rate') or 0) * (stats.get('memory_page_size') or 4096)
+
+
+class Monitor(object):
+    def __init__(self, strategy, postcopy_allowed, timeout, timeout_action, stall_timeout,
+                 postcopy_ratio=0.25, progress_log=None, keep=600, pre_dirty=None):
+        self.strategy = strategy
+        self.postcopy_allowed = postcopy_allowed
+        self.timeout = timeout
+        self.timeout_action = timeout_action
+        self.stall_timeout = stall_timeout
+        self.postcopy_ratio = postcopy_ratio
+        self.progress_log = progress_log
+        self.keep = keep
+        self.pre_dirty = pre_dirty
+        self.start = None
+        self.phase = 'starting'
+        self.postcopy_reason = None
+        self.aborted_reason = None
+        self.stalled = False
+        self.best_remaining = None
+        self.best_at = None
+        self.max_throttle = 0
+        self.max_dirty = 0
+        self.max_iteration = 0
+        self.last = {}
+        self.records = []
+        self._last_record_at = None
+
+    # -- decisions -------------------------------------------------------------------------
+    def observe(self, stats, now):
+        """One sample in; (action, record) out."""
+        if self.start is None:
+            self.start = now
+        elapsed = now - self.start
+        if not stats or stats.get('type', 0) in (0, None):
+            return None, None
+        if self.phase == 'starting':
+            self.phase = 'precopy'
+        self.last = dict(stats)
+        remaining = stats.get('memory_remaining')
+        iteration = stats.get('memory_iteration') or 0
+        self.max_iteration = max(self.max_iteration, iteration)
+        self.max_throttle = max(self.max_throttle, stats.get('auto_converge_throttle') or 0)
+        self.max_dirty = max(self.max_dirty, dirty_bytes(stats))
+        if remaining is not None:
+            if self.best_remaining is None or remaining < self.best_remaining * (1 - STALL_MARGIN) \
+                    or remaining == 0:
+                self.best_remaining = remaining
+                self.best_at = now
+        if self.best_at is not None and self.phase == 'precopy':
+            self.stalled = (now - self.best_at) >= self.stall_timeout
+        action = None
+        if self.phase == 'precopy':
+            action = self._decide(stats, elapsed, iteration)
+        record = self._record(stats, now, elapsed, action)
+        return action, record
+
+    def _decide(self, stats, elapsed, iteration):
+        if elapsed >= self.timeout:
+            if self.timeout_action == 'postcopy' and self.postcopy_allowed:
+                return self._go_postcopy('timeout after %ds: switching to post-copy' % self.timeout)
+            self.aborted_reason = 'the migration did not complete within %d s' % self.timeout
+            self.phase = 'aborting'
+            return 'abort'
+        if not self.postcopy_allowed:
+            return None
+        if self.strategy == 'postcopy' and iteration >= 2:
+            return self._go_postcopy('first pass complete')
+        if self.strategy == 'auto':
+            bps = stats.get('memory_bps') or 0
+            if iteration >= 2:
+                dirty = dirty_bytes(stats)
+                source = 'guest dirties'
+            else:
+                dirty = self.pre_dirty or 0
+                source = 'guest dirtied (measured before the start)'
+            settled = iteration >= 2 or (stats.get('memory_processed') or 0) >= SETTLE_BYTES
+            if settled and bps > 0 and dirty >= self.postcopy_ratio * bps \
+                    and (stats.get('memory_remaining') or 0) > bps * 0.5:
+                return self._go_postcopy('%s %.0f MiB/s against a link of %.0f MiB/s'
+                                         % (source, dirty / MIB, bps / MIB))
+            if self.stalled:
+                return self._go_postcopy('pre-copy stalled: remaining memory has not shrunk for %d s'
+                                         % self.stall_timeout)
+        return None
+
+    def _go_postcopy(self, reason):
+        self.phase = 'postcopy'
+        self.postcopy_reason = reason
+        return 'postcopy'
+
+    def postcopy_failed(self, why):
+        """Switching failed (e.g. the job ended meanwhile): stay in pre-copy, do not retry."""
+        self.phase = 'precopy'
+        self.postcopy_allowed = False
+        self.postcopy_reason = 'switch to post-copy failed: %s' % why
+
+    # -- progress --------------------------------------------------------------------------
+    def _record(self, stats, now, elapsed, action):
+        total = stats.get('memory_total') or stats.get('data_total') or 0
+        processed = stats.get('memory_processed') or 0
+        remaining = stats.get('memory_remaining') or 0
+        data_total = stats.get('data_total') or 0
+        data_remaining = stats.get('data_remaining') or 0
+        bps = stats.get('memory_bps') or 0
+        dirty = dirty_bytes(stats)
+        if data_total:
+            percent = round(100.0 * (data_total - data_remaining) / data_total, 1)
+        elif total:
+            percent = round(100.0 * (total - remaining) / total, 1)
+        else:
+            percent = 0.0
+        eta = None
+        if self.phase == 'postcopy' and bps > 0:
+            eta = round(remaining / bps, 1)
+        elif bps > dirty:
+            eta = round((data_remaining or remaining) / float(bps - dirty), 1)
+        record = {
+            'elapsed_s': round(elapsed, 1),
+            'phase': self.phase,
+            'percent': percent,
+            'iteration': stats.get('memory_iteration') or 0,
+            'memory_remaining_mib': mib(remaining),
+            'memory_processed_mib': mib(processed),
+            'disk_remaining_mib': mib(stats.get('disk_remaining')),
+            'dirty_rate_mib_s': mib(dirty),
+            'bandwidth_mib_s': mib(bps),
+            'throttle_percent': stats.get('auto_converge_throttle') or 0,
+            'postcopy_requests': stats.get('memory_postcopy_requests') or 0,
+            'eta_s': eta,
+            'stalled': self.stalled,
+        }
+        if action:
+            record['action'] = action
+            record['why'] = self.postcopy_reason if action == 'postcopy' else self.aborted_reason
+        if action or self._last_record_at is None or now - self._last_record_at >= PROGRESS_EVERY:
+            self._last_record_at = now
+            self.records.append(record)
+            if len(self.records) > self.keep:
+                del self.records[1:len(self.records) - self.keep + 1]
+            self.write(record)
+        return record
+
+    def write(self, record):
+        if not self.progress_log:
+            return
+        try:
+            with open(self.progress_log, 'a') as handle:
+                handle.write(json.dumps(record, sort_keys=True) + '\n')
+        except (IOError, OSError):
+            self.progress_log = None   # progress is a courtesy: never fail a migration for it
+
+
+def start_log(path, header):
+    """Start a progress log (JSON lines), replacing an old one; no-op without a path."""
+    if not path:
+        return
+    directory = os.path.dirname(path)
+    if directory and not os.path.isdir(directory):
+        os.makedirs(directory, 0o755)
+    with open(path, 'w') as handle:
+        handle.write(json.dumps(header, sort_keys=True) + '\n')
+
+
+def read_log(path, last=20):
+    """The header and the last ``last`` records of a progress log."""
+    if not path or not os.path.exists(path):
+        return None, []
+    with open(path) as handle:
+        lines = [line for line in handle.read().splitlines() if line.strip()]
+    out = []
+    for line in lines:
+        try:
+            out.append(json.loads(line))
+        except ValueError:
+            continue
+    if not out:
+        return None, []
+    return out[0], out[1:][-last:]
+
+
+def figures(stats, source, monitor=None):
+    """Measured figures of a finished migration from job statistics."""
+    stats = stats or {}
+    elapsed = stats.get('time_elapsed') or 0
+    data = stats.get('data_processed') or 0
+    page = stats.get('memory_page_size') or 4096
+    out = {
+        'source': source,
+        'total_time_ms': elapsed,
+        'downtime_ms': stats.get('downtime'),
+        'setup_time_ms': stats.get('setup_time'),
+        'data_bytes': data,
+        'memory_bytes': stats.get('memory_processed') or 0,
+        'disk_bytes': stats.get('disk_processed') or 0,
+        'memory_total_bytes': stats.get('memory_total') or 0,
+        'memory_iterations': stats.get('memory_iteration') or 0,
+        'dirty_rate_mib_s': mib((stats.get('memory_dirty_rate') or 0) * page),
+        'bandwidth_mib_s': mib(stats.get('memory_bps')),
+        'effective_bandwidth_mib_s': round(data / MIB / (elapsed / 1000.0), 1) if elapsed else None,
+        'postcopy_requests': stats.get('memory_postcopy_requests') or 0,
+        'auto_converge_throttle': stats.get('auto_converge_throttle') or 0,
+    }
+    if monitor is not None:
+        out['memory_iterations'] = max(out['memory_iterations'], monitor.max_iteration)
+        out['auto_converge_throttle'] = max(out['auto_converge_throttle'], monitor.max_throttle)
+        out['peak_dirty_rate_mib_s'] = mib(monitor.max_dirty)
+        if not out['dirty_rate_mib_s'] and monitor.last:
+            out['dirty_rate_mib_s'] = mib(dirty_bytes(monitor.last))
+    return out

@@ -1,0 +1,228 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, SKILL/VL offline-first team
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Migration options: defaults, validation, and the libvirt flags/parameters per strategy.
+
+Plain Python, no libvirt import: the flag values are libvirt's stable ABI numbers.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import copy
+
+STRATEGIES = ('auto', 'precopy', 'auto_converge', 'postcopy')
+STORAGE_MODES = ('shared', 'copy', 'copy_incremental')
+COMPRESSIONS = ('xbzrle', 'zstd', 'zlib')
+TIMEOUT_ACTIONS = ('abort', 'postcopy')
+MODES = ('live', 'cold')
+TRANSPORTS = ('tls', 'ssh', 'tcp')
+
+# virDomainMigrateFlags
+FLAGS = {
+    'live': 1, 'peer2peer': 2, 'tunnelled': 4, 'persist_dest': 8, 'undefine_source': 16,
+    'paused': 32, 'non_shared_disk': 64, 'non_shared_inc': 128, 'change_protection': 256,
+    'unsafe': 512, 'offline': 1024, 'compressed': 2048, 'abort_on_error': 4096,
+    'auto_converge': 8192, 'rdma_pin_all': 16384, 'postcopy': 32768, 'tls': 65536,
+    'parallel': 131072,
+}
+
+DEFAULTS = {
+    'name': None,
+    'dest': None,
+    'transport': 'tls',
+    'dest_user': None,
+    'dest_port': None,
+    'source_uri': 'qemu:///system',
+    'migrate_uri': None,
+    'tunnelled': False,
+    'mode': 'live',
+    'strategy': 'auto',
+    'bandwidth': 0,
+    'postcopy_bandwidth': 0,
+    'max_downtime': 300,
+    'parallel_connections': 0,
+    'compression': [],
+    'compression_level': None,
+    'xbzrle_cache': None,
+    'auto_converge_initial': None,
+    'auto_converge_increment': None,
+    'storage': 'shared',
+    'persistent': True,
+    'undefine_source': True,
+    'timeout': 1800,
+    'timeout_action': 'abort',
+    'stall_timeout': 10,
+    'postcopy_ratio': 0.25,
+    'cold_fallback': False,
+    'cold_shutdown_timeout': 120,
+    'cold_force_off': False,
+    'progress_log': None,
+    'poll_interval': 0.5,
+}
+
+# Bounds that catch nonsense early, with the unit in the message.
+MAX_BANDWIDTH = 1024 * 1024          # MiB/s (1 TiB/s)
+MIN_DOWNTIME, MAX_DOWNTIME = 10, 600000   # ms
+MAX_TIMEOUT = 7 * 24 * 3600          # s
+
+
+class MigrationError(Exception):
+    """A migration problem in an administrator's words.
+
+    ``reasons`` carries the pre-flight findings when the verdict was negative; ``state``
+    says where the VM is now (it is never left nowhere).
+    """
+
+    def __init__(self, message, reasons=None, state=None, figures=None, detail=None):
+        super(MigrationError, self).__init__(message)
+        self.message = message
+        self.reasons = reasons or []
+        self.state = state
+        self.figures = figures
+        self.detail = detail
+
+    def __str__(self):
+        return self.message
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def normalize(options):
+    """Defaults filled in and every value checked; raises MigrationError listing all problems."""
+    opts = copy.deepcopy(DEFAULTS)
+    unknown = sorted(set(options) - set(DEFAULTS))
+    if unknown:
+        raise MigrationError('unknown migration option(s): %s' % ', '.join(unknown))
+    for key, value in options.items():
+        if value is not None:
+            opts[key] = value
+    problems = []
+
+    def need_int(key, low, high, unit):
+        value = opts[key]
+        if isinstance(value, str) and value.strip().lstrip('-').isdigit():
+            value = int(value.strip())
+            opts[key] = value
+        if not _is_int(value) or not low <= value <= high:
+            problems.append('%s must be a whole number between %s and %s %s, not "%s"'
+                            % (key, low, high, unit, opts[key]))
+
+    if not opts['name'] or not isinstance(opts['name'], str):
+        problems.append('name (the VM to migrate) is required')
+    if not opts['dest'] or not isinstance(opts['dest'], str):
+        problems.append('dest (destination host or libvirt URI) is required')
+    for key, allowed in (('transport', TRANSPORTS), ('mode', MODES), ('strategy', STRATEGIES),
+                         ('storage', STORAGE_MODES), ('timeout_action', TIMEOUT_ACTIONS)):
+        if opts[key] not in allowed:
+            problems.append('%s must be one of %s, not "%s"' % (key, ', '.join(allowed), opts[key]))
+    need_int('bandwidth', 0, MAX_BANDWIDTH, 'MiB/s (0 = no cap)')
+    need_int('postcopy_bandwidth', 0, MAX_BANDWIDTH, 'MiB/s (0 = no cap)')
+    need_int('max_downtime', MIN_DOWNTIME, MAX_DOWNTIME, 'ms')
+    need_int('parallel_connections', 0, 255, 'connections (0 or 1 = no multifd)')
+    need_int('timeout', 1, MAX_TIMEOUT, 's')
+    need_int('stall_timeout', 1, 3600, 's')
+    need_int('cold_shutdown_timeout', 1, 3600, 's')
+    for key, low, high in (('auto_converge_initial', 1, 100), ('auto_converge_increment', 1, 100),
+                           ('compression_level', 0, 22)):
+        if opts[key] is not None:
+            need_int(key, low, high, '')
+    if opts['xbzrle_cache'] is not None:
+        need_int('xbzrle_cache', 1, 1024 * 1024, 'MiB')
+    if opts['dest_port'] is not None:
+        need_int('dest_port', 1, 65535, '')
+    if not isinstance(opts['postcopy_ratio'], (int, float)) or not 0 < opts['postcopy_ratio'] <= 10:
+        problems.append('postcopy_ratio must be a number above 0, not "%s"' % (opts['postcopy_ratio'],))
+    if not isinstance(opts['poll_interval'], (int, float)) or not 0.05 <= opts['poll_interval'] <= 60:
+        problems.append('poll_interval must be between 0.05 and 60 s')
+    comp = opts['compression']
+    if isinstance(comp, str):
+        comp = [c.strip() for c in comp.split(',') if c.strip()]
+    if not isinstance(comp, list) or any(c not in COMPRESSIONS for c in comp):
+        problems.append('compression must be a list of %s, not "%s"' % (', '.join(COMPRESSIONS), opts['compression']))
+        comp = []
+    opts['compression'] = sorted(set(comp))
+    multifd = _is_int(opts['parallel_connections']) and opts['parallel_connections'] > 1
+    if set(comp) & set(('zstd', 'zlib')) and not multifd:
+        problems.append('compression zstd/zlib works only with multifd: set parallel_connections to 2 or more')
+    if len(set(comp) & set(('zstd', 'zlib'))) > 1:
+        problems.append('choose one of zstd and zlib, not both')
+    if 'xbzrle' in comp and multifd:
+        problems.append('xbzrle compression cannot be combined with multifd (parallel_connections > 1); use zstd or zlib')
+    if opts['strategy'] == 'postcopy' and multifd:
+        problems.append('post-copy cannot be combined with multifd (parallel_connections > 1) by libvirt 9')
+    if opts['tunnelled'] and opts['transport'] != 'ssh':
+        problems.append('tunnelled applies to transport ssh only (tls encrypts the data stream itself)')
+    if opts['tunnelled'] and (multifd or opts['strategy'] == 'postcopy'):
+        problems.append('tunnelled migration supports neither multifd nor post-copy')
+    if opts['mode'] == 'cold' and opts['cold_fallback']:
+        problems.append('cold_fallback applies to live moves; mode is already cold')
+    if opts['migrate_uri'] is not None and '://' not in str(opts['migrate_uri']):
+        problems.append('migrate_uri must look like tcp://ADDRESS[:PORT], not "%s"' % opts['migrate_uri'])
+    if problems:
+        raise MigrationError('invalid migration options: ' + '; '.join(problems))
+    return opts
+
+
+def postcopy_allowed(opts):
+    """Whether the strategy may switch to post-copy at some point."""
+    if opts['tunnelled'] or opts['parallel_connections'] > 1 or opts.get('postcopy_unavailable'):
+        return False
+    return opts['strategy'] in ('auto', 'postcopy') or opts['timeout_action'] == 'postcopy'
+
+
+def build(opts, copy_disks=None):
+    """(flags, params, flag names) for migrateToURI3 from normalized options.
+
+    ``copy_disks`` lists the target names (vda, ...) of disks that need copying.
+    """
+    names = ['live', 'peer2peer', 'abort_on_error']
+    strategy = opts['strategy']
+    if strategy in ('auto', 'auto_converge'):
+        names.append('auto_converge')
+    if postcopy_allowed(opts):
+        names.append('postcopy')
+    if opts['persistent']:
+        names.append('persist_dest')
+    if opts['undefine_source']:
+        names.append('undefine_source')
+    if opts['transport'] == 'tls':
+        names.append('tls')
+    if opts['tunnelled']:
+        names.append('tunnelled')
+    params = {}
+    if copy_disks:
+        names.append('non_shared_inc' if opts['storage'] == 'copy_incremental' else 'non_shared_disk')
+        params['migrate_disks'] = list(copy_disks)
+    if opts['parallel_connections'] > 1:
+        names.append('parallel')
+        params['parallel.connections'] = opts['parallel_connections']
+    if opts['compression']:
+        names.append('compressed')
+        params['compression'] = list(opts['compression'])
+        level = opts['compression_level']
+        if level is not None:
+            for method in ('zstd', 'zlib'):
+                if method in opts['compression']:
+                    params['compression.%s.level' % method] = level
+        if opts['xbzrle_cache'] and 'xbzrle' in opts['compression']:
+            params['compression.xbzrle.cache'] = opts['xbzrle_cache'] * 1024 * 1024
+    if opts['bandwidth']:
+        params['bandwidth'] = opts['bandwidth']
+    if 'postcopy' in names and (opts['postcopy_bandwidth'] or opts['bandwidth']):
+        # the cap holds in post-copy too unless a post-copy cap of its own is given
+        params['bandwidth.postcopy'] = opts['postcopy_bandwidth'] or opts['bandwidth']
+    if opts['migrate_uri']:
+        params['migrate_uri'] = opts['migrate_uri']
+    if opts['auto_converge_initial'] and 'auto_converge' in names:
+        params['auto_converge.initial'] = opts['auto_converge_initial']
+    if opts['auto_converge_increment'] and 'auto_converge' in names:
+        params['auto_converge.increment'] = opts['auto_converge_increment']
+    flags = 0
+    for name in names:
+        flags |= FLAGS[name]
+    return flags, params, names

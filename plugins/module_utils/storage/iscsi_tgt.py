@@ -1,0 +1,322 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, SKILL/VL offline-first team
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""tgt (userspace iSCSI target) backend.
+
+The live configuration is changed with `tgtadm` (no restart, sessions of other targets are not
+touched) and read back with `tgtadm --op show`. It is also persisted in
+/etc/tgt/conf.d/skillvl-<iqn>.conf (mode 0600, it holds the CHAP secrets), which tgt-admin
+loads when tgtd starts. tgt never shows secrets, so that file is how we know whether a secret
+changed; without it a secret is set again (and reported as a change).
+LUNs are numbered 1..n in the order given (LUN 0 is tgt's controller), as tgt-admin does.
+Portals are global in tgtd: listed portals are added, none are removed; a portal whose port
+tgtd already serves on the wildcard address counts as present.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import os
+import re
+
+from ansible_collections.community.general.plugins.module_utils.cmd_runner import CmdRunner, cmd_runner_fmt
+
+from ansible_collections.skillvl.offline_first.plugins.module_utils.storage.common import (
+    MANAGED_MARKER, StorageError, format_portal, read_text, remove_file, write_text,
+)
+from ansible_collections.skillvl.offline_first.plugins.module_utils.storage.iscsi import (
+    MASK, Step, create_sparse_file,
+)
+
+CONF_DIR = "/etc/tgt/conf.d"
+ORDER = ("lld mode op tid targetname lun backing_store initiator_name initiator_address "
+         "user password outgoing force param")
+
+
+def tgtadm_runner(module):
+    """The one runner for tgtadm."""
+    return CmdRunner(
+        module,
+        command="tgtadm",
+        arg_formats=dict(
+            lld=cmd_runner_fmt.as_fixed("--lld", "iscsi"),
+            mode=cmd_runner_fmt.as_opt_val("--mode"),
+            op=cmd_runner_fmt.as_opt_val("--op"),
+            tid=cmd_runner_fmt.as_opt_val("--tid"),
+            targetname=cmd_runner_fmt.as_opt_val("--targetname"),
+            lun=cmd_runner_fmt.as_opt_val("--lun"),
+            backing_store=cmd_runner_fmt.as_opt_val("--backing-store"),
+            initiator_name=cmd_runner_fmt.as_opt_val("--initiator-name"),
+            initiator_address=cmd_runner_fmt.as_opt_val("--initiator-address"),
+            user=cmd_runner_fmt.as_opt_val("--user"),
+            password=cmd_runner_fmt.as_opt_val("--password"),
+            outgoing=cmd_runner_fmt.as_bool("--outgoing"),
+            force=cmd_runner_fmt.as_bool("--force"),
+            param=cmd_runner_fmt.as_opt_val("--param"),
+        ),
+        check_rc=False,
+    )
+
+
+def parse_target_show(text):
+    """`tgtadm --lld iscsi --mode target --op show` -> {iqn: {...}}."""
+    targets = {}
+    cur = None
+    section = None
+    lun = None
+    for line in (text or "").splitlines():
+        m = re.match(r"^Target (\d+): (\S+)\s*$", line)
+        if m:
+            cur = dict(tid=int(m.group(1)), luns={}, accounts_in=[], accounts_out=[], acls=[], sessions=0)
+            targets[m.group(2)] = cur
+            section = None
+            continue
+        if cur is None:
+            continue
+        stripped = line.strip()
+        if re.match(r"^ {4}\S", line):
+            section = stripped.rstrip(":")
+            continue
+        if section == "LUN information":
+            m = re.match(r"^LUN: (\d+)$", stripped)
+            if m:
+                lun = int(m.group(1))
+                continue
+            m = re.match(r"^Backing store path: (.*)$", stripped)
+            if m and lun is not None and lun > 0:
+                cur["luns"][lun] = m.group(1).strip()
+        elif section == "I_T nexus information":
+            if stripped.startswith("I_T nexus:"):
+                cur["sessions"] += 1
+        elif section == "Account information" and stripped:
+            if stripped.endswith("(outgoing)"):
+                cur["accounts_out"].append(stripped[:-len("(outgoing)")].strip())
+            else:
+                cur["accounts_in"].append(stripped)
+        elif section == "ACL information" and stripped:
+            cur["acls"].append(stripped)
+    return targets
+
+
+def parse_account_show(text):
+    return [line.strip() for line in (text or "").splitlines()[1:] if line.strip()]
+
+
+def parse_portal_show(text):
+    portals = []
+    for line in (text or "").splitlines():
+        m = re.match(r"^Portal: (.*):(\d+),\d+$", line.strip())
+        if m:
+            portals.append((m.group(1).strip("[]"), int(m.group(2))))
+    return portals
+
+
+def conf_path(iqn, directory=CONF_DIR):
+    return os.path.join(directory, "skillvl-%s.conf" % re.sub(r"[^A-Za-z0-9_.-]", "_", iqn))
+
+
+def render_conf(target):
+    lines = ["# %s.iscsi_target (%s); do not edit by hand." % (MANAGED_MARKER, target.iqn),
+             "<target %s>" % target.iqn]
+    for lun in target.luns:
+        lines.append("    backing-store %s" % lun.path)
+    for init in target.initiators:
+        lines.append("    initiator-name %s" % init)
+    if target.chap:
+        lines.append("    incominguser %s %s" % (target.chap.username, target.chap.password))
+        if target.chap.mutual_username:
+            lines.append("    outgoinguser %s %s" % (target.chap.mutual_username, target.chap.mutual_password))
+    lines.append("</target>")
+    return "\n".join(lines) + "\n"
+
+
+def parse_conf_secrets(text):
+    """{(username, outgoing): password} from a persisted file."""
+    secrets = {}
+    for line in (text or "").splitlines():
+        m = re.match(r"^\s*(incominguser|outgoinguser)\s+(\S+)\s+(\S+)\s*$", line)
+        if m:
+            secrets[(m.group(2), m.group(1) == "outgoinguser")] = m.group(3)
+    return secrets
+
+
+class TgtBackend(object):
+    kind = "tgt"
+
+    def __init__(self, module, runner=None, conf_dir=CONF_DIR):
+        self.module = module
+        self._runner = runner
+        self.conf_dir = conf_dir
+        self.warnings = []
+
+    @property
+    def runner(self):
+        if self._runner is None:
+            self._runner = tgtadm_runner(self.module)
+        return self._runner
+
+    def tgtadm(self, what, **kwargs):
+        """Run tgtadm; `what` describes the step for errors (never a secret)."""
+        kwargs = dict((k, v) for k, v in kwargs.items() if v is not None)
+        order = [k for k in ORDER.split() if k == "lld" or k in kwargs]
+        with self.runner(order) as ctx:
+            rc, out, err = ctx.run(**kwargs)
+        if rc != 0:
+            reason = (err or out).strip().replace("tgtadm: ", "") or "rc=%s" % rc
+            raise StorageError("tgt: %s failed: %s" % (what, reason))
+        return out
+
+    # ---- reading -----------------------------------------------------------------------
+    def read(self):
+        targets = parse_target_show(self.tgtadm("listing targets", mode="target", op="show"))
+        accounts = parse_account_show(self.tgtadm("listing accounts", mode="account", op="show"))
+        portals = parse_portal_show(self.tgtadm("listing portals", mode="portal", op="show"))
+        return targets, accounts, portals
+
+    @staticmethod
+    def safe_view(iqn, cur):
+        if cur is None:
+            return dict(iqn=iqn, exists=False)
+        return dict(iqn=iqn, exists=True, tid=cur["tid"],
+                    luns=[cur["luns"][n] for n in sorted(cur["luns"])],
+                    initiators=list(cur["acls"]),
+                    chap_users=list(cur["accounts_in"]), mutual_chap_users=list(cur["accounts_out"]),
+                    sessions=cur["sessions"])
+
+    # ---- planning ----------------------------------------------------------------------
+    def plan(self, target, state="present", iqn=None, force=False):
+        iqn = target.iqn if target is not None else iqn
+        targets, accounts, portals = self.read()
+        cur = targets.get(iqn)
+        path = conf_path(iqn, self.conf_dir)
+        old_conf = read_text(path)
+        steps = []
+        before = self.safe_view(iqn, cur)
+        if state == "absent":
+            if cur is not None:
+                if cur["sessions"] and not force:
+                    raise StorageError("target %s has %d active session(s): log the initiators out first, "
+                                       "or set force=true" % (iqn, cur["sessions"]))
+                steps.append(Step("delete target %s (tid %d)" % (iqn, cur["tid"]), self._op(
+                    "deleting target %s" % iqn, mode="target", op="delete", tid=cur["tid"], force=force or None)))
+                for user in cur["accounts_in"] + cur["accounts_out"]:
+                    if (user, False) in parse_conf_secrets(old_conf) or (user, True) in parse_conf_secrets(old_conf):
+                        steps.append(Step("delete CHAP account %s" % user, self._op(
+                            "deleting CHAP account %s" % user, mode="account", op="delete", user=user)))
+            if old_conf is not None:
+                steps.append(Step("remove %s" % path, lambda: remove_file(path)))
+            return steps, before, dict(iqn=iqn, exists=False)
+
+        tid = cur["tid"] if cur else max([t["tid"] for t in targets.values()] + [0]) + 1
+        if cur is None:
+            steps.append(Step("create target %s (tid %d)" % (iqn, tid), self._op(
+                "creating target %s" % iqn, mode="target", op="new", tid=tid, targetname=iqn)))
+            cur = dict(tid=tid, luns={}, accounts_in=[], accounts_out=[], acls=[], sessions=0)
+        # LUNs 1..n in order
+        for n, lun in enumerate(target.luns, 1):
+            have = cur["luns"].get(n)
+            if have == lun.path:
+                continue
+            if not os.path.exists(lun.path):
+                steps.append(Step("create sparse file %s (%d bytes)" % (lun.path, lun.size),
+                                  self._sparse(lun.path, lun.size)))
+            if have is not None:
+                steps.append(Step("replace LUN %d (%s)" % (n, have), self._op(
+                    "removing LUN %d" % n, mode="logicalunit", op="delete", tid=tid, lun=n)))
+            steps.append(Step("add LUN %d backed by %s" % (n, lun.path), self._op(
+                "adding LUN %d backed by %s" % (n, lun.path), mode="logicalunit", op="new", tid=tid, lun=n,
+                backing_store=lun.path)))
+        for n in sorted(cur["luns"]):
+            if n > len(target.luns):
+                steps.append(Step("remove LUN %d (%s)" % (n, cur["luns"][n]), self._op(
+                    "removing LUN %d" % n, mode="logicalunit", op="delete", tid=tid, lun=n)))
+        # ACL
+        for acl in cur["acls"]:
+            if acl not in target.initiators:
+                kw = dict(initiator_name=acl) if acl.startswith(("iqn.", "eui.", "naa.")) \
+                    else dict(initiator_address=acl)
+                steps.append(Step("unbind %s" % acl, self._op("removing %s from the ACL" % acl, mode="target",
+                                                              op="unbind", tid=tid, **kw)))
+        for init in target.initiators:
+            if init not in cur["acls"]:
+                steps.append(Step("bind initiator %s" % init, self._op(
+                    "adding %s to the ACL" % init, mode="target", op="bind", tid=tid, initiator_name=init)))
+        # CHAP
+        secrets = parse_conf_secrets(old_conf)
+        want = []
+        if target.chap:
+            want.append((target.chap.username, target.chap.password, False))
+            if target.chap.mutual_username:
+                want.append((target.chap.mutual_username, target.chap.mutual_password, True))
+        for outgoing, bound in ((False, cur["accounts_in"]), (True, cur["accounts_out"])):
+            for user in bound:
+                if not any(u == user and o == outgoing for u, _p, o in want):
+                    steps.append(Step("unbind CHAP account %s" % user, self._op(
+                        "unbinding CHAP account %s" % user, mode="account", op="unbind", tid=tid, user=user,
+                        outgoing=outgoing or None)))
+                    if (user, outgoing) in secrets:
+                        steps.append(Step("delete CHAP account %s" % user, self._op(
+                            "deleting CHAP account %s" % user, mode="account", op="delete", user=user)))
+        for user, password, outgoing in want:
+            bound = user in (cur["accounts_out"] if outgoing else cur["accounts_in"])
+            label = "mutual CHAP" if outgoing else "CHAP"
+            if user in accounts and secrets.get((user, outgoing)) == password:
+                if not bound:
+                    steps.append(Step("bind %s account %s" % (label, user), self._bind(tid, user, outgoing)))
+                continue
+            if user in accounts:
+                steps.append(Step("reset %s secret of %s" % (label, user), self._op(
+                    "deleting CHAP account %s" % user, mode="account", op="delete", user=user)))
+            steps.append(Step("create %s account %s" % (label, user), self._op(
+                "creating %s account %s" % (label, user), mode="account", op="new", user=user, password=password)))
+            steps.append(Step("bind %s account %s" % (label, user), self._bind(tid, user, outgoing)))
+        # portals
+        for addr, port in target.portals:
+            # tgtd listens on 0.0.0.0:3260 and [::]:3260 by default; a specific address on a
+            # port it already listens on for every address cannot be added (and is reachable).
+            wildcard = ("0.0.0.0", port) in portals if ":" not in addr else ("::", port) in portals
+            if (addr, port) not in portals and not wildcard:
+                steps.append(Step("add portal %s" % format_portal(addr, port), self._op(
+                    "adding portal %s" % format_portal(addr, port), mode="portal", op="new",
+                    param="portal=%s" % format_portal(addr, port))))
+        # persistence
+        new_conf = render_conf(target)
+        if new_conf != old_conf:
+            steps.append(Step("write %s" % path, lambda: write_text(path, new_conf, 0o600)))
+        after = dict(iqn=iqn, exists=True, tid=tid, luns=[lun.path for lun in target.luns],
+                     initiators=list(target.initiators),
+                     chap_users=[target.chap.username] if target.chap else [],
+                     mutual_chap_users=[target.chap.mutual_username] if target.chap and target.chap.mutual_username
+                     else [], sessions=cur["sessions"])
+        if any(s.description.startswith(("reset", "create CHAP", "create mutual")) for s in steps):
+            after["chap_secret"] = MASK + " (set)"
+        return steps, before, after
+
+    def _op(self, what, **kwargs):
+        return lambda: self.tgtadm(what, **kwargs)
+
+    def _bind(self, tid, user, outgoing):
+        label = "mutual CHAP" if outgoing else "CHAP"
+        return self._op("binding %s account %s" % (label, user), mode="account", op="bind", tid=tid, user=user,
+                        outgoing=outgoing or None)
+
+    @staticmethod
+    def _sparse(path, size):
+        return lambda: create_sparse_file(path, size)
+
+    def verify(self, target):
+        targets, _accounts, _portals = self.read()
+        cur = targets.get(target.iqn)
+        if cur is None:
+            raise StorageError("tgt does not list target %s after the change" % target.iqn)
+        if [cur["luns"][n] for n in sorted(cur["luns"])] != [lun.path for lun in target.luns]:
+            raise StorageError("tgt lists LUNs %s for %s, expected %s" % (
+                [cur["luns"][n] for n in sorted(cur["luns"])], target.iqn, [lun.path for lun in target.luns]))
+        if sorted(cur["acls"]) != sorted(target.initiators):
+            raise StorageError("tgt lists ACL %s for %s, expected %s" % (cur["acls"], target.iqn, target.initiators))
+
+    def info(self):
+        targets, accounts, portals = self.read()
+        return dict(targets=[self.safe_view(iqn, cur) for iqn, cur in sorted(targets.items())],
+                    portals=[format_portal(a, p) for a, p in portals])

@@ -1,0 +1,243 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, SKILL/VL offline-first team
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""NFS exports: the declarative model and the part common to every server kind.
+
+A backend (kernel exports, nfs-ganesha) keeps each export in a file of its own that carries
+MANAGED_MARKER, so it can find, change and prune its own entries and never touches others.
+The sequence is the same for all: plan (desired files vs. files on disk), write, apply
+(exportfs -ra, or a reload), validate what the server reports, and roll back if that fails.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import os
+import re
+
+from ansible_collections.skillvl.offline_first.plugins.module_utils.storage.common import (
+    MANAGED_MARKER, StorageError, check_abs_path, check_name, normalize_client, read_text, remove_file,
+    restore, write_text,
+)
+
+ACCESS = ("rw", "ro")
+SQUASH = ("root_squash", "no_root_squash", "all_squash")
+
+CLIENT_DEFAULTS = dict(access="ro", squash="root_squash", sync=True, secure=True, extra_options=None)
+
+
+class NfsClient(object):
+    """One client of an export with its options."""
+
+    def __init__(self, host, access="ro", squash="root_squash", sync=True, secure=True, extra_options=None):
+        self.host = host
+        self.access = access
+        self.squash = squash
+        self.sync = sync
+        self.secure = secure
+        self.extra_options = list(extra_options or [])
+
+    def as_dict(self):
+        return dict(host=self.host, access=self.access, squash=self.squash, sync=self.sync,
+                    secure=self.secure, extra_options=list(self.extra_options))
+
+
+class NfsExport(object):
+    """One export: a directory and who may use it, as declared by the caller."""
+
+    def __init__(self, name, path, clients, protocols=(3, 4), export_id=None, pseudo=None):
+        self.name = name
+        self.path = path
+        self.clients = clients
+        self.protocols = list(protocols)
+        self.export_id = export_id
+        self.pseudo = pseudo
+
+    def as_dict(self):
+        return dict(name=self.name, path=self.path, clients=[c.as_dict() for c in self.clients],
+                    protocols=list(self.protocols), export_id=self.export_id, pseudo=self.pseudo)
+
+
+def build_export(name, path, clients, allow_any_client=False, protocols=None, export_id=None, pseudo=None,
+                 require_clients=True):
+    """Check the caller's input and build an NfsExport; raises StorageError naming the problem."""
+    check_name(name, "export name")
+    path = check_abs_path(path, "export path")
+    if pseudo is not None:
+        pseudo = check_abs_path(pseudo, "pseudo path")
+    if protocols is None:
+        protocols = [3, 4]
+    for proto in protocols:
+        if proto not in (3, 4):
+            raise StorageError("NFS protocol %r is not supported: use 3 and/or 4" % (proto,))
+    if not protocols:
+        raise StorageError("protocols is empty: give 3, 4 or both")
+    if export_id is not None and not 0 < int(export_id) < 65535:
+        raise StorageError("export_id %r is out of range 1-65534 (0 is the NFSv4 pseudo root)" % (export_id,))
+    result = []
+    seen = set()
+    for raw in clients or []:
+        if isinstance(raw, str):
+            raw = dict(host=raw)
+        if not isinstance(raw, dict) or "host" not in raw:
+            raise StorageError("each client needs a 'host' (a host name, an address or a network), got %r" % (raw,))
+        opts = dict(CLIENT_DEFAULTS)
+        opts.update(dict((k, v) for k, v in raw.items() if v is not None))
+        unknown = set(opts) - set(CLIENT_DEFAULTS) - set(["host"])
+        if unknown:
+            raise StorageError("client %r: unknown option(s) %s" % (raw.get("host"), ", ".join(sorted(unknown))))
+        host = normalize_client(opts["host"], allow_any=allow_any_client)
+        if host in seen:
+            raise StorageError("client %r is listed twice for export %s" % (host, name))
+        seen.add(host)
+        if opts["access"] not in ACCESS:
+            raise StorageError("client %s: access %r is not one of %s" % (host, opts["access"], ", ".join(ACCESS)))
+        if opts["squash"] not in SQUASH:
+            raise StorageError("client %s: squash %r is not one of %s" % (host, opts["squash"], ", ".join(SQUASH)))
+        for extra in opts["extra_options"] or []:
+            if not isinstance(extra, str) or not re.match(r"^[A-Za-z_][A-Za-z0-9_]*(\s*=\s*[A-Za-z0-9_.,:/-]+)?$",
+                                                          extra.strip()):
+                raise StorageError("client %s: extra option %r is not of the form name or name=value" % (host, extra))
+        result.append(NfsClient(host, opts["access"], opts["squash"], bool(opts["sync"]), bool(opts["secure"]),
+                                [e.strip() for e in opts["extra_options"] or []]))
+    if require_clients and not result:
+        raise StorageError("export %s has no clients: name at least one host or network" % name)
+    return NfsExport(name, path, result, protocols=protocols, export_id=export_id, pseudo=pseudo)
+
+
+def marker_line(name, module_name="nfs_export"):
+    return "# %s.%s (entry %s); do not edit by hand." % (MANAGED_MARKER, module_name, name)
+
+
+class NfsBackend(object):
+    """Base of the NFS backends. Subclasses set `kind`, `directory`, `suffix` and implement
+    render(), apply(), validate() and parse_entry()."""
+
+    kind = None
+    directory = None
+    suffix = None
+    file_mode = 0o644
+
+    def __init__(self, module, directory=None):
+        self.module = module
+        if directory:
+            self.directory = directory
+        self.warnings = []
+
+    # ---- files -------------------------------------------------------------------------
+    def entry_path(self, name):
+        return os.path.join(self.directory, name + self.suffix)
+
+    def managed_entries(self):
+        """{name: text} of every entry file in our directory that carries our marker."""
+        found = {}
+        if not os.path.isdir(self.directory):
+            return found
+        for fname in sorted(os.listdir(self.directory)):
+            if not fname.endswith(self.suffix):
+                continue
+            text = read_text(os.path.join(self.directory, fname))
+            if text and MANAGED_MARKER in text.split("\n", 1)[0]:
+                found[fname[:-len(self.suffix)]] = text
+        return found
+
+    # ---- to be provided by backends ----------------------------------------------------
+    def render(self, export, current_text):
+        raise NotImplementedError
+
+    def apply(self, changes):
+        """Make the server pick up the files on disk; raise StorageError on failure."""
+        raise NotImplementedError
+
+    def validate(self, desired):
+        """Check what the server reports against desired ({name: NfsExport or None})."""
+        raise NotImplementedError
+
+    def parse_entry(self, text):
+        raise NotImplementedError
+
+    # ---- the common sequence -----------------------------------------------------------
+    def plan(self, export, name, state, exclusive=False, keep=None):
+        """Returns (desired {name: NfsExport|None}, changes [(path, old_text, new_text)])."""
+        check_name(name, "export name")
+        current = self.managed_entries()
+        desired = {}
+        changes = []
+        path = self.entry_path(name)
+        old = read_text(path)
+        if old is not None and name not in current:
+            raise StorageError("%s exists but was not written by this collection: refusing to overwrite it; "
+                               "rename the export or remove that file" % path)
+        if state == "present":
+            if not os.path.isdir(export.path):
+                raise StorageError("export path %s does not exist on the server (or is not a directory): "
+                                   "create it first" % export.path)
+            for other, text in current.items():
+                if other != name:
+                    other_path = self.parse_entry(text).get("path")
+                    if other_path == export.path and not (exclusive and other not in (keep or [])):
+                        raise StorageError("%s is already exported by entry %s: one entry per path "
+                                           "(remove that entry, or use exclusive mode)" % (export.path, other))
+            new = self.render(export, old)
+            desired[name] = export
+            if new != old:
+                changes.append((path, old, new))
+        elif old is not None:
+            desired[name] = None
+            changes.append((path, old, None))
+        if exclusive:
+            keep = set(keep or [])
+            for other, text in sorted(current.items()):
+                if other == name or other in keep:
+                    continue
+                desired[other] = None
+                changes.append((self.entry_path(other), text, None))
+        return desired, changes
+
+    def ensure(self, export, name, state="present", exclusive=False, keep=None, check_mode=False):
+        desired, changes = self.plan(export, name, state, exclusive, keep)
+        changes = self.prepare_changes(changes, check_mode)
+        result = dict(changed=bool(changes), backend=self.kind,
+                      files=[c[0] for c in changes],
+                      removed=sorted(n for n, e in desired.items() if e is None),
+                      diff=[dict(before_header=p, after_header=p, before=o or "", after=n or "")
+                            for p, o, n in changes])
+        if export is not None and state == "present":
+            result["export"] = export.as_dict()
+        if not changes or check_mode:
+            result["warnings"] = self.warnings
+            return result
+        for path, _old, new in changes:
+            if new is None:
+                remove_file(path)
+            else:
+                write_text(path, new, self.file_mode)
+        try:
+            self.apply(changes)
+            self.validate(desired)
+        except StorageError as exc:
+            for path, old, _new in reversed(changes):
+                restore(path, old, self.file_mode)
+            try:
+                self.apply(changes)
+            except StorageError as again:
+                raise StorageError("%s; rolling back the files worked, but re-applying them failed too: %s"
+                                   % (exc, again))
+            raise StorageError("%s (the previous configuration was restored)" % exc)
+        result["warnings"] = self.warnings
+        return result
+
+    def prepare_changes(self, changes, check_mode):
+        """Hook for backends that change more files (e.g. include lines); returns the full list."""
+        return changes
+
+    def info(self):
+        """The managed exports as dicts, plus what the server reports."""
+        exports = []
+        for name, text in sorted(self.managed_entries().items()):
+            entry = self.parse_entry(text)
+            entry["name"] = name
+            entry["file"] = self.entry_path(name)
+            exports.append(entry)
+        return exports

@@ -1,0 +1,245 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, SKILL/VL offline-first team
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: iscsi_target
+short_description: Manage an iSCSI target with its LUNs, initiator ACL, CHAP and portals (LIO or tgt)
+version_added: 0.1.0
+description:
+  - Manages one iSCSI target (IQN) on the host, in the live target configuration (no service
+    restart) and in the target's persistent configuration.
+  - O(backend=lio) drives the kernel target (LIO) with C(targetcli) and reads its state from
+    configfs; the configuration is saved with C(targetcli saveconfig). For real hosts.
+  - O(backend=tgt) drives the userspace target daemon C(tgtd) with C(tgtadm) and persists the
+    target in C(/etc/tgt/conf.d/skillvl-IQN.conf) (mode 0600). For hosts whose kernel has no LIO.
+  - Only the initiators listed in O(initiators) may log in (an empty list admits nobody).
+    CHAP secrets are never logged, returned or shown in diffs.
+author:
+  - SKILL/VL offline-first team (@skillvl)
+attributes:
+  check_mode:
+    support: full
+    description: Reports the planned actions (without secrets) and changes nothing.
+  diff_mode:
+    support: full
+    description: Before and after views of the target, with secrets masked.
+  platform:
+    support: full
+    platforms: posix
+    description: Debian 12 hosts with targetcli-fb and a kernel with LIO, or with tgt.
+options:
+  iqn:
+    description: Target name, C(iqn.YYYY-MM.reversed.domain[:name]) in lower case.
+    type: str
+    required: true
+  backend:
+    description: Which target implementation the host runs.
+    type: str
+    choices: [lio, tgt]
+    default: lio
+  state:
+    description: Whether the target should exist.
+    type: str
+    choices: [present, absent]
+    default: present
+  luns:
+    description:
+      - The LUNs in order. With tgt they are LUN 1..n (LUN 0 is tgt's controller); with LIO 0..n-1.
+      - A backing path that is a block device gives a block LUN, a regular file a file LUN.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      path:
+        description: Absolute path of the backing file or block device.
+        type: str
+        required: true
+      size:
+        description:
+          - Size of the backing file to create (sparse) when it does not exist, like V(10G).
+            An existing file is never resized.
+        type: str
+      name:
+        description: LIO backstore name; defaults to the file name with unusual characters replaced.
+        type: str
+  initiators:
+    description: IQNs of the initiators allowed to log in (the ACL).
+    type: list
+    elements: str
+    default: []
+  chap:
+    description:
+      - CHAP authentication of the initiators; with O(chap.mutual_username) also of the target
+        (mutual CHAP). Secrets must be 12 to 255 characters without blanks or quotes.
+      - Without O(chap), initiators in the ACL log in without a secret.
+    type: dict
+    suboptions:
+      username:
+        description: User name the initiators present.
+        type: str
+        required: true
+      password:
+        description: Secret the initiators present.
+        type: str
+        required: true
+      mutual_username:
+        description: User name the target presents to the initiators (mutual CHAP).
+        type: str
+      mutual_password:
+        description: Secret the target presents to the initiators (mutual CHAP).
+        type: str
+  portals:
+    description:
+      - Addresses and ports to listen on, C(ADDRESS[:PORT]) or C([IPv6][:PORT]).
+      - LIO has exactly these portals on the target. tgt portals are global to the daemon, so
+        listed portals are added and none is removed; a portal whose port tgtd already serves on
+        the wildcard address (its default C(0.0.0.0:3260)) counts as present.
+    type: list
+    elements: str
+    default: ['0.0.0.0:3260']
+  force:
+    description: With O(state=absent), delete the target even when initiators are logged in (tgt).
+    type: bool
+    default: false
+requirements:
+  - python3-netaddr on the target host
+  - targetcli-fb (LIO) or tgt
+notes:
+  - The tgt backend sets a CHAP secret again when it cannot know the current one (tgt never
+    shows secrets; the persisted file is the reference), which is reported as a change once.
+  - CHAP accounts of tgt are global to the daemon; give every target its own user names.
+seealso:
+  - module: skillvl.offline_first.iscsi_target_info
+  - module: community.general.open_iscsi
+  - name: tgtadm(8)
+    description: tgt administration utility.
+    link: https://manpages.debian.org/bookworm/tgt/tgtadm.8.en.html
+  - name: targetcli(8)
+    description: LIO administration shell.
+    link: https://manpages.debian.org/bookworm/targetcli-fb/targetcli.8.en.html
+"""
+
+EXAMPLES = r"""
+- name: A target for VM disks, two hypervisors, mutual CHAP (kernel LIO)
+  skillvl.offline_first.iscsi_target:
+    iqn: iqn.2026-11.org.skillvl:storage1.vms
+    luns:
+      - path: /srv/skillvl/luns/vm1.img
+        size: 10G
+    initiators:
+      - iqn.2026-11.org.skillvl:cloud1
+      - iqn.2026-11.org.skillvl:ws01
+    chap:
+      username: skillvl-vms
+      password: "{{ vault_iscsi_chap_password }}"
+      mutual_username: storage1-vms
+      mutual_password: "{{ vault_iscsi_mutual_password }}"
+    portals:
+      - 198.51.100.31:3260
+
+- name: The same on a host without LIO (userspace tgt)
+  skillvl.offline_first.iscsi_target:
+    iqn: iqn.2026-11.org.skillvl:storage1.vms
+    backend: tgt
+    luns:
+      - path: /srv/skillvl/luns/vm1.img
+        size: 10G
+    initiators: [iqn.2026-11.org.skillvl:cloud1]
+    chap:
+      username: skillvl-vms
+      password: "{{ vault_iscsi_chap_password }}"
+
+- name: Remove it
+  skillvl.offline_first.iscsi_target:
+    iqn: iqn.2026-11.org.skillvl:storage1.vms
+    backend: tgt
+    state: absent
+"""
+
+RETURN = r"""
+backend:
+  description: The backend used.
+  returned: always
+  type: str
+  sample: tgt
+actions:
+  description: What was done (or would be, in check mode), without secrets.
+  returned: always
+  type: list
+  elements: str
+  sample: ["create target iqn.2026-11.org.skillvl:storage1.vms (tid 1)", "add LUN 1 backed by /srv/skillvl/luns/vm1.img"]
+target:
+  description: The target as requested, with secrets masked.
+  returned: when O(state=present)
+  type: dict
+  sample:
+    iqn: iqn.2026-11.org.skillvl:storage1.vms
+    luns: [{path: /srv/skillvl/luns/vm1.img, size: 10737418240, kind: file, name: vm1_img}]
+    initiators: [iqn.2026-11.org.skillvl:cloud1]
+    chap: {username: skillvl-vms, password: "********", mutual_username: null, mutual_password: null}
+    portals: ["0.0.0.0:3260"]
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.skillvl.offline_first.plugins.module_utils.storage.common import (
+    HAS_NETADDR, NETADDR_IMPORT_ERROR, StorageError, check_iqn,
+)
+from ansible_collections.skillvl.offline_first.plugins.module_utils.storage.iscsi import build_target, ensure_target
+from ansible_collections.skillvl.offline_first.plugins.module_utils.storage.iscsi_backends import iscsi_backend
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            iqn=dict(type="str", required=True),
+            backend=dict(type="str", choices=["lio", "tgt"], default="lio"),
+            state=dict(type="str", choices=["present", "absent"], default="present"),
+            luns=dict(type="list", elements="dict", default=[], options=dict(
+                path=dict(type="str", required=True),
+                size=dict(type="str"),
+                name=dict(type="str"),
+            )),
+            initiators=dict(type="list", elements="str", default=[]),
+            chap=dict(type="dict", options=dict(
+                username=dict(type="str", required=True),
+                password=dict(type="str", required=True, no_log=True),
+                mutual_username=dict(type="str"),
+                mutual_password=dict(type="str", no_log=True),
+            )),
+            portals=dict(type="list", elements="str", default=["0.0.0.0:3260"]),
+            force=dict(type="bool", default=False),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    if not HAS_NETADDR:
+        module.fail_json(msg="the Python library netaddr is required on the target host (Debian: python3-netaddr)",
+                         exception=str(NETADDR_IMPORT_ERROR))
+    try:
+        target = None
+        if p["state"] == "present":
+            target = build_target(p["iqn"], p["luns"], p["initiators"], p["chap"], p["portals"])
+        else:
+            check_iqn(p["iqn"], "target IQN")
+        backend = iscsi_backend(module, p["backend"])
+        result = ensure_target(backend, target, state=p["state"], iqn=p["iqn"], force=p["force"],
+                               check_mode=module.check_mode)
+    except StorageError as exc:
+        module.fail_json(msg=str(exc), changed=getattr(exc, "changed", False))
+    diff = result.pop("diff")
+    for warning in result.pop("warnings", []):
+        module.warn(warning)
+    if module._diff:
+        result["diff"] = diff
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,86 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, SKILL/VL offline-first team
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: iscsi_target_info
+short_description: Report the iSCSI targets of a host (LIO or tgt)
+version_added: 0.1.0
+description:
+  - Lists the targets of the host with their LUNs, ACL, CHAP user names (never secrets) and,
+    for tgt, the number of connected sessions and the daemon's portals.
+author:
+  - SKILL/VL offline-first team (@skillvl)
+attributes:
+  check_mode:
+    support: full
+    description: The module only reads.
+  diff_mode:
+    support: none
+    description: Nothing changes, so there is nothing to diff.
+  platform:
+    support: full
+    platforms: posix
+    description: Debian 12 hosts with targetcli-fb and a kernel with LIO, or with tgt.
+options:
+  backend:
+    description: Which target implementation the host runs.
+    type: str
+    choices: [lio, tgt]
+    default: lio
+seealso:
+  - module: skillvl.offline_first.iscsi_target
+"""
+
+EXAMPLES = r"""
+- name: Which targets does storage1 serve?
+  skillvl.offline_first.iscsi_target_info:
+    backend: tgt
+  register: iscsi
+"""
+
+RETURN = r"""
+targets:
+  description: One entry per target.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{iqn: iqn.2026-11.org.skillvl:storage1.vms, exists: true, tid: 1, luns: [/srv/skillvl/luns/vm1.img],
+            initiators: [iqn.2026-11.org.skillvl:cloud1], chap_users: [skillvl-vms], mutual_chap_users: [],
+            sessions: 0}]
+portals:
+  description: Portals of the tgt daemon (empty for LIO, whose portals are per target).
+  returned: always
+  type: list
+  elements: str
+  sample: ["0.0.0.0:3260", "[::]:3260"]
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.skillvl.offline_first.plugins.module_utils.storage.common import StorageError
+from ansible_collections.skillvl.offline_first.plugins.module_utils.storage.iscsi_backends import iscsi_backend
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(backend=dict(type="str", choices=["lio", "tgt"], default="lio")),
+        supports_check_mode=True,
+    )
+    try:
+        backend = iscsi_backend(module, module.params["backend"])
+        if backend.kind == "lio":
+            backend.available()
+        info = backend.info()
+    except StorageError as exc:
+        module.fail_json(msg=str(exc))
+    module.exit_json(changed=False, **info)
+
+
+if __name__ == "__main__":
+    main()

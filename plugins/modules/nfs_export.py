@@ -1,0 +1,285 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, SKILL/VL offline-first team
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: nfs_export
+short_description: Manage one NFS export for the kernel NFS server or nfs-ganesha
+version_added: 0.1.0
+description:
+  - Manages one export (a directory and the clients allowed to use it) as an entry of its own.
+  - For the kernel NFS server (O(backend=kernel)) the entry is a file C(/etc/exports.d/NAME.exports),
+    applied with C(exportfs -ra), which exports new entries and unexports removed ones. The exit
+    code and messages of C(exportfs) are the syntax check, and the export table is read back
+    with C(exportfs -v) to validate the clients and options.
+  - For nfs-ganesha (O(backend=ganesha)) the entry is an C(EXPORT) block in
+    C(/etc/ganesha/exports.d/NAME.conf), included from C(ganesha.conf) and applied by reloading
+    the service (no restart). New configuration errors in ganesha's log and the export list that
+    ganesha reports over D-Bus validate the result.
+  - When applying or validating fails, the previous files are restored and applied again, and
+    the module fails with the reason.
+  - Files not written by this module (they carry a marker line) are never changed or removed.
+author:
+  - SKILL/VL offline-first team (@skillvl)
+attributes:
+  check_mode:
+    support: full
+    description: Reports the files that would change, with their diff, and changes nothing.
+  diff_mode:
+    support: full
+    description: Shows the entry files (and for ganesha C(ganesha.conf)) before and after.
+  platform:
+    support: full
+    platforms: posix
+    description: Debian 12 hosts with nfs-kernel-server (C(exportfs)) or nfs-ganesha.
+options:
+  name:
+    description:
+      - Name of the entry; it becomes the file name. Letters, digits, C(.), C(_) and C(-).
+    type: str
+    required: true
+  path:
+    description:
+      - Absolute path of the exported directory on the server. It must exist when O(state=present).
+      - Required when O(state=present).
+    type: str
+  clients:
+    description:
+      - Who may use the export. Each client is a host name, an IPv4/IPv6 address or a network
+        in CIDR notation without host bits. V(*) is refused unless O(allow_any_client=true).
+      - Required (at least one) when O(state=present).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      host:
+        description: Host name, address or network (for example V(198.51.100.0/24)).
+        type: str
+        required: true
+      access:
+        description: Read-write or read-only.
+        type: str
+        choices: [rw, ro]
+        default: ro
+      squash:
+        description: User mapping for requests from root (or from everyone with V(all_squash)).
+        type: str
+        choices: [root_squash, no_root_squash, all_squash]
+        default: root_squash
+      sync:
+        description:
+          - Reply to writes only after they are on stable storage (kernel C(sync)). nfs-ganesha
+            always honours the client's stability request, so this only affects O(backend=kernel).
+        type: bool
+        default: true
+      secure:
+        description:
+          - Require requests from a privileged source port (kernel C(secure), ganesha
+            C(PrivilegedPort)). QEMU's userspace NFS client running as an unprivileged user needs
+            V(false).
+        type: bool
+        default: true
+      extra_options:
+        description:
+          - Further options in the server's own syntax, C(name) or C(name=value), for example
+            V(anonuid=64055) (kernel) or V(Anonymous_Uid=64055) (ganesha). The server validates them.
+        type: list
+        elements: str
+        default: []
+  backend:
+    description: Which NFS server the host runs.
+    type: str
+    choices: [kernel, ganesha]
+    default: kernel
+  state:
+    description: Whether the export should exist.
+    type: str
+    choices: [present, absent]
+    default: present
+  exclusive:
+    description:
+      - Also remove every other entry written by this module on this host whose name is neither
+        O(name) nor in O(keep) (stale exports left by earlier configurations).
+    type: bool
+    default: false
+  keep:
+    description: Entry names that O(exclusive=true) must not remove.
+    type: list
+    elements: str
+    default: []
+  allow_any_client:
+    description: Allow V(*) and V(0.0.0.0/0) as clients (every host that can reach the server).
+    type: bool
+    default: false
+  protocols:
+    description: NFS versions offered for this export (ganesha; the kernel server decides globally).
+    type: list
+    elements: int
+    default: [3, 4]
+  export_id:
+    description:
+      - ganesha C(Export_Id). By default an entry keeps its id and a new entry gets the lowest free id.
+    type: int
+  pseudo:
+    description: ganesha NFSv4 pseudo path; defaults to O(path).
+    type: str
+  config_dir:
+    description: Directory of the entry files, when not the backend's default.
+    type: path
+  main_config:
+    description: ganesha's main configuration file, which includes the entries.
+    type: path
+    default: /etc/ganesha/ganesha.conf
+requirements:
+  - python3-netaddr on the target host
+  - nfs-kernel-server (C(exportfs)) or nfs-ganesha with C(dbus-send)
+seealso:
+  - module: skillvl.offline_first.nfs_export_info
+  - name: exports(5)
+    description: Kernel NFS server export table format.
+    link: https://man7.org/linux/man-pages/man5/exports.5.html
+  - name: ganesha-export-config(8)
+    description: nfs-ganesha EXPORT block.
+    link: https://github.com/nfs-ganesha/nfs-ganesha/blob/next/src/doc/man/ganesha-export-config.rst
+"""
+
+EXAMPLES = r"""
+- name: Export the VM directory to two hypervisors (kernel NFS server)
+  skillvl.offline_first.nfs_export:
+    name: vms
+    path: /srv/skillvl/vms
+    clients:
+      - host: cloud1.example.org
+        access: rw
+      - host: 198.51.100.0/24
+        access: ro
+
+- name: The same with nfs-ganesha, for QEMU's userspace NFS client (unprivileged ports)
+  skillvl.offline_first.nfs_export:
+    name: vms
+    path: /srv/skillvl/vms
+    backend: ganesha
+    clients:
+      - host: 198.51.100.0/24
+        access: rw
+        secure: false
+
+- name: Keep only the exports we declare, pruning stale ones
+  skillvl.offline_first.nfs_export:
+    name: "{{ item.name }}"
+    path: "{{ item.path }}"
+    clients: "{{ item.clients }}"
+    exclusive: true
+    keep: "{{ nfs_exports | map(attribute='name') | list }}"
+  loop: "{{ nfs_exports }}"
+
+- name: Remove an export
+  skillvl.offline_first.nfs_export:
+    name: old
+    state: absent
+"""
+
+RETURN = r"""
+backend:
+  description: The backend used.
+  returned: always
+  type: str
+  sample: ganesha
+files:
+  description: Files written or removed (or that would be, in check mode).
+  returned: always
+  type: list
+  elements: str
+  sample: [/etc/exports.d/vms.exports]
+removed:
+  description: Names of entries removed (this one with O(state=absent), stale ones with O(exclusive=true)).
+  returned: always
+  type: list
+  elements: str
+  sample: [old]
+export:
+  description: The export as configured, with the options of each client filled in.
+  returned: when O(state=present)
+  type: dict
+  sample:
+    name: vms
+    path: /srv/skillvl/vms
+    clients:
+      - host: 198.51.100.0/24
+        access: rw
+        squash: root_squash
+        sync: true
+        secure: true
+        extra_options: []
+    protocols: [3, 4]
+    export_id: null
+    pseudo: null
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.skillvl.offline_first.plugins.module_utils.storage.common import (
+    HAS_NETADDR, NETADDR_IMPORT_ERROR, StorageError,
+)
+from ansible_collections.skillvl.offline_first.plugins.module_utils.storage.nfs import build_export
+from ansible_collections.skillvl.offline_first.plugins.module_utils.storage.nfs_backends import nfs_backend
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            name=dict(type="str", required=True),
+            path=dict(type="str"),
+            clients=dict(type="list", elements="dict", default=[], options=dict(
+                host=dict(type="str", required=True),
+                access=dict(type="str", choices=["rw", "ro"], default="ro"),
+                squash=dict(type="str", choices=["root_squash", "no_root_squash", "all_squash"],
+                            default="root_squash"),
+                sync=dict(type="bool", default=True),
+                secure=dict(type="bool", default=True),
+                extra_options=dict(type="list", elements="str", default=[]),
+            )),
+            backend=dict(type="str", choices=["kernel", "ganesha"], default="kernel"),
+            state=dict(type="str", choices=["present", "absent"], default="present"),
+            exclusive=dict(type="bool", default=False),
+            keep=dict(type="list", elements="str", default=[]),
+            allow_any_client=dict(type="bool", default=False),
+            protocols=dict(type="list", elements="int", default=[3, 4]),
+            export_id=dict(type="int"),
+            pseudo=dict(type="str"),
+            config_dir=dict(type="path"),
+            main_config=dict(type="path", default="/etc/ganesha/ganesha.conf"),
+        ),
+        required_if=[("state", "present", ("path",))],
+        supports_check_mode=True,
+    )
+    p = module.params
+    if not HAS_NETADDR:
+        module.fail_json(msg="the Python library netaddr is required on the target host (Debian: python3-netaddr)",
+                         exception=str(NETADDR_IMPORT_ERROR))
+    try:
+        export = None
+        if p["state"] == "present":
+            export = build_export(p["name"], p["path"], p["clients"], allow_any_client=p["allow_any_client"],
+                                  protocols=p["protocols"], export_id=p["export_id"], pseudo=p["pseudo"])
+        extra = dict(main_conf=p["main_config"]) if p["backend"] == "ganesha" else {}
+        backend = nfs_backend(module, p["backend"], directory=p["config_dir"], **extra)
+        result = backend.ensure(export, p["name"], state=p["state"], exclusive=p["exclusive"], keep=p["keep"],
+                                check_mode=module.check_mode)
+    except StorageError as exc:
+        module.fail_json(msg=str(exc), changed=False)
+    diff = result.pop("diff")
+    for warning in result.pop("warnings", []):
+        module.warn(warning)
+    if module._diff:
+        result["diff"] = diff
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

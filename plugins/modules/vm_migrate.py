@@ -1,0 +1,380 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, SKILL/VL offline-first team
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: vm_migrate
+short_description: Live-migrate (or cold-move) a libvirt VM to another host
+version_added: 0.1.0
+description:
+  - Moves a libvirt/QEMU VM from the host this module runs on to a destination host,
+    peer-to-peer through libvirt (C(migrateToURI3)).
+  - Runs a pre-flight first (see M(skillvl.offline_first.vm_migration_check)) and refuses with
+    every reason when the move is impossible.
+  - Strategies C(precopy), C(auto_converge), C(postcopy) and C(auto). C(auto) measures the guest's
+    dirty rate for one second, starts a pre-copy with auto-converge and post-copy enabled, and
+    switches to post-copy as soon as the guest dirties memory faster than O(postcopy_ratio) of the
+    link, or when the remaining memory stops shrinking for O(stall_timeout) seconds.
+  - Returns the measured figures, taken from the source's job-completed event.
+  - Writes a progress log (JSON lines) while it runs when O(progress_log) is set; poll it with
+    M(skillvl.offline_first.vm_migration_info) from an async task.
+  - Idempotent. A VM already running on the destination and gone from the source is reported
+    unchanged.
+  - When a live move is impossible because of the emulator, machine type or CPU and
+    O(cold_fallback=true), shuts the VM down cleanly, copies local disks, defines it on the
+    destination (adapted) and starts it there; the result says so.
+author:
+  - SKILL/VL offline-first team (@skillvl)
+requirements:
+  - libvirt-python (Debian package C(python3-libvirt)) on the source host
+  - libvirtd on both hosts, reachable from the source over the chosen transport
+attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
+    support: full
+    details: Runs the pre-flight only and reports what would happen (plan with flags and parameters).
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: partial
+    details: Reports where the VM runs before and after; no definition diff.
+  platform:
+    description: Target OS/families that can be operated against.
+    platforms: posix
+    support: full
+options:
+  name:
+    description: Name of the VM (libvirt domain) on this host.
+    type: str
+    required: true
+  dest:
+    description:
+      - Destination host name or address, from which the URI is built with O(transport);
+        or a full libvirt URI such as C(qemu+tls://ws01/system).
+      - In peer-to-peer mode the source libvirtd resolves it, so never C(qemu:///system).
+    type: str
+    required: true
+  transport:
+    description:
+      - How the source libvirtd reaches the destination. C(tls) also encrypts the migration
+        data with QEMU's native TLS. C(ssh) uses an SSH control connection (data plain unless
+        O(tunnelled)). C(tcp) is unencrypted and meant for private lab networks only.
+    type: str
+    choices: [tls, ssh, tcp]
+    default: tls
+  dest_user:
+    description: User for O(transport=ssh).
+    type: str
+  dest_port:
+    description: Port of the destination's libvirtd (or SSH) when not the default.
+    type: int
+  source_uri:
+    description: libvirt URI of the source host as seen from this host.
+    type: str
+    default: qemu:///system
+  migrate_uri:
+    description: Address for the migration data stream (for example C(tcp://198.51.100.21)), when it
+      must differ from the destination's configured C(migration_address).
+    type: str
+  tunnelled:
+    description: Send the migration data through the libvirt connection (SSH only; no multifd, no post-copy).
+    type: bool
+    default: false
+  mode:
+    description: C(live) keeps the VM running; C(cold) shuts it down, moves it and starts it again.
+    type: str
+    choices: [live, cold]
+    default: live
+  strategy:
+    description: Live migration strategy.
+    type: str
+    choices: [auto, precopy, auto_converge, postcopy]
+    default: auto
+  bandwidth:
+    description: Bandwidth cap for the migration in MiB/s; C(0) means no cap.
+    type: int
+    default: 0
+  postcopy_bandwidth:
+    description: Bandwidth cap in MiB/s during the post-copy phase; C(0) means O(bandwidth) applies there too.
+    type: int
+    default: 0
+  max_downtime:
+    description: Longest pause of the VM at switch-over in milliseconds (QEMU's downtime limit).
+    type: int
+    default: 300
+  parallel_connections:
+    description: Number of parallel connections (multifd); C(0) or C(1) disable multifd.
+    type: int
+    default: 0
+  compression:
+    description: Compression methods; C(zstd) and C(zlib) need multifd, C(xbzrle) needs its absence.
+    type: list
+    elements: str
+    choices: [xbzrle, zstd, zlib]
+    default: []
+  compression_level:
+    description: Level for zstd (0-20) or zlib (0-9).
+    type: int
+  xbzrle_cache:
+    description: XBZRLE cache size in MiB.
+    type: int
+  auto_converge_initial:
+    description: Initial auto-converge CPU throttle, percent.
+    type: int
+  auto_converge_increment:
+    description: Auto-converge throttle increment, percent.
+    type: int
+  storage:
+    description:
+      - C(shared) requires every disk on storage both hosts see (and libvirt recognises as shared).
+      - C(copy) copies every non-shared disk during the migration.
+      - C(copy_incremental) copies only the top image; its backing image must exist on the destination.
+    type: str
+    choices: [shared, copy, copy_incremental]
+    default: shared
+  persistent:
+    description: Define the VM persistently on the destination.
+    type: bool
+    default: true
+  undefine_source:
+    description: Remove the VM's definition from the source after success (disk files are kept).
+    type: bool
+    default: true
+  timeout:
+    description: Seconds the migration may take before O(timeout_action) applies.
+    type: int
+    default: 1800
+  timeout_action:
+    description: What to do when O(timeout) fires; C(abort) leaves the VM running on the source.
+    type: str
+    choices: [abort, postcopy]
+    default: abort
+  stall_timeout:
+    description: Seconds without a new low of the remaining memory after which pre-copy counts as stalled.
+    type: int
+    default: 10
+  postcopy_ratio:
+    description:
+      - For O(strategy=auto), the guest's dirty rate as a fraction of the link rate above which post-copy is used.
+      - Pre-copy takes about 1/(1-ratio) times the physical limit; 0.25 keeps it within 1.33x. Higher values
+        keep more migrations in pre-copy (the VM is never split between hosts) at the price of time.
+    type: float
+    default: 0.25
+  cold_fallback:
+    description: Move cold when a live move is impossible because of emulator, machine type, CPU or local disks.
+    type: bool
+    default: false
+  cold_shutdown_timeout:
+    description: Seconds to wait for a clean shutdown in a cold move.
+    type: int
+    default: 120
+  cold_force_off:
+    description: Power the VM off when it does not shut down within O(cold_shutdown_timeout).
+    type: bool
+    default: false
+  progress_log:
+    description: File on the source host for progress records (JSON lines), replaced at each run.
+    type: path
+  poll_interval:
+    description: Seconds between job statistics samples.
+    type: float
+    default: 0.5
+seealso:
+  - module: skillvl.offline_first.vm_migration_check
+  - module: skillvl.offline_first.vm_migration_info
+  - module: skillvl.offline_first.vm_cpu_baseline
+'''
+
+EXAMPLES = r'''
+- name: Live-migrate web1 to ws01 over TLS, letting the module pick the strategy
+  skillvl.offline_first.vm_migrate:
+    name: web1
+    dest: ws01
+    bandwidth: 100
+    max_downtime: 300
+    progress_log: /var/log/skillvl/migrate-web1.jsonl
+
+- name: Move a VM with local disks, cold when CPUs differ
+  skillvl.offline_first.vm_migrate:
+    name: lab-vm
+    dest: cloud1
+    storage: copy
+    cold_fallback: true
+    cold_force_off: true
+
+- name: Migrate in the background and show progress
+  skillvl.offline_first.vm_migrate:
+    name: web1
+    dest: ws02
+    progress_log: /var/log/skillvl/migrate-web1.jsonl
+  async: 3600
+  poll: 0
+  register: mig
+'''
+
+RETURN = r'''
+msg:
+  description: What happened, in one sentence.
+  returned: always
+  type: str
+  sample: VM "web1" live-migrated to ws01 in 2.1 s (precopy, downtime 84 ms, 170.2 MiB sent)
+dest_uri:
+  description: The destination URI the source libvirtd used.
+  returned: always
+  type: str
+  sample: qemu+tls://ws01/system
+mode:
+  description: C(live) or C(cold) (also after a cold fallback).
+  returned: when a move was planned
+  type: str
+strategy_used:
+  description: C(precopy), C(auto_converge), C(postcopy) or C(cold).
+  returned: when the VM moved
+  type: str
+postcopy_reason:
+  description: Why the migration switched to post-copy, if it did.
+  returned: when the VM moved live
+  type: str
+figures:
+  description: Measured figures of the migration.
+  returned: when the VM moved
+  type: dict
+  contains:
+    source:
+      description: Where the figures come from (normally the source's job-completed event).
+      type: str
+    total_time_ms:
+      description: Job duration in ms.
+      type: int
+    downtime_ms:
+      description: Time the VM was paused in ms.
+      type: int
+    data_bytes:
+      description: Bytes transferred in total.
+      type: int
+    memory_bytes:
+      description: Memory bytes transferred.
+      type: int
+    disk_bytes:
+      description: Disk bytes transferred.
+      type: int
+    memory_iterations:
+      description: Pre-copy passes over memory.
+      type: int
+    dirty_rate_mib_s:
+      description: Guest dirty rate at the end, MiB/s.
+      type: float
+    effective_bandwidth_mib_s:
+      description: Bytes transferred divided by the job time, MiB/s.
+      type: float
+    postcopy_requests:
+      description: Pages the destination requested during post-copy.
+      type: int
+    wall_time_s:
+      description: Wall time of the migrate call, s.
+      type: float
+preflight:
+  description: The pre-flight verdict (see M(skillvl.offline_first.vm_migration_check)).
+  returned: when a move was planned
+  type: dict
+plan:
+  description: Flags and parameters used (live) or the cold plan.
+  returned: when a move was planned
+  type: dict
+progress:
+  description: Progress records (about one per second, the last 60).
+  returned: when the VM moved live
+  type: list
+  elements: dict
+cold_steps:
+  description: Steps of a cold move.
+  returned: when moved cold
+  type: list
+  elements: str
+adjustments:
+  description: Changes made to the definition for the destination in a cold move.
+  returned: when moved cold
+  type: list
+  elements: str
+state:
+  description: The VM's state on the source and the destination afterwards (also on failure).
+  returned: always
+  type: dict
+  sample: {"source": "absent", "dest": "running"}
+reasons:
+  description: Pre-flight reasons when the move was refused.
+  returned: on a refused move
+  type: list
+  elements: dict
+'''
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.skillvl.offline_first.plugins.module_utils.libvirt.session import (
+    HAS_LIBVIRT, LIBVIRT_IMPORT_ERROR, LibvirtError)
+from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.plan import MigrationError
+
+ARGS = dict(
+    name=dict(type='str', required=True),
+    dest=dict(type='str', required=True),
+    transport=dict(type='str', default='tls', choices=['tls', 'ssh', 'tcp']),
+    dest_user=dict(type='str'),
+    dest_port=dict(type='int'),
+    source_uri=dict(type='str', default='qemu:///system'),
+    migrate_uri=dict(type='str'),
+    tunnelled=dict(type='bool', default=False),
+    mode=dict(type='str', default='live', choices=['live', 'cold']),
+    strategy=dict(type='str', default='auto', choices=['auto', 'precopy', 'auto_converge', 'postcopy']),
+    bandwidth=dict(type='int', default=0),
+    postcopy_bandwidth=dict(type='int', default=0),
+    max_downtime=dict(type='int', default=300),
+    parallel_connections=dict(type='int', default=0),
+    compression=dict(type='list', elements='str', default=[], choices=['xbzrle', 'zstd', 'zlib']),
+    compression_level=dict(type='int'),
+    xbzrle_cache=dict(type='int'),
+    auto_converge_initial=dict(type='int'),
+    auto_converge_increment=dict(type='int'),
+    storage=dict(type='str', default='shared', choices=['shared', 'copy', 'copy_incremental']),
+    persistent=dict(type='bool', default=True),
+    undefine_source=dict(type='bool', default=True),
+    timeout=dict(type='int', default=1800),
+    timeout_action=dict(type='str', default='abort', choices=['abort', 'postcopy']),
+    stall_timeout=dict(type='int', default=10),
+    postcopy_ratio=dict(type='float', default=0.25),
+    cold_fallback=dict(type='bool', default=False),
+    cold_shutdown_timeout=dict(type='int', default=120),
+    cold_force_off=dict(type='bool', default=False),
+    progress_log=dict(type='path'),
+    poll_interval=dict(type='float', default=0.5),
+)
+
+
+def main():
+    module = AnsibleModule(argument_spec=ARGS, supports_check_mode=True)
+    if not HAS_LIBVIRT:
+        module.fail_json(msg=missing_required_lib('libvirt-python (python3-libvirt)'), exception=LIBVIRT_IMPORT_ERROR)
+    from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.engine import Migration
+
+    try:
+        migration = Migration(dict(module.params))
+        result = migration.run(check_mode=module.check_mode)
+    except MigrationError as exc:
+        module.fail_json(msg=exc.message, reasons=exc.reasons, state=exc.state or {},
+                         figures=exc.figures or {}, detail=exc.detail)
+    except LibvirtError as exc:
+        module.fail_json(msg=str(exc), detail=exc.detail)
+    for warning in result.pop('warnings', []) or []:
+        module.warn(warning)
+    diff = result.pop('diff', None)
+    if module._diff and diff:
+        result['diff'] = diff
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,134 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, SKILL/VL offline-first team
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: vm_migration_info
+short_description: Progress of a running libvirt VM migration
+version_added: 0.1.0
+description:
+  - Reads the live job statistics of a VM on this host (the migration source) and, when given,
+    the progress log that M(skillvl.offline_first.vm_migrate) writes.
+  - Meant to be polled while M(skillvl.offline_first.vm_migrate) runs as an async task.
+  - Returns percentage, remaining memory, dirty rate, bandwidth, iteration and an estimate of the
+    remaining time.
+author:
+  - SKILL/VL offline-first team (@skillvl)
+requirements:
+  - libvirt-python (Debian package C(python3-libvirt))
+attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
+    support: full
+    details: Read-only; runs the same in check mode.
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: none
+  platform:
+    description: Target OS/families that can be operated against.
+    platforms: posix
+    support: full
+options:
+  name:
+    description: Name of the VM on this host.
+    type: str
+    required: true
+  source_uri:
+    description: libvirt URI of this host.
+    type: str
+    default: qemu:///system
+  progress_log:
+    description: Progress log written by M(skillvl.offline_first.vm_migrate).
+    type: path
+  last:
+    description: How many records of the progress log to return.
+    type: int
+    default: 20
+seealso:
+  - module: skillvl.offline_first.vm_migrate
+'''
+
+EXAMPLES = r'''
+- name: Poll the progress of a background migration
+  skillvl.offline_first.vm_migration_info:
+    name: web1
+    progress_log: /var/log/skillvl/migrate-web1.jsonl
+  register: prog
+  until: not prog.running
+  retries: 360
+  delay: 5
+'''
+
+RETURN = r'''
+running:
+  description: Whether a migration job is running for the VM on this host.
+  returned: always
+  type: bool
+vm_state:
+  description: State of the VM on this host (C(absent) once it has left).
+  returned: always
+  type: str
+progress:
+  description: Current progress (percent, memory_remaining_mib, dirty_rate_mib_s, bandwidth_mib_s, iteration, eta_s).
+  returned: always
+  type: dict
+job:
+  description: Raw libvirt job statistics.
+  returned: always
+  type: dict
+log:
+  description: The last records of the progress log.
+  returned: always
+  type: list
+  elements: dict
+log_header:
+  description: First record of the progress log (VM, destination, strategy, start time).
+  returned: always
+  type: dict
+finished:
+  description: C(completed) or C(failed) when the progress log says the migration ended.
+  returned: when the log says so
+  type: str
+'''
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.skillvl.offline_first.plugins.module_utils.libvirt.session import (
+    HAS_LIBVIRT, LIBVIRT_IMPORT_ERROR, LibvirtError)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            name=dict(type='str', required=True),
+            source_uri=dict(type='str', default='qemu:///system'),
+            progress_log=dict(type='path'),
+            last=dict(type='int', default=20),
+        ),
+        supports_check_mode=True,
+    )
+    if not HAS_LIBVIRT:
+        module.fail_json(msg=missing_required_lib('libvirt-python (python3-libvirt)'), exception=LIBVIRT_IMPORT_ERROR)
+    from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.info import job_info
+
+    if not 0 < module.params['last'] <= 10000:
+        module.fail_json(msg='last must be between 1 and 10000, not %s' % module.params['last'])
+    try:
+        result = job_info(module.params['name'], module.params['source_uri'], module.params['progress_log'],
+                          module.params['last'])
+    except LibvirtError as exc:
+        module.fail_json(msg=str(exc))
+    result['log_header'] = result['log_header'] or {}
+    result['progress'] = result['progress'] or {}
+    result['job'] = result['job'] or {}
+    module.exit_json(changed=False, **result)
+
+
+if __name__ == '__main__':
+    main()

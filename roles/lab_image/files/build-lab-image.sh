@@ -1,0 +1,80 @@
+#!/bin/bash
+# Build the lab's Debian 12 host image from Debian packages only:
+# debootstrap -> podman import -> apt in a build container -> podman commit.
+# Usage: build-lab-image.sh IMAGE PACKAGE_LIST_FILE [BACKPORTS_SOURCES...]
+# The Debian mirror is the one this machine's apt already uses.
+set -euo pipefail
+
+image=$1
+package_list=$2
+shift 2
+backports=("$@")          # source packages taken from bookworm-backports (qemu, seabios)
+suite=bookworm
+
+mirror=$(
+  { cat /etc/apt/sources.list.d/*.sources 2>/dev/null || true; } |
+    awk -v s="$suite" '
+      /^URIs:/ { uri=$2 } /^Suites:/ { suites=$0 }
+      /^$/ { if (suites ~ " "s"( |$)" && uri !~ /security/) { print uri; exit } uri=""; suites="" }
+      END { if (suites ~ " "s"( |$)" && uri !~ /security/) print uri }' | head -n1)
+if [ -z "$mirror" ]; then
+  mirror=$(awk -v s="$suite" '$1=="deb" && $3==s { print $2; exit }' /etc/apt/sources.list 2>/dev/null || true)
+fi
+[ -n "$mirror" ] || { echo "no Debian $suite mirror found in this machine's apt sources" >&2; exit 2; }
+
+work=$(mktemp -d /var/tmp/skillvl-lab-image.XXXXXX)
+build=skillvl-lab-image-build-$$
+cleanup() {
+  podman rm -f "$build" >/dev/null 2>&1 || true
+  podman rmi -f "$image-base" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+echo "debootstrap $suite from $mirror"
+debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus,apt,ca-certificates \
+  "$suite" "$work/root" "$mirror" > "$work/debootstrap.log" 2>&1 ||
+  { tail -n 30 "$work/debootstrap.log" >&2; exit 1; }
+
+cat > "$work/root/etc/apt/sources.list" <<SOURCES
+deb $mirror $suite main
+deb $mirror $suite-updates main
+SOURCES
+# The same file and pin that the kvm_host role writes with kvm_host_qemu_backports.
+echo "deb $mirror $suite-backports main" > "$work/root/etc/apt/sources.list.d/skillvl-backports.list"
+if [ "${#backports[@]}" -gt 0 ]; then
+  for src in "${backports[@]}"; do
+    printf 'Package: src:%s\nPin: release n=%s-backports\nPin-Priority: 990\n\n' "$src" "$suite"
+  done > "$work/root/etc/apt/preferences.d/skillvl-backports"
+fi
+cp "$package_list" "$work/root/tmp/packages.txt"
+
+tar -C "$work/root" -c . | podman import --change 'CMD ["/sbin/init"]' - "$image-base" >/dev/null
+rm -rf "$work/root"
+
+podman run --name "$build" --network=host "$image-base" /bin/bash -ec '
+  export DEBIAN_FRONTEND=noninteractive
+  # Services must not start while the image is built.
+  printf "#!/bin/sh\nexit 101\n" > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d
+  apt-get update -q
+  grep -v "^#" /tmp/packages.txt | xargs apt-get install -y -q --no-install-recommends
+  rm -f /usr/sbin/policy-rc.d /tmp/packages.txt
+  apt-get clean
+  # No console getty and no first-boot wizard in a container; no kernel NFS mounts here.
+  systemctl mask getty@tty1.service console-getty.service systemd-firstboot.service \
+    systemd-networkd-wait-online.service proc-fs-nfsd.mount run-rpc_pipefs.mount >/dev/null 2>&1
+  # Like a host that only has the packages: the roles enable the services a host needs.
+  for unit in nfs-ganesha.service nfs-ganesha-lock.service nfs-server.service nfs-kernel-server.service \
+      rpcbind.service rpcbind.socket tgt.service iscsid.service iscsid.socket open-iscsi.service \
+      nftables.service; do
+    systemctl disable "$unit" >/dev/null 2>&1 || true
+  done
+  # Every container must get its own machine-id (and so its own MAC addresses and IDs).
+  : > /etc/machine-id; rm -f /var/lib/dbus/machine-id
+  mkdir -p /etc/systemd/network
+  printf "[Match]\nOriginalName=*\n\n[Link]\nMACAddressPolicy=none\n" > /etc/systemd/network/99-default.link
+  echo "skillvl lab image built $(date -u +%FT%TZ)" > /etc/skillvl-lab-image
+' > "$work/apt.log" 2>&1 || { tail -n 40 "$work/apt.log" >&2; exit 1; }
+
+podman commit --change 'CMD ["/sbin/init"]' --change 'STOPSIGNAL SIGRTMIN+3' "$build" "$image" >/dev/null
+echo "built $image"

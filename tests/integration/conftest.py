@@ -1,0 +1,117 @@
+"""Fixtures for integration tests against the local lab (real libvirtd/QEMU, OVS, tgt, ganesha).
+
+The `lab` fixture builds a lab of its own (lab name from SKILLVL_LAB_NAME, default
+`skillvl-it`) with playbooks/lab.yml and removes it with playbooks/lab_destroy.yml at the
+end of the session, unless SKILLVL_KEEP_LAB=1. Several labs with different names can run
+side by side: every container, namespace and bridge carries the lab name.
+"""
+import json
+import os
+import shlex
+import subprocess
+import time
+
+import pytest
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.path.join(TOP, ".venv", "bin")
+
+
+class Lab:
+    """Handle on one running lab: commands in its hosts, playbooks and modules against it."""
+
+    hosts = ("cloud1", "ws01", "ws02", "storage1")
+
+    def __init__(self, name):
+        self.name = name
+        self.env = dict(os.environ)
+        self.env.update({
+            "ANSIBLE_CONFIG": os.path.join(TOP, "ansible.cfg"),
+            "CONTAINERS_CONF": os.path.join(TOP, "lab", "containers.conf"),
+            "ANSIBLE_FORCE_COLOR": "0",
+            "ANSIBLE_NOCOLOR": "1",
+        })
+
+    def container(self, host):
+        return "%s-%s" % (self.name, host)
+
+    def run(self, host, cmd, check=True, timeout=120, input=None):
+        """Run a shell command inside a lab host; returns CompletedProcess (text)."""
+        argv = ["podman", "exec", "-i", self.container(host), "/bin/sh", "-c", cmd]
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
+                              env=self.env, input=input)
+        if check and proc.returncode != 0:
+            raise AssertionError("%s: %s failed (rc=%s)\nstdout: %s\nstderr: %s"
+                                 % (host, cmd, proc.returncode, proc.stdout, proc.stderr))
+        return proc
+
+    def virsh(self, host, *args, check=True, timeout=120):
+        return self.run(host, "virsh -c qemu:///system " + " ".join(shlex.quote(a) for a in args),
+                        check=check, timeout=timeout)
+
+    def playbook(self, path, extra_vars=None, check=True, timeout=1800, args=()):
+        """Run a playbook (path relative to the checkout) against the lab inventory."""
+        ev = {"lab_name": self.name}
+        ev.update(extra_vars or {})
+        argv = [os.path.join(BIN, "ansible-playbook"), "-i", os.path.join(TOP, "inventories", "lab"),
+                "-e", json.dumps(ev)] + list(args) + [os.path.join(TOP, path)]
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
+                              env=self.env, cwd=TOP)
+        if check and proc.returncode != 0:
+            raise AssertionError("%s failed (rc=%s)\n%s\n%s" % (path, proc.returncode,
+                                                               proc.stdout[-20000:], proc.stderr[-5000:]))
+        return proc
+
+    def module(self, host, module, args, check_mode=False, timeout=1800):
+        """Run one module on a lab host; returns its result dict (failed or not)."""
+        argv = [os.path.join(BIN, "ansible"), "-i", os.path.join(TOP, "inventories", "lab"),
+                host, "-e", json.dumps({"lab_name": self.name}), "-m", module,
+                "-a", json.dumps(args), "-o"]
+        if check_mode:
+            argv.append("--check")
+        env = dict(self.env, ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="json")
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env, cwd=TOP)
+        try:
+            out = json.loads(proc.stdout)
+            return out["plays"][0]["tasks"][0]["hosts"][host]
+        except (ValueError, KeyError, IndexError):
+            raise AssertionError("could not run %s on %s:\n%s\n%s" % (module, host, proc.stdout, proc.stderr))
+
+    def guests(self, guests):
+        """Create/start (or remove, with state=absent) guests through the vm role.
+
+        `guests` is a list of vm_guests entries, e.g. {"name": "g1", "host": "cloud1",
+        "image": "skillvl-lab-guest", "memory_mib": 256, "vcpus": 1, "interfaces": [],
+        "cpu": {"mode": "custom", "model": "qemu64"},
+        "kernel_args": "skillvl.mem_mib=64 skillvl.rate_mib=20",
+        "disks": [{"name": "data", "size_mib": 16}]}.
+        """
+        return self.playbook("tests/integration/playbooks/guests.yml", {"vm_guests": guests})
+
+    def console(self, host, vm):
+        """The serial console log of a guest on a host ('' when there is none)."""
+        return self.run(host, "cat /var/log/libvirt/qemu/%s-console.log 2>/dev/null || true" % vm).stdout
+
+    def wait_for(self, predicate, timeout=60, interval=1.0, what="condition"):
+        """Poll predicate() until it returns a true value; bounded in time."""
+        deadline = time.monotonic() + timeout
+        while True:
+            value = predicate()
+            if value:
+                return value
+            if time.monotonic() > deadline:
+                raise AssertionError("timed out after %ss waiting for %s" % (timeout, what))
+            time.sleep(interval)
+
+
+@pytest.fixture(scope="session")
+def lab():
+    name = os.environ.get("SKILLVL_LAB_NAME", "skillvl-it")
+    handle = Lab(name)
+    handle.playbook("playbooks/lab.yml")
+    handle.playbook("playbooks/site.yml")
+    try:
+        yield handle
+    finally:
+        if os.environ.get("SKILLVL_KEEP_LAB") != "1":
+            handle.playbook("playbooks/lab_destroy.yml", check=False)

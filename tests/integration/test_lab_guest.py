@@ -1,0 +1,180 @@
+"""Boot the lab guest under TCG in a throwaway lab-image container (no lab fixture).
+
+Checks the interface promised in docs/lab.md: boot line, heartbeats, memory writer
+(passes, rate, no memory error), heartbeat sectors on /dev/vda, the skillvl.ip NIC, the
+TCP responder on port 8080 and a clean power off on an ACPI power button press. The guest's only network is QEMU user networking with
+restrict=on inside a container without network: nothing leaves the machine.
+
+Environment: SKILLVL_LAB_IMAGE (default localhost/skillvl-lab:test).
+The guest comes from .lab/guest; the lab_guest role (re)builds it when it is missing or
+older than its sources.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+import yaml
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(TOP, "lab"))
+
+import heartbeat  # noqa: E402  pylint: disable=wrong-import-position
+
+IMAGE = os.environ.get("SKILLVL_LAB_IMAGE", "localhost/skillvl-lab:test")
+GUEST_DIR = os.path.join(TOP, ".lab", "guest")
+ROLE = os.path.join(TOP, "roles", "lab_guest")
+BIN = os.path.join(TOP, ".venv", "bin")
+ENV = dict(os.environ, CONTAINERS_CONF=os.path.join(TOP, "lab", "containers.conf"))
+MEM_MIB, RATE_MIB = 64, 50
+
+
+def _podman(*args, timeout=60, check=True):
+    return subprocess.run(["podman"] + list(args), capture_output=True, text=True,
+                          timeout=timeout, env=ENV, check=check)
+
+
+def _ensure_guest():
+    """Build .lab/guest with the role when it is missing or out of date."""
+    with open(os.path.join(ROLE, "defaults", "main.yml"), encoding="utf-8") as handle:
+        defaults = yaml.safe_load(handle)
+    argv = ["bash", os.path.join(ROLE, "files", "build-guest.sh"), "--check", GUEST_DIR,
+            os.path.join(GUEST_DIR, "cache"), defaults["lab_guest_kernel_package"],
+            " ".join(defaults["lab_guest_modules"]), defaults["lab_guest_compression"]]
+    state = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
+    if state.returncode == 0 and state.stdout.strip().endswith("SKILLVL-GUEST unchanged"):
+        return
+    playbook = os.path.join(GUEST_DIR + ".build.yml")
+    os.makedirs(os.path.dirname(playbook), exist_ok=True)
+    with open(playbook, "w", encoding="utf-8") as handle:
+        handle.write("- name: Build the lab guest\n  hosts: localhost\n  gather_facts: false\n"
+                     "  roles:\n    - role: %s\n      lab_guest_dir: %s\n"
+                     % (json.dumps(ROLE), json.dumps(GUEST_DIR)))
+    try:
+        env = dict(ENV, ANSIBLE_CONFIG=os.path.join(TOP, "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+        proc = subprocess.run(
+            [os.path.join(BIN, "ansible-playbook"), "-i", "localhost,", "-c", "local",
+             "-e", "ansible_python_interpreter=%s" % sys.executable, playbook],
+            capture_output=True, text=True, timeout=600, env=env, cwd=TOP, check=False)
+    finally:
+        os.unlink(playbook)
+    assert proc.returncode == 0, "building the guest failed:\n%s\n%s" % (
+        proc.stdout[-5000:], proc.stderr[-3000:])
+
+
+def _console(path):
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return b""
+
+
+def _wait(predicate, timeout, what):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out after %ss waiting for %s" % (timeout, what))
+        time.sleep(0.5)
+
+
+@pytest.fixture(name="guest_files")
+def fixture_guest_files():
+    if shutil.which("podman") is None:
+        pytest.skip("podman is not installed")
+    if _podman("image", "exists", IMAGE, check=False).returncode != 0:
+        pytest.skip("lab image %s is missing (build it with the lab_image role or set "
+                    "SKILLVL_LAB_IMAGE)" % IMAGE)
+    _ensure_guest()
+    return GUEST_DIR
+
+
+def test_guest_boots_and_beats(guest_files, tmp_path):
+    work = str(tmp_path)
+    disk = os.path.join(work, "disk.raw")
+    with open(disk, "wb") as handle:
+        handle.truncate(2 * 1024 * 1024)
+    console = os.path.join(work, "console.log")
+    name = "skillvl-guest-test-%d" % os.getpid()
+    append = ("console=ttyS0 quiet skillvl.hb_ms=500 skillvl.mem_mib=%d skillvl.rate_mib=%d "
+              "skillvl.ip=10.0.2.15/24 skillvl.gw=10.0.2.2" % (MEM_MIB, RATE_MIB))
+    qemu = ("exec timeout 80 qemu-system-x86_64 -accel tcg -m 256 -nographic -no-reboot "
+            "-kernel /guest/vmlinuz -initrd /guest/initrd.img -append '%s' "
+            "-drive file=/work/disk.raw,format=raw,if=virtio "
+            "-netdev user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:18080-:8080 "
+            "-device virtio-net-pci,netdev=n0 -monitor unix:/work/monitor.sock,server=on,wait=off "
+            "</dev/null >/work/console.log 2>&1" % append)
+    _podman("rm", "-f", name, check=False)
+    started = time.monotonic()
+    _podman("run", "-d", "--rm", "--privileged", "--network", "none", "--name", name,
+            "-v", "%s:/guest:ro" % guest_files, "-v", "%s:/work" % work,
+            IMAGE, "/bin/sh", "-c", qemu)
+    try:
+        # 1. boot line and first heartbeat within 30 s
+        first = _wait(lambda: [r for r in heartbeat.parse_console(_console(console))
+                               if r["type"] == "hb"], 30, "SKILLVL-BOOT and the first heartbeat")[0]
+        boot_s = time.monotonic() - started
+        # 2. heartbeats continue, the writer makes passes at about its rate
+        time.sleep(11)
+        # 3. the TCP responder answers with the latest heartbeat (through QEMU's hostfwd)
+        probe = _podman("exec", name, "python3", "-c",
+                        "import socket; s = socket.create_connection(('127.0.0.1', 18080), 5); "
+                        "s.settimeout(5); s.sendall(b'GET / HTTP/1.0\\r\\n\\r\\n'); "
+                        "print(s.recv(4096).decode())", check=False, timeout=15)
+        # 4. an ACPI power button press (virsh shutdown) powers the guest off cleanly
+        _podman("exec", name, "python3", "-c",
+                "import socket, time; s = socket.socket(socket.AF_UNIX); "
+                "s.connect('/work/monitor.sock'); time.sleep(0.3); "
+                "s.sendall(b'system_powerdown\\n'); time.sleep(0.5)", check=False, timeout=15)
+        _wait(lambda: b"SKILLVL-POWEROFF" in _console(console), 15, "SKILLVL-POWEROFF")
+        stopped = _wait(lambda: _podman("container", "exists", name, check=False).returncode != 0,
+                        10, "QEMU to exit after the guest powered off")
+        text = _console(console)
+    finally:
+        _podman("rm", "-f", "-t", "0", name, check=False, timeout=30)
+
+    records = heartbeat.parse_console(text)
+    boot = [r for r in records if r["type"] == "boot"]
+    summ = heartbeat.summary(records)
+    info = "boot %.1fs after start, first heartbeat at uptime %d ms; summary %s\n%s" % (
+        boot_s, first["uptime_ms"], {k: v for k, v in summ.items() if k != "last"},
+        text[-3000:].decode("utf-8", "replace"))
+    assert len(boot) == 1, info
+    assert boot[0]["mem_mib"] == MEM_MIB and boot[0]["rate_mib"] == RATE_MIB, info
+    assert boot[0]["disk"] == "/dev/vda", info
+    assert summ["count"] >= 15, info
+    assert summ["missing"] == 0, info
+    assert summ["max_gap_ms"] < 2500, info   # hb_ms=500; generous for a loaded 2-core machine
+    assert summ["memerr"] == 0 and summ["memerr_lines"] == 0, info
+    assert not [r for r in records if r["type"] in ("error", "exit")], info
+    assert stopped and [r for r in records if r["type"] == "poweroff"], info
+    net = [r for r in records if r["type"] == "net"]
+    assert net and net[0]["ip"] == "10.0.2.15/24", info
+
+    hbs = [r for r in records if r["type"] == "hb"]
+    with_passes = [r for r in hbs if r["passes"] > 0]
+    assert len(with_passes) >= 2 and with_passes[-1]["passes"] - with_passes[0]["passes"] >= 3, info
+    span_ms = with_passes[-1]["uptime_ms"] - with_passes[0]["uptime_ms"]
+    rate = (with_passes[-1]["passes"] - with_passes[0]["passes"]) * MEM_MIB * 1000.0 / span_ms
+    # pass granularity is MEM_MIB: allow one pass either way, and a slow, shared machine
+    slack = MEM_MIB * 1000.0 / span_ms
+    assert 0.5 * RATE_MIB - slack <= rate <= 1.1 * RATE_MIB + slack, "rate %.1f MiB/s\n%s" % (rate, info)
+
+    assert probe.returncode == 0 and "SKILLVL-HB seq=" in probe.stdout, (
+        "responder: rc=%s %s %s\n%s" % (probe.returncode, probe.stdout, probe.stderr, info))
+
+    with open(disk, "rb") as handle:
+        raw = handle.read()
+    header = heartbeat.parse_disk_header(raw)
+    assert header and header["boot"] == boot[0]["boot"], raw[:200]
+    drecs = heartbeat.parse_disk(raw)
+    assert len(drecs) >= summ["count"] - 3, (len(drecs), summ["count"])
+    assert drecs[-1]["seq"] >= summ["last_seq"] - 3
+    assert heartbeat.summary(drecs)["memerr"] == 0
+    assert len(raw) == 2 * 1024 * 1024

@@ -1,0 +1,353 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, SKILL/VL offline-first team
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Live migration on real QEMU/libvirt in the lab: skillvl.offline_first.vm_migrate & co.
+
+Every test boots its own lab guest on cloud1 (direct kernel boot, heartbeat on the serial
+console), migrates it, checks the guest's heartbeat afterwards, and removes the guest from
+every hypervisor. Run: SKILLVL_LAB_NAME=mig SKILLVL_KEEP_LAB=1 pytest tests/integration/test_migration.py
+"""
+import base64
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(TOP, "lab"))
+
+import heartbeat  # noqa: E402  pylint: disable=wrong-import-position
+
+SRC, DST = "cloud1", "ws01"
+HYPERVISORS = ("cloud1", "ws01", "ws02")
+BOOT = "/var/lib/libvirt/boot/skillvl-guest"
+IMAGES = "/var/lib/libvirt/images"
+M = "skillvl.offline_first."
+MIB = 1024 * 1024
+
+
+def guest_xml(name, mem_mib=256, load_mib=0, rate_mib=0, disk=None, emulator="/usr/bin/qemu-system-x86_64",
+              cpu="<cpu mode='custom' match='exact'><model fallback='forbid'>qemu64</model></cpu>"):
+    disk_xml = ""
+    if disk:
+        disk_xml = ("<disk type='file' device='disk'><driver name='qemu' type='raw'/>"
+                    "<source file='%s'/><target dev='vda' bus='virtio'/></disk>" % disk)
+    return """<domain type='qemu'>
+  <name>{name}</name>
+  <memory unit='MiB'>{mem}</memory>
+  <vcpu>1</vcpu>
+  <os><type arch='x86_64' machine='pc-q35-7.2'>hvm</type>
+    <kernel>{boot}/vmlinuz</kernel><initrd>{boot}/initrd.img</initrd>
+    <cmdline>console=ttyS0 skillvl.hb_ms=250 skillvl.mem_mib={load} skillvl.rate_mib={rate}</cmdline>
+  </os>
+  {cpu}
+  <features><acpi/><apic/></features>
+  <on_poweroff>destroy</on_poweroff><on_reboot>destroy</on_reboot><on_crash>destroy</on_crash>
+  <devices>
+    <emulator>{emulator}</emulator>
+    {disk}
+    <serial type='pty'><log file='/var/log/libvirt/qemu/{name}-console.log' append='on'/><target port='0'/></serial>
+    <console type='pty'><target type='serial' port='0'/></console>
+    <memballoon model='none'/>
+  </devices>
+</domain>""".format(name=name, mem=mem_mib, boot=BOOT, load=load_mib, rate=rate_mib, disk=disk_xml,
+                    emulator=emulator, cpu=cpu)
+
+
+def run_module(lab, host, module, args, check_mode=False, timeout=1800):
+    """One module on a lab host, its result dict (failed or not).
+
+    Like conftest's lab.module(), without ``-o`` (in ansible-core 2.19 it forces the
+    oneline callback over the json one).
+    """
+    argv = [os.path.join(TOP, ".venv", "bin", "ansible"), "-i", os.path.join(TOP, "inventories", "lab"),
+            host, "-e", json.dumps({"lab_name": lab.name}), "-m", module, "-a", json.dumps(args)]
+    if check_mode:
+        argv.append("--check")
+    env = dict(lab.env, ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="json")
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env, cwd=TOP, check=False)
+    try:
+        return json.loads(proc.stdout)["plays"][0]["tasks"][0]["hosts"][host]
+    except (ValueError, KeyError, IndexError):
+        raise AssertionError("could not run %s on %s:\n%s\n%s" % (module, host, proc.stdout, proc.stderr))
+
+
+class Guests(object):
+    """Boot, watch and clean up test guests."""
+
+    def __init__(self, lab):
+        self.lab = lab
+        self.names = []
+
+    def boot(self, name, host=SRC, start=True, **kw):
+        self.names.append(name)
+        self.remove(name)
+        path = "/tmp/%s.xml" % name
+        self.lab.run(host, "cat > %s" % path, input=guest_xml(name, **kw))
+        self.lab.virsh(host, "define", path)
+        if start:
+            self.lab.virsh(host, "start", name)
+            self.wait_heartbeats(host, name, 3)
+        return name
+
+    def console(self, host, name):
+        out = self.lab.run(host, "cat /var/log/libvirt/qemu/%s-console.log 2>/dev/null || true" % name).stdout
+        return heartbeat.parse_console(out)
+
+    def wait_heartbeats(self, host, name, more, after=None, timeout=90):
+        def enough():
+            hb = heartbeat.summary(self.console(host, name))
+            if hb["last_seq"] is None:
+                return None
+            base = after if after is not None else -1
+            return hb if hb["last_seq"] >= base + more else None
+        return self.lab.wait_for(enough, timeout=timeout, interval=1, what="%d heartbeats of %s on %s"
+                                 % (more, name, host))
+
+    def last_seq(self, host, name):
+        return heartbeat.summary(self.console(host, name))["last_seq"]
+
+    def state(self, host, name):
+        proc = self.lab.virsh(host, "domstate", name, check=False)
+        return proc.stdout.strip() if proc.returncode == 0 else "absent"
+
+    def remove(self, name):
+        for host in HYPERVISORS:
+            self.lab.run(host, "virsh -c qemu:///system destroy {n} >/dev/null 2>&1; "
+                               "virsh -c qemu:///system undefine {n} --nvram >/dev/null 2>&1; "
+                               "rm -f /var/log/libvirt/qemu/{n}-console.log /tmp/{n}.xml {img}/{n}.raw; "
+                               "virsh -c qemu:///system pool-refresh default >/dev/null 2>&1; true"
+                         .format(n=name, img=IMAGES), check=False)
+
+    def assert_alive(self, host, name, before_seq, what):
+        """The guest's heartbeat continues on host after a migration, without memory errors."""
+        hb = self.wait_heartbeats(host, name, 4, after=before_seq, timeout=60)
+        assert hb["memerr"] == 0 and hb["memerr_lines"] == 0, "%s: memory errors %s" % (what, hb)
+        return hb
+
+
+@pytest.fixture(scope="module")
+def guests(lab):
+    g = Guests(lab)
+    for host in HYPERVISORS:   # libvirtd must answer (socket activation restarts it on demand)
+        lab.run(host, "systemctl start libvirtd.service >/dev/null 2>&1 || true", check=False)
+    try:
+        yield g
+    finally:
+        for name in g.names:
+            g.remove(name)
+        lab.run(SRC, "rm -f /usr/local/bin/qemu-lab-x86_64", check=False)
+
+
+def migrate(lab, name, check_mode=False, host=SRC, **args):
+    params = {"name": name, "dest": DST, "transport": "tcp"}
+    params.update(args)
+    return run_module(lab, host, M + "vm_migrate", params, check_mode=check_mode)
+
+
+def test_idle_guest_precopy_check_mode_and_idempotence(lab, guests):
+    name = guests.boot("migt-idle")
+    check = run_module(lab, SRC, M + "vm_migration_check", {"name": name, "dest": DST, "transport": "tcp"})
+    assert check["verdict"] == "ok", check
+    assert {r["check"] for r in check["reasons"]} >= {"host_uuid", "hypervisor_version", "machine_type", "cpu",
+                                                      "memory", "emulator"}
+
+    dry = migrate(lab, name, check_mode=True, progress_log="/tmp/migt-idle.jsonl")
+    assert dry["changed"] and "would live-migrate" in dry["msg"], dry
+    assert guests.state(SRC, name) == "running" and guests.state(DST, name) == "absent"
+
+    before = guests.last_seq(SRC, name)
+    res = migrate(lab, name, progress_log="/tmp/migt-idle.jsonl")
+    assert not res.get("failed"), res
+    assert res["changed"] and res["state"] == {"source": "absent", "dest": "running"}
+    figs = res["figures"]
+    assert figs["source"] == "source job-completed event"
+    assert figs["total_time_ms"] > 0 and figs["data_bytes"] > 0 and figs["downtime_ms"] is not None
+    assert res["strategy_used"] in ("precopy", "auto_converge")
+    guests.assert_alive(DST, name, before, "idle guest")
+
+    info = run_module(lab, SRC, M + "vm_migration_info", {"name": name, "progress_log": "/tmp/migt-idle.jsonl"})
+    assert info["vm_state"] == "absent" and info["finished"] == "completed", info
+
+    again = migrate(lab, name)
+    assert not again.get("failed") and again["changed"] is False, again
+    guests.remove(name)
+
+
+def test_slow_writer_converges(lab, guests):
+    name = guests.boot("migt-slow", mem_mib=256, load_mib=64, rate_mib=10)
+    before = guests.last_seq(SRC, name)
+    res = migrate(lab, name, bandwidth=50)
+    assert not res.get("failed"), res
+    assert res["state"]["dest"] == "running"
+    assert res["figures"]["memory_iterations"] >= 1
+    guests.assert_alive(DST, name, before, "slow writer")
+    guests.remove(name)
+
+
+def test_fast_writer_auto_finishes_under_cap(lab, guests):
+    """160 MiB rewritten at 100 MiB/s under a 30 MiB/s cap: pre-copy alone never converges."""
+    name = guests.boot("migt-fast", mem_mib=256, load_mib=160, rate_mib=100)
+    before = guests.last_seq(SRC, name)
+    res = migrate(lab, name, strategy="auto", bandwidth=30, max_downtime=300, timeout=300)
+    assert not res.get("failed"), res
+    assert res["state"] == {"source": "absent", "dest": "running"}, res
+    assert res["strategy_used"] in ("postcopy", "auto_converge"), res
+    assert res["figures"]["downtime_ms"] < 300, res["figures"]
+    assert res["figures"]["source"] == "source job-completed event"
+    hb = guests.assert_alive(DST, name, before, "fast writer")
+    assert hb["passes"] > 0
+    guests.remove(name)
+
+
+def test_copy_of_local_disk_verified_on_destination(lab, guests):
+    name = "migt-disk"
+    guests.names.append(name)
+    guests.remove(name)
+    disk = "%s/%s.raw" % (IMAGES, name)
+    # 64 MiB raw disk; 4 MiB of known content after the heartbeat sectors (which end at 1 MiB + 512)
+    lab.run(SRC, "truncate -s 64M {d} && head -c 4194304 /dev/urandom > /tmp/{n}.pat && "
+                 "dd if=/tmp/{n}.pat of={d} bs=1M seek=8 conv=notrunc status=none && "
+                 "virsh -c qemu:///system pool-refresh default >/dev/null".format(d=disk, n=name))
+    want = lab.run(SRC, "sha256sum /tmp/%s.pat" % name).stdout.split()[0]
+    guests.boot(name, mem_mib=256, load_mib=32, rate_mib=10, disk=disk)
+    before = guests.last_seq(SRC, name)
+
+    refused = migrate(lab, name)
+    assert refused.get("failed") and "storage=copy" in refused["msg"], refused
+    assert guests.state(SRC, name) == "running"
+
+    res = migrate(lab, name, storage="copy")
+    assert not res.get("failed"), res
+    assert res["figures"]["disk_bytes"] > 0, res["figures"]
+    assert res["plan"]["params"]["migrate_disks"] == ["vda"]
+    guests.assert_alive(DST, name, before, "disk copy")
+    got = lab.run(DST, "dd if=%s bs=1M skip=8 count=4 status=none | sha256sum" % disk).stdout.split()[0]
+    assert got == want, "disk content differs on the destination"
+    raw = lab.run(DST, "dd if=%s bs=512 count=2049 status=none | base64 -w0" % disk).stdout
+    records = heartbeat.parse_disk(base64.b64decode(raw))
+    assert records and max(r["seq"] for r in records) >= before, "no heartbeat sectors after the copy"
+    guests.remove(name)
+
+
+def test_cold_fallback_when_emulator_missing_on_destination(lab, guests):
+    """A QEMU path the destination lacks (like RHEL's /usr/libexec/qemu-kvm vs Debian's): live impossible."""
+    lab.run(SRC, "ln -sf /usr/bin/qemu-system-x86_64 /usr/local/bin/qemu-lab-x86_64")
+    name = guests.boot("migt-cold", emulator="/usr/local/bin/qemu-lab-x86_64")
+    check = run_module(lab, SRC, M + "vm_migration_check", {"name": name, "dest": DST, "transport": "tcp"})
+    assert check["verdict"] == "fail" and check["cold_possible"], check
+    refused = migrate(lab, name)
+    assert refused.get("failed") and "no emulator /usr/local/bin/qemu-lab-x86_64" in refused["msg"], refused
+    assert "cold_fallback=true" in refused["msg"] and guests.state(SRC, name) == "running"
+
+    res = migrate(lab, name, cold_fallback=True, cold_shutdown_timeout=5, cold_force_off=True)
+    assert not res.get("failed"), res
+    assert res["strategy_used"] == "cold" and "live move impossible" in res["cold_reason"]
+    assert any("emulator" in a for a in res["adjustments"])
+    assert res["state"] == {"source": "absent", "dest": "running"}
+    hb = guests.wait_heartbeats(DST, name, 3)
+    assert hb["boots"] >= 1
+    guests.remove(name)
+
+
+def _run_in_thread(func):
+    box = {}
+
+    def target():
+        try:
+            box["result"] = func()
+        except Exception as exc:  # pylint: disable=broad-except
+            box["error"] = exc
+    thread = threading.Thread(target=target)
+    thread.daemon = True
+    thread.start()
+    return thread, box
+
+
+def _wait_job(lab, name, timeout=60):
+    def running():
+        out = lab.virsh(SRC, "domjobinfo", name, check=False).stdout
+        return "Unbounded" in out or "Bounded" in out
+    lab.wait_for(running, timeout=timeout, interval=0.5, what="migration job of %s" % name)
+
+
+def test_destination_libvirtd_killed_mid_migration(lab, guests):
+    name = guests.boot("migt-kill", mem_mib=256, load_mib=160, rate_mib=100)
+    before = guests.last_seq(SRC, name)
+    thread, box = _run_in_thread(lambda: migrate(lab, name, strategy="precopy", bandwidth=10, timeout=300))
+    try:
+        _wait_job(lab, name)
+        time.sleep(2)
+        lab.run(DST, "pkill -9 -x libvirtd || true")
+        thread.join(240)
+        assert not thread.is_alive(), "vm_migrate did not return after the destination died"
+    finally:
+        lab.run(DST, "systemctl start libvirtd.service || true", check=False)
+    res = box.get("result")
+    assert res is not None, box
+    assert res.get("failed"), res
+    assert "still running on the source" in res["msg"], res["msg"]
+    assert res["state"]["source"] == "running"
+    guests.assert_alive(SRC, name, before, "after the destination died")
+    lab.wait_for(lambda: guests.state(DST, name) == "absent", timeout=60, what="no leftover on the destination")
+    guests.remove(name)
+
+
+def test_timeout_aborts_with_vm_intact(lab, guests):
+    name = guests.boot("migt-tmo", mem_mib=256, load_mib=160, rate_mib=100)
+    before = guests.last_seq(SRC, name)
+    res = migrate(lab, name, strategy="precopy", bandwidth=10, timeout=6)
+    assert res.get("failed"), res
+    assert "did not complete within 6 s; aborted" in res["msg"], res["msg"]
+    assert res["state"]["source"] == "running" and res["state"]["dest"] == "absent", res
+    guests.assert_alive(SRC, name, before, "after the abort")
+    guests.remove(name)
+
+
+@pytest.mark.parametrize("args, words", [
+    ({"name": "migt-nosuchvm"}, 'no VM called "migt-nosuchvm"'),
+    ({"dest": SRC}, "is the source host itself"),
+    ({"dest": "198.51.100.99"}, "cannot connect to the destination libvirt"),
+    ({"bandwidth": -5}, "bandwidth must be"),
+    ({"max_downtime": 0}, "max_downtime must be"),
+    ({"strategy": "teleport"}, "value of strategy must be one of"),
+])
+def test_bad_input_clear_error_no_change(lab, guests, args, words):
+    name = "migt-bad"
+    if guests.state(SRC, name) != "running":
+        guests.boot(name)
+    before = guests.last_seq(SRC, name)
+    params = {"name": name}
+    params.update(args)
+    res = migrate(lab, **params)
+    assert res.get("failed"), res
+    assert words in res["msg"], res["msg"]
+    assert guests.state(SRC, name) == "running" and guests.state(DST, name) == "absent"
+    guests.assert_alive(SRC, name, before, "after bad input")
+
+
+def test_incompatible_cpu_refused(lab, guests):
+    """A CPU the destination cannot provide (TCG has no AVX-512): clear error, nothing moves."""
+    cpu = ("<cpu mode='custom' match='exact'><model fallback='forbid'>qemu64</model>"
+           "<feature policy='require' name='avx512f'/></cpu>")
+    name = guests.boot("migt-cpu", start=False, cpu=cpu)
+    check = run_module(lab, SRC, M + "vm_migration_check",
+                       {"name": name, "dest": DST, "transport": "tcp", "mode": "cold"})
+    cpu_reasons = [r for r in check["reasons"] if r["check"] == "cpu"]
+    assert cpu_reasons and cpu_reasons[0]["status"] == "fail", check
+    res = migrate(lab, name)
+    assert res.get("failed") and "not runnable on the destination" in res["msg"], res
+    assert guests.state(SRC, name) == "shut off" and guests.state(DST, name) == "absent"
+    guests.remove(name)
+
+
+def test_cpu_baseline_over_hypervisors(lab):
+    res = run_module(lab, SRC, M + "vm_cpu_baseline",
+                     {"hosts": list(HYPERVISORS), "transport": "tcp", "virt_type": "qemu"})
+    assert not res.get("failed"), res
+    assert res["model"] and "<cpu" in res["cpu_xml"] and len(res["hosts"]) == 3

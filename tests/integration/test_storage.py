@@ -1,0 +1,385 @@
+"""Shared storage in the lab: NFS (nfs-ganesha) and iSCSI (tgt) served by storage1, used by
+the hypervisors through QEMU's libnfs/libiscsi network disks.
+
+- live migration cloud1 -> ws01 -> cloud1 with the VM's disk on NFS, then on iSCSI, without
+  --unsafe and without copying storage; the disk's heartbeat sectors, read on the server, are
+  intact and continue after the migrations;
+- refusals: a wrong CHAP secret, an initiator outside the ACL, a client outside the export list;
+- the modules: idempotence, check mode, bad input (clear error, nothing changed), and the
+  kernel backends by rendering + exportfs validation, including the guard against the false
+  pass of nfs-kernel-server's init script.
+
+Run: SKILLVL_LAB_NAME=sto SKILLVL_KEEP_LAB=1 .venv/bin/pytest tests/integration/test_storage.py
+"""
+import base64
+import os
+import re
+import shlex
+import subprocess
+import sys
+import time
+
+import pytest
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(TOP, "lab"))
+
+import heartbeat  # noqa: E402  pylint: disable=wrong-import-position
+
+SERVER = "storage1"
+EXPORT = "/srv/skillvl/vms"
+TARGET = "iqn.2026-11.org.skillvl:storage1.vms"
+LUN_FILE = "/srv/skillvl/luns/vms-lun1.img"
+DISK_IQN = "iqn.2026-11.org.skillvl:hypervisors"
+CHAP_USER = "skillvl-vms"
+CHAP_PASSWORD = "lab-only-chap-secret-1"      # inventories/lab/group_vars/all/storage.yml
+SECRET_USAGE = "skillvl-iscsi-vms"
+GUEST_BOOT = "/var/lib/libvirt/boot/skillvl-guest"
+HB_MS = 500
+
+NFS_DISK = ("<disk type='network' device='disk'><driver name='qemu' type='qcow2' cache='none'/>"
+            "<source protocol='nfs' name='%s/{volume}'><host name='%s'/></source>"
+            "<target dev='vda' bus='virtio'/></disk>" % (EXPORT, SERVER))
+ISCSI_DISK = ("<disk type='network' device='disk'><driver name='qemu' type='raw' cache='none'/>"
+              "<source protocol='iscsi' name='%s/{volume}'><host name='%s' port='3260'/>"
+              "<initiator><iqn name='%s'/></initiator>"
+              "<auth username='%s'><secret type='iscsi' usage='{usage}'/></auth></source>"
+              "<target dev='vda' bus='virtio'/></disk>" % (TARGET, SERVER, DISK_IQN, CHAP_USER))
+
+DOMAIN = """<domain type='qemu'>
+  <name>{name}</name>
+  <memory unit='MiB'>128</memory>
+  <vcpu>1</vcpu>
+  <os><type arch='x86_64' machine='pc-q35-7.2'>hvm</type>
+    <kernel>{boot}/vmlinuz</kernel><initrd>{boot}/initrd.img</initrd>
+    <cmdline>console=ttyS0 skillvl.hb_ms={hb_ms} skillvl.mem_mib=16 skillvl.rate_mib=8</cmdline></os>
+  <features><acpi/></features>
+  <cpu mode='custom'><model>qemu64</model></cpu>
+  <on_crash>destroy</on_crash>
+  <devices>
+    {disk}
+    <serial type='pty'><log file='/var/log/libvirt/qemu/{name}-console.log' append='off'/></serial>
+    <console type='pty'/>
+  </devices>
+</domain>
+"""
+
+
+# ---- helpers -----------------------------------------------------------------------------
+
+def recap(proc):
+    """{host: changed count} from a playbook's PLAY RECAP."""
+    return dict((m.group(1), int(m.group(2)))
+                for m in re.finditer(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)", proc.stdout, re.M))
+
+
+def console_records(lab, host, name):
+    proc = lab.run(host, "cat /var/log/libvirt/qemu/%s-console.log 2>/dev/null || true" % name)
+    return [r for r in heartbeat.parse_console(proc.stdout) if r["type"] == "hb"]
+
+
+def wait_heartbeats(lab, host, name, after_seq=-1, count=3, timeout=90):
+    def enough():
+        recs = [r for r in console_records(lab, host, name) if r["seq"] > after_seq]
+        return recs if len(recs) >= count else None
+    return lab.wait_for(enough, timeout=timeout, interval=1.0,
+                        what="%d heartbeats of %s on %s after seq %d" % (count, name, host, after_seq))
+
+
+def domain_state(lab, host, name):
+    proc = lab.virsh(host, "domstate", name, check=False)
+    return proc.stdout.strip() if proc.returncode == 0 else None
+
+
+def remove_domain(lab, name):
+    for host in ("cloud1", "ws01", "ws02"):
+        lab.virsh(host, "destroy", name, check=False)
+        lab.virsh(host, "undefine", name, check=False)
+
+
+def start_domain(lab, host, name, disk):
+    xml = DOMAIN.format(name=name, boot=GUEST_BOOT, hb_ms=HB_MS, disk=disk)
+    lab.run(host, "cat > /tmp/%s.xml" % name, input=xml)
+    lab.virsh(host, "define", "/tmp/%s.xml" % name)
+    lab.virsh(host, "start", name)
+
+
+def migrate(lab, src, dst, name):
+    started = time.monotonic()
+    lab.virsh(src, "migrate", "--live", "--p2p", "--persistent", "--undefinesource", name,
+              "qemu+tcp://%s/system" % dst, timeout=300)
+    elapsed = time.monotonic() - started
+    assert domain_state(lab, dst, name) == "running"
+    assert domain_state(lab, src, name) is None, "the source still has %s after --undefinesource" % name
+    return elapsed
+
+
+def disk_records(lab, raw_cmd):
+    """Heartbeat records of a disk image read on the server (raw bytes of its start)."""
+    proc = lab.run(SERVER, raw_cmd + " | base64 -w0", timeout=120)
+    return heartbeat.parse_disk(base64.b64decode(proc.stdout))
+
+
+def migration_round_trip(lab, name, disk, read_disk):
+    """Boot on cloud1, migrate to ws01 and back, check console and disk heartbeats."""
+    remove_domain(lab, name)
+    try:
+        start_domain(lab, "cloud1", name, disk)
+        before = wait_heartbeats(lab, "cloud1", name, count=4)
+        there = migrate(lab, "cloud1", "ws01", name)
+        on_ws01 = wait_heartbeats(lab, "ws01", name, after_seq=before[-1]["seq"], count=3)
+        back = migrate(lab, "ws01", "cloud1", name)
+        after = wait_heartbeats(lab, "cloud1", name, after_seq=on_ws01[-1]["seq"], count=3)
+        # the guest never rebooted and never saw a memory error
+        assert all(r["memerr"] == 0 for r in before + on_ws01 + after)
+        # the disk on the server: heartbeat sectors from before, between and after the migrations
+        records = read_disk()
+        summary = heartbeat.summary(records)
+        assert summary["count"] > 0, "no heartbeat sectors on the shared disk"
+        seqs = set(r["seq"] for r in records)
+        assert before[0]["seq"] in seqs or min(seqs) <= before[-1]["seq"], summary
+        assert max(seqs) >= after[0]["seq"], "the disk stopped receiving heartbeats: %s" % summary
+        assert summary["missing"] == 0, "heartbeat sectors missing on the shared disk: %s" % summary
+        assert summary["memerr"] == 0
+        assert len(set(r["boot"] for r in records)) == 1, "the guest rebooted: %s" % summary
+        return there, back
+    finally:
+        remove_domain(lab, name)
+
+
+# ---- fixtures ------------------------------------------------------------------------------
+
+def ensure_guest_files(lab, host):
+    """The vm role installs the lab guest's kernel and initrd; install them if it has not."""
+    if lab.run(host, "test -r %s/vmlinuz && test -r %s/initrd.img" % (GUEST_BOOT, GUEST_BOOT),
+               check=False).returncode == 0:
+        return
+    lab.run(host, "mkdir -p %s" % GUEST_BOOT)
+    for name in ("vmlinuz", "initrd.img"):
+        src = os.path.join(TOP, ".lab", "guest", name)
+        assert os.path.exists(src), "%s is missing: build the lab guest (playbooks/lab.yml)" % src
+        subprocess.run(["podman", "cp", src, "%s:%s/%s" % (lab.container(host), GUEST_BOOT, name)],
+                       check=True, env=lab.env, timeout=120, capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def storage(lab):
+    """The storage playbook applied (site.yml imports it; applying it again is cheap)."""
+    lab.playbook("playbooks/storage.yml")
+    for host in ("cloud1", "ws01", "ws02"):
+        ensure_guest_files(lab, host)
+    return lab
+
+
+# ---- the roles -----------------------------------------------------------------------------
+
+def test_storage_playbook_is_idempotent(storage):
+    proc = storage.playbook("playbooks/storage.yml")
+    changed = recap(proc)
+    assert changed and all(v == 0 for v in changed.values()), changed
+
+
+def test_servers_are_up(storage):
+    info = storage.module(SERVER, "skillvl.offline_first.nfs_export_info", {"backend": "ganesha"})
+    assert info["server"]["running"], info
+    assert [e["path"] for e in info["exports"]] == [EXPORT]
+    info = storage.module(SERVER, "skillvl.offline_first.iscsi_target_info", {"backend": "tgt"})
+    target = [t for t in info["targets"] if t["iqn"] == TARGET]
+    assert target and target[0]["luns"] == [LUN_FILE]
+    assert DISK_IQN in target[0]["initiators"] and target[0]["chap_users"] == [CHAP_USER]
+    assert CHAP_PASSWORD not in repr(info)
+
+
+# ---- live migration on shared storage --------------------------------------------------------
+
+def test_live_migration_with_disk_on_nfs(storage):
+    volume = "it-nfs.qcow2"
+    path = "%s/%s" % (EXPORT, volume)
+    storage.run(SERVER, "rm -f %s && qemu-img create -q -f qcow2 %s 64M && chown libvirt-qemu:kvm %s && "
+                        "chmod 0660 %s" % (path, path, path, path))
+    try:
+        there, back = migration_round_trip(
+            storage, "it-sto-nfs", NFS_DISK.format(volume=volume),
+            lambda: disk_records(storage, "qemu-img convert -U -O raw %s /tmp/it-nfs.raw && "
+                                          "head -c 2M /tmp/it-nfs.raw; rm -f /tmp/it-nfs.raw" % path))
+        print("NFS: cloud1->ws01 %.1fs, ws01->cloud1 %.1fs" % (there, back))
+    finally:
+        storage.run(SERVER, "rm -f %s" % path, check=False)
+
+
+def test_live_migration_with_disk_on_iscsi(storage):
+    storage.run(SERVER, "dd if=/dev/zero of=%s bs=1M count=2 conv=notrunc status=none" % LUN_FILE)
+    there, back = migration_round_trip(
+        storage, "it-sto-iscsi", ISCSI_DISK.format(volume=1, usage=SECRET_USAGE),
+        lambda: disk_records(storage, "dd if=%s bs=1M count=2 status=none" % LUN_FILE))
+    print("iSCSI: cloud1->ws01 %.1fs, ws01->cloud1 %.1fs" % (there, back))
+
+
+# ---- refusals -------------------------------------------------------------------------------
+
+def _iscsi_open(lab, host, user, password, initiator):
+    opts = ("driver=iscsi,transport=tcp,portal=%s:3260,target=%s,lun=1,user=%s,password=%s,"
+            "initiator-name=%s" % (SERVER, TARGET, user, password, initiator))
+    return lab.run(host, "timeout 30 qemu-img info --image-opts %s" % shlex.quote(opts), check=False)
+
+
+def test_iscsi_right_credentials_work(storage):
+    proc = _iscsi_open(storage, "ws02", CHAP_USER, CHAP_PASSWORD, DISK_IQN)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_iscsi_wrong_chap_secret_is_refused(storage):
+    proc = _iscsi_open(storage, "ws02", CHAP_USER, "wrong-secret-1234", DISK_IQN)
+    assert proc.returncode != 0
+    assert "Authentication failure" in proc.stderr, proc.stderr
+
+
+def test_iscsi_wrong_chap_secret_in_libvirt_gives_clear_error(storage):
+    name, usage = "it-sto-badchap", "skillvl-it-wrong"
+    uuid = "6b1d5f54-0c4e-4c8a-9c2e-5b0f6f0a0b01"
+    host = "ws02"
+    secret = ("<secret ephemeral='no' private='yes'><uuid>%s</uuid><usage type='iscsi'><target>%s</target>"
+              "</usage></secret>" % (uuid, usage))
+    storage.run(host, "cat > /tmp/it-secret.xml", input=secret)
+    remove_domain(storage, name)
+    try:
+        storage.virsh(host, "secret-define", "/tmp/it-secret.xml")
+        storage.run(host, "printf %s wrong-secret-1234 > /tmp/it-secret && virsh -c qemu:///system "
+                          "secret-set-value %s --file /tmp/it-secret --plain; rm -f /tmp/it-secret" % ("%s", uuid))
+        xml = DOMAIN.format(name=name, boot=GUEST_BOOT, hb_ms=HB_MS,
+                            disk=ISCSI_DISK.format(volume=1, usage=usage))
+        storage.run(host, "cat > /tmp/%s.xml" % name, input=xml)
+        proc = storage.virsh(host, "create", "/tmp/%s.xml" % name, check=False)
+        assert proc.returncode != 0
+        assert "Authentication failure" in proc.stderr, proc.stderr
+    finally:
+        remove_domain(storage, name)
+        storage.virsh(host, "secret-undefine", uuid, check=False)
+
+
+def test_iscsi_initiator_outside_acl_is_refused(storage):
+    proc = _iscsi_open(storage, "ws02", CHAP_USER, CHAP_PASSWORD, "iqn.2026-11.org.skillvl:intruder")
+    assert proc.returncode != 0
+    assert "Failed to log in to target" in proc.stderr, proc.stderr
+
+
+def test_nfs_client_outside_export_is_refused(storage):
+    # storage1 itself (198.51.100.31) is not among the export's clients (the hypervisors).
+    probe = "timeout 30 qemu-img info nfs://%s%s/ 2>&1; echo rc=$?"
+    inside = storage.run("ws02", probe % (SERVER, EXPORT)).stdout
+    outside = storage.run(SERVER, probe % (SERVER, EXPORT)).stdout
+    assert "Failed to mount nfs share" not in inside, inside
+    assert "Failed to mount nfs share" in outside, outside
+
+
+# ---- modules: idempotence, check mode, bad input -------------------------------------------
+
+def _server_state(lab):
+    return lab.run(SERVER, "cat /etc/ganesha/ganesha.conf /etc/ganesha/exports.d/* /etc/tgt/conf.d/* "
+                           "2>/dev/null | md5sum; tgtadm --lld iscsi --mode target --op show | md5sum").stdout
+
+
+def test_nfs_export_module_idempotent_and_check_mode(storage):
+    clients = [{"host": h, "access": "rw", "secure": False} for h in ("198.51.100.11", "198.51.100.21",
+                                                                          "198.51.100.22")]
+    args = {"name": "vms", "path": EXPORT, "clients": clients, "backend": "ganesha"}
+    result = storage.module(SERVER, "skillvl.offline_first.nfs_export", args)
+    assert not result.get("failed") and result["changed"] is False, result
+    before = _server_state(storage)
+    args2 = dict(args, name="it-check", path="/srv/skillvl")
+    result = storage.module(SERVER, "skillvl.offline_first.nfs_export", args2, check_mode=True)
+    assert result["changed"] is True and not result.get("failed"), result
+    assert _server_state(storage) == before
+
+
+@pytest.mark.parametrize("args, words", [
+    ({"path": "srv/skillvl/vms", "clients": [{"host": "198.51.100.11"}]}, "relative"),
+    ({"path": EXPORT, "clients": [{"host": "bad..host"}]}, "neither a host nor a network"),
+    ({"path": EXPORT, "clients": [{"host": "198.51.100.0/33"}]}, "neither a host nor a network"),
+    ({"path": EXPORT, "clients": [{"host": "*"}]}, "every host"),
+    ({"path": EXPORT, "clients": [{"host": "198.51.100.11", "extra_options": ["Bogus_Option=1"]}]},
+     "Unknown parameter"),
+])
+def test_nfs_export_bad_input(storage, args, words):
+    before = _server_state(storage)
+    full = dict({"name": "it-bad", "backend": "ganesha"}, **args)
+    result = storage.module(SERVER, "skillvl.offline_first.nfs_export", full)
+    assert result.get("failed") and words in result["msg"], result
+    assert _server_state(storage) == before
+
+
+@pytest.mark.parametrize("args, words", [
+    ({"iqn": "iqn.2026-13.org.skillvl:bad"}, "malformed"),
+    ({"iqn": "storage1-vms"}, "malformed"),
+    ({"iqn": "iqn.2026-11.org.skillvl:it", "initiators": ["cloud1"]}, "initiator IQN"),
+    ({"iqn": "iqn.2026-11.org.skillvl:it", "luns": [{"path": "luns/x.img"}]}, "relative"),
+    ({"iqn": "iqn.2026-11.org.skillvl:it", "chap": {"username": "u", "password": "short"}}, "12 to 255"),
+])
+def test_iscsi_target_bad_input(storage, args, words):
+    before = _server_state(storage)
+    result = storage.module(SERVER, "skillvl.offline_first.iscsi_target", dict(args, backend="tgt"))
+    assert result.get("failed") and words in result["msg"], result
+    assert "short" not in result["msg"]
+    assert _server_state(storage) == before
+
+
+def test_iscsi_target_module_idempotent_check_mode_no_secrets(storage):
+    args = {"iqn": TARGET, "backend": "tgt", "luns": [{"path": LUN_FILE, "size": "2G"}],
+            "initiators": [DISK_IQN] + ["iqn.2026-11.org.skillvl:%s" % h for h in ("cloud1", "ws01", "ws02")],
+            "chap": {"username": CHAP_USER, "password": CHAP_PASSWORD},
+            "portals": ["198.51.100.31:3260"]}
+    result = storage.module(SERVER, "skillvl.offline_first.iscsi_target", args)
+    assert result["changed"] is False and not result.get("failed"), result
+    before = _server_state(storage)
+    new = dict(args, iqn="iqn.2026-11.org.skillvl:it.check", luns=[{"path": "/srv/skillvl/luns/it.img",
+                                                                      "size": "16M"}])
+    new["chap"] = {"username": "it-check", "password": "another-secret-99"}
+    result = storage.module(SERVER, "skillvl.offline_first.iscsi_target", new, check_mode=True)
+    assert result["changed"] is True and result["actions"], result
+    assert _server_state(storage) == before
+    assert storage.run(SERVER, "test -e /srv/skillvl/luns/it.img", check=False).returncode != 0
+    assert "another-secret-99" not in repr(result) and CHAP_PASSWORD not in repr(result)
+
+
+# ---- kernel backends: render and validate -----------------------------------------------------
+
+def test_kernel_exports_rendered_and_validated(storage):
+    host = "ws02"
+    storage.run(host, "mkdir -p /srv/it-kernel")
+    args = {"name": "it-kernel", "path": "/srv/it-kernel", "backend": "kernel",
+            "clients": [{"host": "198.51.100.11", "access": "rw"}, {"host": "198.51.100.0/24"}]}
+    try:
+        result = storage.module(host, "skillvl.offline_first.nfs_export", args)
+        assert result["changed"] and not result.get("failed"), result
+        assert any("no kernel NFS server is running" in w for w in result.get("warnings", [])), result
+        table = storage.run(host, "exportfs -v").stdout
+        assert "/srv/it-kernel" in table and "198.51.100.11(" in table
+        assert storage.module(host, "skillvl.offline_first.nfs_export", args)["changed"] is False
+        # a rejected option: exportfs -ra fails, the previous entry is restored
+        text = storage.run(host, "cat /etc/exports.d/it-kernel.exports").stdout
+        bad = dict(args, clients=[{"host": "198.51.100.11", "extra_options": ["bogus"]}])
+        result = storage.module(host, "skillvl.offline_first.nfs_export", bad)
+        assert result.get("failed") and 'unknown keyword "bogus"' in result["msg"], result
+        assert storage.run(host, "cat /etc/exports.d/it-kernel.exports").stdout == text
+        info = storage.module(host, "skillvl.offline_first.nfs_export_info", {"backend": "kernel"})
+        assert info["server"]["running"] is False
+    finally:
+        storage.module(host, "skillvl.offline_first.nfs_export",
+                       {"name": "it-kernel", "backend": "kernel", "state": "absent"})
+        storage.run(host, "rmdir /srv/it-kernel", check=False)
+    assert "/srv/it-kernel" not in storage.run(host, "exportfs -v").stdout
+
+
+def test_kernel_nfs_server_false_pass_is_caught(storage):
+    """nfs-kernel-server's init script exits 0 without a kernel server: the role must fail."""
+    host = "ws02"
+    proc = storage.playbook("tests/integration/storage/kernel_guard.yml", {"it_host": host}, check=False)
+    try:
+        out = " ".join(proc.stdout.split())
+        assert proc.returncode != 0
+        assert "no kernel NFS server is running" in out, proc.stdout[-3000:]
+        assert "this kernel has no nfsd" in out
+    finally:
+        storage.module(host, "skillvl.offline_first.nfs_export",
+                       {"name": "it-guard", "backend": "kernel", "state": "absent"})
+        storage.run(host, "rmdir /srv/it-guard", check=False)

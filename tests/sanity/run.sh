@@ -1,0 +1,33 @@
+#!/bin/bash
+# ansible-test sanity on a copy of the tracked files, laid out as ansible_collections/NS/NAME.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+bin=$top/.venv/bin
+tree=$top/.build/sanity/ansible_collections
+dest=$tree/skillvl/offline_first
+
+# ansible-test pins pip; the offline stand-in must carry the matching name.
+pip_version=$("$bin/python" - <<'PY'
+import re, pathlib, ansible_test
+src = pathlib.Path(ansible_test.__file__).parent / "_internal" / "python_requirements.py"
+m = re.search(r"get_pip_(\d+_\d+)", src.read_text()) or re.search(r"PIP_VERSION\s*=\s*'(\d+\.\d+)", src.read_text())
+print(m.group(1).replace(".", "_") if m else "24_2")
+PY
+)
+mkdir -p ~/.ansible/test/cache
+cp "$top/tests/sanity/get_pip_standin.py" ~/.ansible/test/cache/get_pip_${pip_version}.py
+
+rm -rf "$dest"; mkdir -p "$dest"
+(cd "$top" && git ls-files -co --exclude-standard -z | rsync -a --from0 --files-from=- ./ "$dest/")
+# Collections we depend on, from the ansible package, for the import and validate-modules tests.
+site=$("$bin/python" -c 'import ansible_collections, os; print(os.path.dirname(ansible_collections.__file__ if ansible_collections.__file__ else list(ansible_collections.__path__)[0]))')
+for ns in community ansible containers; do
+  for coll in "$site/ansible_collections/$ns"/*; do
+    name=$(basename "$coll")
+    [ "$ns/$name" = "ansible/builtin" ] && continue
+    mkdir -p "$tree/$ns"; ln -sfn "$coll" "$tree/$ns/$name"
+  done
+done
+cd "$dest"
+"$bin/ansible-test" sanity --requirements --python "$("$bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')" \
+ "$@"

@@ -1,0 +1,207 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, SKILL/VL offline-first team
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import pytest
+
+from ansible_collections.skillvl.offline_first.plugins.module_utils.migration import plan
+from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.engine import Migration
+from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.plan import MigrationError
+
+MIB = 1 << 20
+
+
+def mig(**kw):
+    base = {'name': 'vm1', 'dest': 'ws01', 'transport': 'tcp', 'poll_interval': 0.05}
+    base.update(kw)
+    return Migration(base, fs_type_of=lambda p: 'ext4')
+
+
+def test_check_mode_changes_nothing(world, h):
+    dom = h.add_vm(world.src)
+    res = mig().run(check_mode=True)
+    assert res['changed'] and res['mode'] == 'live'
+    assert 'postcopy' in res['plan']['flags'] and 'tls' not in res['plan']['flags']
+    assert dom.migrate_calls == [] and 'vm1' in world.src.domains
+
+
+def test_live_precopy_figures_from_event(world, h, tmp_path):
+    dom = h.add_vm(world.src)
+    dom.script = [h.sample(1, 200 << 20), h.sample(2, 10 << 20), h.sample(3, 0, done=True)]
+    log = str(tmp_path / 'p.jsonl')
+    res = mig(strategy='precopy', bandwidth=30, max_downtime=250, progress_log=log).run()
+    assert res['changed'] and res['strategy_used'] == 'precopy'
+    assert res['figures']['source'] == 'source job-completed event'
+    assert res['figures']['downtime_ms'] == 42 and res['figures']['total_time_ms'] == 1500
+    assert res['state'] == {'source': 'absent', 'dest': 'running'}
+    uri, params, flags = dom.migrate_calls[0]
+    assert uri == h.DST and params == {'bandwidth': 30}
+    assert flags & plan.FLAGS['peer2peer'] and not flags & plan.FLAGS['postcopy']
+    assert dom.downtime == 250
+    assert open(log).read().count('"phase": "completed"') == 1
+
+
+def test_idempotent_second_run(world, h):
+    dom = h.add_vm(world.src)
+    dom.script = [h.sample(1, 0, done=True)]
+    mig().run()
+    res = mig().run()
+    assert res['changed'] is False and 'already runs on ws01' in res['msg']
+
+
+def test_auto_escalates_to_postcopy_and_takes_source_event(world, h):
+    dom = h.add_vm(world.src)
+    dom.script = [h.sample(1, 200 << 20, dirty_pages=(100 * MIB) // 4096)] + \
+        [h.sample(2, 150 << 20, dirty_pages=(100 * MIB) // 4096)] * 50
+    res = mig(strategy='auto', bandwidth=30).run()
+    assert res['strategy_used'] == 'postcopy'
+    assert dom.postcopy_started
+    assert 'dirties' in res['postcopy_reason']
+    assert res['figures']['postcopy_requests'] == 7
+    assert res['figures']['source'] == 'source job-completed event'
+
+
+def test_timeout_aborts_and_vm_stays(world, h):
+    dom = h.add_vm(world.src)
+    dom.script = [h.sample(1, 200 << 20)] * 1000
+    with pytest.raises(MigrationError) as err:
+        mig(strategy='precopy', timeout=1).run()
+    assert 'did not complete within 1 s; aborted' in err.value.message
+    assert 'still running on the source' in err.value.message
+    assert err.value.state['source'] == 'running' and 'vm1' not in world.dst.domains
+
+
+def test_destination_failure_mid_migration(world, h):
+    dom = h.add_vm(world.src)
+    dom.script = [h.sample(1, 200 << 20)] * 1000
+    dom.fail_with = 'internal error: connection closed due to keepalive timeout'
+    with pytest.raises(MigrationError) as err:
+        mig(strategy='precopy').run()
+    assert 'keepalive timeout' in err.value.message and 'still running on the source' in err.value.message
+
+
+@pytest.mark.parametrize('kw, words', [
+    ({'name': 'ghost'}, 'no VM called "ghost"'),
+    ({'bandwidth': -3}, 'bandwidth must be'),
+    ({'max_downtime': 1}, 'max_downtime must be'),
+])
+def test_bad_input_no_change(world, h, kw, words):
+    dom = h.add_vm(world.src)
+    with pytest.raises(MigrationError) as err:
+        mig(**kw).run()
+    assert words in str(err.value)
+    assert dom.migrate_calls == [] and dom.active
+
+
+def test_target_is_source(world, h):
+    dom = h.add_vm(world.src)
+    world.dst.caps = world.src.caps
+    with pytest.raises(MigrationError) as err:
+        mig().run()
+    assert 'is the source host itself' in str(err.value) and dom.active
+
+
+def test_unreachable_target(world, h):
+    h.add_vm(world.src)
+    world.dst.reachable = False
+    with pytest.raises(Exception) as err:
+        mig().run()
+    assert 'cannot connect to the destination libvirt' in str(err.value)
+
+
+def test_incompatible_cpu_refused_with_hint(world, h):
+    dom = h.add_vm(world.src)
+    world.dst.cpu_compat = 0
+    with pytest.raises(MigrationError) as err:
+        mig().run()
+    assert 'not runnable on the destination' in str(err.value)
+    assert 'cold_fallback=true' in str(err.value)
+    assert dom.migrate_calls == [] and dom.active
+    assert any(r['check'] == 'cpu' and r['status'] == 'fail' for r in err.value.reasons)
+
+
+def test_runs_on_both_hosts_refused(world, h):
+    h.add_vm(world.src)
+    h.add_vm(world.dst)
+    with pytest.raises(MigrationError) as err:
+        mig().run()
+    assert 'runs on both' in str(err.value)
+
+
+def test_cold_fallback_adapts_and_moves(world, h):
+    h.add_vm(world.src, emulator='/usr/local/bin/qemu-lab', machine='pc-q35-11.0')
+    world.dst.cpu_compat = 0
+    res = mig(cold_fallback=True, cold_shutdown_timeout=1).run()
+    assert res['strategy_used'] == 'cold' and res['mode'] == 'cold'
+    assert 'live move impossible' in res['cold_reason']
+    assert any('machine type pc-q35-11.0 -> q35' in a for a in res['adjustments'])
+    assert any('emulator' in a for a in res['adjustments'])
+    new = world.dst.domains['vm1']
+    assert new.active and '<cpu' not in new.xml and 'machine="q35"' in new.xml
+    assert 'vm1' not in world.src.domains
+
+
+def test_cold_refuses_when_guest_ignores_shutdown(world, h):
+    dom = h.add_vm(world.src)
+    dom.shutdown_works = False
+    with pytest.raises(MigrationError) as err:
+        mig(mode='cold', cold_shutdown_timeout=1).run()
+    assert 'did not shut down within 1 s' in str(err.value) and dom.active
+    res = mig(mode='cold', cold_shutdown_timeout=1, cold_force_off=True).run()
+    assert 'powered off' in ' '.join(res['cold_steps']) and world.dst.domains['vm1'].active
+
+
+def test_cold_start_failure_restores_source(world, h):
+    dom = h.add_vm(world.src)
+
+    def broken_create():
+        raise h.libvirtError('qemu failed to start')
+    FakeConn = h.FakeConn
+    real_define = FakeConn.defineXML
+
+    def define(self, xml):
+        new = real_define(self, xml)
+        new.create = broken_create
+        return new
+    FakeConn.defineXML = define
+    try:
+        with pytest.raises(MigrationError) as err:
+            mig(mode='cold').run()
+    finally:
+        FakeConn.defineXML = real_define
+    assert 'the VM runs on the source again' in str(err.value)
+    assert dom.active and 'vm1' not in world.dst.domains
+
+
+def test_auto_without_userfaultfd_falls_back_to_precopy(world, h):
+    dom = h.add_vm(world.src)
+    dom.script = [h.sample(1, 0, done=True)]
+    real = dom.migrateToURI3
+    calls = []
+
+    def migrate(uri, params, flags):
+        calls.append(flags)
+        if flags & plan.FLAGS['postcopy']:
+            raise h.libvirtError("internal error: unable to execute QEMU command 'migrate-set-capabilities': "
+                                 "Postcopy is not supported: Userfaultfd not available: Operation not permitted")
+        return real(uri, params, flags)
+    dom.migrateToURI3 = migrate
+    res = mig().run()
+    assert res['state']['dest'] == 'running' and len(calls) == 2
+    assert 'postcopy' not in res['plan']['flags'] and 'auto_converge' in res['plan']['flags']
+    assert any('vm.unprivileged_userfaultfd' in w for w in res['warnings'])
+
+
+def test_explicit_postcopy_without_userfaultfd_says_how_to_fix(world, h):
+    dom = h.add_vm(world.src)
+
+    def migrate(uri, params, flags):
+        raise h.libvirtError('Postcopy is not supported: Userfaultfd not available')
+    dom.migrateToURI3 = migrate
+    with pytest.raises(MigrationError) as err:
+        mig(strategy='postcopy').run()
+    assert 'vm.unprivileged_userfaultfd=1' in str(err.value) and dom.active

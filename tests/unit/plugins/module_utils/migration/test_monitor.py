@@ -1,0 +1,150 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, SKILL/VL offline-first team
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import json
+
+from ansible_collections.skillvl.offline_first.plugins.module_utils.migration import monitor as monmod
+from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.monitor import Monitor
+
+MIB = 1 << 20
+
+
+def s(iteration, remaining_mib, dirty_mib=0, bps_mib=30, throttle=0, total_mib=256):
+    return {'type': 2, 'memory_total': total_mib * MIB, 'memory_remaining': remaining_mib * MIB,
+            'memory_processed': (total_mib - remaining_mib) * MIB, 'memory_iteration': iteration,
+            'memory_dirty_rate': dirty_mib * MIB // 4096, 'memory_page_size': 4096,
+            'memory_bps': bps_mib * MIB, 'auto_converge_throttle': throttle,
+            'data_total': total_mib * MIB, 'data_remaining': remaining_mib * MIB}
+
+
+def mon(strategy='auto', postcopy=True, timeout=100, action='abort', stall=5, **kw):
+    return Monitor(strategy, postcopy, timeout, action, stall, **kw)
+
+
+def test_no_job_no_action():
+    m = mon()
+    assert m.observe({'type': 0}, 0.0) == (None, None)
+
+
+def test_auto_converging_guest_stays_precopy():
+    m = mon()
+    actions = [m.observe(s(i // 2 + 1, max(256 - 25 * i, 1), dirty_mib=3), float(i))[0] for i in range(11)]
+    assert actions == [None] * 11
+    assert m.phase == 'precopy'
+
+
+def test_auto_switches_when_dirty_rate_exceeds_ratio_of_link():
+    m = mon()
+    assert m.observe(s(1, 200, dirty_mib=100), 0.0)[0] is None    # first pass: no decision yet
+    action, record = m.observe(s(2, 150, dirty_mib=100), 1.0)
+    assert action == 'postcopy'
+    assert 'dirties 100 MiB/s' in m.postcopy_reason
+    assert record['action'] == 'postcopy' and m.phase == 'postcopy'
+    assert m.observe(s(3, 100, dirty_mib=100), 2.0)[0] is None     # no second switch
+
+
+def test_auto_switches_on_stall():
+    m = mon(stall=5, postcopy_ratio=10)      # ratio never triggers: only the stall can
+    t = 0.0
+    action = None
+    for i in range(30):
+        action, _rec = m.observe(s(2 + i // 3, 60 + (i % 2), dirty_mib=20), t)
+        if action:
+            break
+        t += 1.0
+    assert action == 'postcopy'
+    assert 'stalled' in m.postcopy_reason
+    assert 5.0 <= t <= 7.0
+
+
+def test_precopy_strategy_never_switches_but_reports_stall():
+    m = mon('precopy', postcopy=False, stall=3)
+    for i in range(10):
+        action, record = m.observe(s(2 + i, 100, dirty_mib=100), float(i))
+        assert action is None
+    assert record['stalled'] is True
+
+
+def test_postcopy_strategy_switches_after_first_pass():
+    m = mon('postcopy')
+    assert m.observe(s(1, 100), 0.0)[0] is None
+    assert m.observe(s(2, 80), 1.0)[0] == 'postcopy'
+
+
+def test_timeout_aborts():
+    m = mon('precopy', postcopy=False, timeout=5)
+    assert m.observe(s(1, 100), 0.0)[0] is None
+    assert m.observe(s(2, 100), 5.5)[0] == 'abort'
+    assert 'did not complete within 5 s' in m.aborted_reason
+
+
+def test_timeout_switches_to_postcopy_when_asked():
+    m = mon('precopy', postcopy=True, timeout=5, action='postcopy')
+    m.observe(s(1, 100), 0.0)
+    assert m.observe(s(2, 100), 6.0)[0] == 'postcopy'
+    assert 'timeout' in m.postcopy_reason
+
+
+def test_timeout_postcopy_not_allowed_falls_back_to_abort():
+    m = mon('precopy', postcopy=False, timeout=5, action='postcopy')
+    m.observe(s(1, 100), 0.0)
+    assert m.observe(s(2, 100), 6.0)[0] == 'abort'
+
+
+def test_postcopy_failure_stays_precopy_without_retry():
+    m = mon('postcopy')
+    m.observe(s(1, 100), 0.0)
+    assert m.observe(s(2, 80), 1.0)[0] == 'postcopy'
+    m.postcopy_failed('job ended')
+    assert m.observe(s(3, 60), 2.0)[0] is None and m.phase == 'precopy'
+
+
+def test_progress_record_and_log(tmp_path):
+    path = str(tmp_path / 'sub' / 'p.jsonl')
+    monmod.start_log(path, {'vm': 'vm1'})
+    m = mon(progress_log=path)
+    _a, rec = m.observe(s(1, 128, dirty_mib=10, bps_mib=30), 0.0)
+    assert rec['percent'] == 50.0 and rec['memory_remaining_mib'] == 128.0
+    assert rec['dirty_rate_mib_s'] == 10.0 and rec['bandwidth_mib_s'] == 30.0
+    assert rec['eta_s'] == 6.4
+    m.observe(s(1, 127), 0.2)       # within a second: not logged
+    m.observe(s(1, 100), 1.5)
+    header, records = monmod.read_log(path)
+    assert header == {'vm': 'vm1'} and len(records) == 2
+    assert json.loads(open(path).read().splitlines()[1])['phase'] == 'precopy'
+
+
+def test_unwritable_log_never_fails(tmp_path):
+    m = mon(progress_log=str(tmp_path / 'nodir' / 'x' / 'p.jsonl'))
+    m.observe(s(1, 100), 0.0)
+    assert m.progress_log is None
+
+
+def test_figures_from_event_stats():
+    stats = {'type': 3, 'time_elapsed': 2000, 'downtime': 80, 'data_processed': 100 * MIB,
+             'memory_processed': 90 * MIB, 'disk_processed': 10 * MIB, 'memory_iteration': 4,
+             'memory_dirty_rate': 256, 'memory_page_size': 4096, 'memory_bps': 50 * MIB,
+             'memory_postcopy_requests': 3}
+    figs = monmod.figures(stats, 'event')
+    assert figs['total_time_ms'] == 2000 and figs['downtime_ms'] == 80
+    assert figs['effective_bandwidth_mib_s'] == 50.0
+    assert figs['dirty_rate_mib_s'] == 1.0 and figs['postcopy_requests'] == 3
+    assert figs['disk_bytes'] == 10 * MIB and figs['memory_iterations'] == 4
+
+
+def test_auto_switches_early_on_measured_dirty_rate():
+    m = mon(pre_dirty=30 * MIB)
+    assert m.observe(s(1, 250, bps_mib=40), 0.0)[0] is None      # link rate not settled yet
+    action, _rec = m.observe(s(1, 200, bps_mib=40), 1.0)
+    assert action == 'postcopy' and 'measured before the start' in m.postcopy_reason
+
+
+def test_auto_idle_guest_measured_clean_stays_precopy():
+    m = mon(pre_dirty=0.2 * MIB)
+    assert m.observe(s(1, 200, bps_mib=40), 1.0)[0] is None
+    assert m.observe(s(2, 20, dirty_mib=0.2, bps_mib=40), 2.0)[0] is None

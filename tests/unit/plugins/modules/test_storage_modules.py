@@ -1,0 +1,99 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, SKILL/VL offline-first team
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The thin storage modules end to end with their real argument handling: check mode, diff,
+errors that name the problem, and no secret in any output. Commands are faked; the daemons
+are exercised by tests/integration/test_storage.py."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import json
+
+import pytest
+
+from ansible.module_utils import basic
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.skillvl.offline_first.plugins.modules import iscsi_target, nfs_export
+
+
+def run_module(mod, args, monkeypatch, commands=None, check_mode=False, diff=False, capsys=None):
+    calls = []
+    script = list(commands or [])
+
+    def run_command(self, cmd, **kwargs):
+        argv = [str(a).rsplit("/", 1)[-1] if i == 0 else str(a) for i, a in enumerate(cmd)]
+        calls.append(argv)
+        if not script:
+            raise AssertionError("unexpected command %s" % argv)
+        step = script.pop(0)
+        return step.get("rc", 0), step.get("out", ""), step.get("err", "")
+
+    monkeypatch.setattr(basic.AnsibleModule, "run_command", run_command)
+    monkeypatch.setattr(basic.AnsibleModule, "get_bin_path", lambda self, name, *a, **k: "/usr/sbin/" + name)
+    full = dict(args)
+    if check_mode:
+        full["_ansible_check_mode"] = True
+    if diff:
+        full["_ansible_diff"] = True
+    with patch_module_args(full):
+        with pytest.raises(SystemExit):
+            mod.main()
+    out = json.loads(capsys.readouterr().out)
+    return out, calls
+
+
+def test_nfs_export_check_mode_diff(tmp_path, monkeypatch, capsys):
+    (tmp_path / "srv").mkdir()
+    args = dict(name="vms", path=str(tmp_path / "srv"), config_dir=str(tmp_path / "d"),
+                clients=[dict(host="198.51.100.0/24", access="rw")])
+    out, calls = run_module(nfs_export, args, monkeypatch, check_mode=True, diff=True, capsys=capsys)
+    assert out["changed"] and calls == []
+    assert "198.51.100.0/24(rw,sync,root_squash,no_subtree_check,secure)" in out["diff"][0]["after"]
+    assert not (tmp_path / "d").exists()
+
+
+@pytest.mark.parametrize("args, words", [
+    (dict(path="srv/vms", clients=[dict(host="h1")]), "relative"),
+    (dict(path="/srv", clients=[dict(host="bad..host")]), "neither a host nor a network"),
+    (dict(path="/srv", clients=[dict(host="*")]), "allow_any_client"),
+    (dict(path="/srv", clients=[]), "no clients"),
+    (dict(name="../etc", path="/srv", clients=[dict(host="h1")]), "export name"),
+])
+def test_nfs_export_bad_input(tmp_path, monkeypatch, capsys, args, words):
+    full = dict(dict(name="vms", config_dir=str(tmp_path / "d")), **args)
+    out, calls = run_module(nfs_export, full, monkeypatch, capsys=capsys)
+    assert out["failed"] and words in out["msg"] and not out["changed"]
+    assert calls == [] and not (tmp_path / "d").exists()
+
+
+def test_iscsi_target_bad_secret_never_echoed(monkeypatch, capsys):
+    args = dict(iqn="iqn.2026-11.org.skillvl:t", backend="tgt",
+                chap=dict(username="u", password="tooshort"))
+    out, calls = run_module(iscsi_target, args, monkeypatch, capsys=capsys)
+    assert out["failed"] and "12 to 255" in out["msg"] and calls == []
+    assert "tooshort" not in json.dumps(out)
+
+
+def test_iscsi_target_check_mode_masks_secrets(tmp_path, monkeypatch, capsys):
+    (tmp_path / "lun.img").write_bytes(b"\0" * 4096)
+    args = dict(iqn="iqn.2026-11.org.skillvl:t", backend="tgt", luns=[dict(path=str(tmp_path / "lun.img"))],
+                initiators=["iqn.2026-11.org.skillvl:c"],
+                chap=dict(username="u", password="s3cretpassw0rd", mutual_username="m",
+                          mutual_password="mutu4lpassw0rd"))
+    reads = [dict(out=""), dict(out="Account list:\n"), dict(out="Portal: 0.0.0.0:3260,1\n")]
+    out, calls = run_module(iscsi_target, args, monkeypatch, commands=reads, check_mode=True, diff=True,
+                            capsys=capsys)
+    assert out["changed"] and len(calls) == 3
+    text = json.dumps(out)
+    assert "s3cretpassw0rd" not in text and "mutu4lpassw0rd" not in text
+    assert out["target"]["chap"]["password"] == "********"
+    assert out["diff"]["after"]["initiators"] == ["iqn.2026-11.org.skillvl:c"]
+
+
+def test_iscsi_target_malformed_iqn(monkeypatch, capsys):
+    out, calls = run_module(iscsi_target, dict(iqn="iqn.2026-13.x:y", backend="tgt", state="absent"),
+                            monkeypatch, capsys=capsys)
+    assert out["failed"] and "malformed" in out["msg"] and calls == []
