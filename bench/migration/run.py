@@ -155,14 +155,18 @@ def write_doc(path, text):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     ap.add_argument("--lab", default=os.environ.get("SKILLVL_LAB_NAME", "migbench"))
-    ap.add_argument("--cap", type=int, default=40, help="bandwidth cap, MiB/s")
-    ap.add_argument("--rate", type=int, default=30, help="memory writer rate, MiB/s")
+    ap.add_argument("--cap", type=int, default=30, help="bandwidth cap, MiB/s")
+    ap.add_argument("--rate", type=int, default=50, help="memory writer rate, MiB/s")
     ap.add_argument("--base", type=int, default=256, help="working-set base (100 %% load), MiB")
     ap.add_argument("--guest-mib", type=int, default=320)
-    ap.add_argument("--timeout", type=int, default=90, help="give-up time per virsh run, s")
+    ap.add_argument("--timeout", type=int, default=60, help="give-up time per virsh run, s")
     ap.add_argument("--loads", default="0,25,50,80,100")
     ap.add_argument("--doc", default=os.path.join(TOP, "docs", "migration.md"))
     ap.add_argument("--no-build", action="store_true")
+    ap.add_argument("--no-lab-userfaultfd", action="store_true",
+                    help="leave QEMU without userfaultfd in the lab (post-copy unavailable); by default the "
+                         "bench runs the lab's QEMU as root, since vm.unprivileged_userfaultfd is a global "
+                         "sysctl that lab containers cannot set")
     ap.add_argument("--destroy", action="store_true")
     args = ap.parse_args()
 
@@ -170,6 +174,11 @@ def main():
     if not args.no_build:
         lab.playbook("playbooks/lab.yml")
         lab.playbook("playbooks/site.yml")
+    if not args.no_lab_userfaultfd:
+        for host in (SRC, DST):
+            lab.run(host, "grep -q '^user = \"root\"' /etc/libvirt/qemu.conf || "
+                          "{ printf 'user = \"root\"\\ngroup = \"root\"\\n' >> /etc/libvirt/qemu.conf; "
+                          "systemctl restart libvirtd; }")
     guests = itmig.Guests(lab)
     rows = []
     idle_touched = None
@@ -196,6 +205,10 @@ def main():
     finally:
         for name in guests.names:
             guests.remove(name)
+        if not args.no_lab_userfaultfd:
+            for host in (SRC, DST):
+                lab.run(host, "sed -i '/^user = \"root\"$/d; /^group = \"root\"$/d' /etc/libvirt/qemu.conf; "
+                              "systemctl restart libvirtd", check=False)
         if args.destroy:
             lab.playbook("playbooks/lab_destroy.yml", check=False)
     idle_touched = idle_touched or 0.0

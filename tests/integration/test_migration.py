@@ -84,9 +84,11 @@ class Guests(object):
         self.lab = lab
         self.names = []
 
-    def boot(self, name, host=SRC, start=True, **kw):
-        self.names.append(name)
-        self.remove(name)
+    def boot(self, name, host=SRC, start=True, clean=True, **kw):
+        if name not in self.names:
+            self.names.append(name)
+        if clean:
+            self.remove(name)
         path = "/tmp/%s.xml" % name
         self.lab.run(host, "cat > %s" % path, input=guest_xml(name, **kw))
         self.lab.virsh(host, "define", path)
@@ -215,7 +217,7 @@ def test_copy_of_local_disk_verified_on_destination(lab, guests):
                  "dd if=/tmp/{n}.pat of={d} bs=1M seek=8 conv=notrunc status=none && "
                  "virsh -c qemu:///system pool-refresh default >/dev/null".format(d=disk, n=name))
     want = lab.run(SRC, "sha256sum /tmp/%s.pat" % name).stdout.split()[0]
-    guests.boot(name, mem_mib=256, load_mib=32, rate_mib=10, disk=disk)
+    guests.boot(name, clean=False, mem_mib=256, load_mib=32, rate_mib=10, disk=disk)
     before = guests.last_seq(SRC, name)
 
     refused = migrate(lab, name)

@@ -12,11 +12,13 @@ the hypervisors through QEMU's libnfs/libiscsi network disks.
 Run: SKILLVL_LAB_NAME=sto SKILLVL_KEEP_LAB=1 .venv/bin/pytest tests/integration/test_storage.py
 """
 import base64
+import json
 import os
 import re
 import shlex
 import subprocess
 import sys
+import tempfile
 import time
 
 import pytest
@@ -66,6 +68,40 @@ DOMAIN = """<domain type='qemu'>
 
 
 # ---- helpers -----------------------------------------------------------------------------
+
+def run_modules(lab, host, calls, timeout=900):
+    """Run several module calls on one host in one playbook; returns their result dicts.
+
+    calls: list of (fqcn, args, check_mode). Each task ignores errors, so every call runs and
+    failed results are returned like the others (one ansible run instead of one per call).
+    """
+    tasks = []
+    for i, (fqcn, args, check_mode) in enumerate(calls):
+        tasks.append({"name": "call %d" % i, fqcn: args, "check_mode": bool(check_mode),
+                      "ignore_errors": True, "diff": True})
+    play = [{"name": "storage test calls", "hosts": host, "gather_facts": False, "tasks": tasks}]
+    fd, path = tempfile.mkstemp(prefix="it-storage-", suffix=".yml")
+    with os.fdopen(fd, "w") as handle:
+        json.dump(play, handle)
+    try:
+        env = dict(lab.env, ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="json")
+        argv = [os.path.join(TOP, ".venv", "bin", "ansible-playbook"), "-i", os.path.join(TOP, "inventories", "lab"),
+                "-e", json.dumps({"lab_name": lab.name}), path]
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env, cwd=TOP,
+                              check=False)
+    finally:
+        os.unlink(path)
+    try:
+        out = json.loads(proc.stdout[proc.stdout.index("{"):])
+        return [t["hosts"][host] for t in out["plays"][0]["tasks"]]
+    except (ValueError, KeyError, IndexError):
+        raise AssertionError("could not run the module calls on %s:\n%s\n%s" % (host, proc.stdout[-5000:],
+                                                                                 proc.stderr[-3000:]))
+
+
+def run_module(lab, host, fqcn, args, check_mode=False):
+    return run_modules(lab, host, [(fqcn, args, check_mode)])[0]
+
 
 def recap(proc):
     """{host: changed count} from a playbook's PLAY RECAP."""
@@ -180,14 +216,15 @@ def test_storage_playbook_is_idempotent(storage):
 
 
 def test_servers_are_up(storage):
-    info = storage.module(SERVER, "skillvl.offline_first.nfs_export_info", {"backend": "ganesha"})
-    assert info["server"]["running"], info
-    assert [e["path"] for e in info["exports"]] == [EXPORT]
-    info = storage.module(SERVER, "skillvl.offline_first.iscsi_target_info", {"backend": "tgt"})
-    target = [t for t in info["targets"] if t["iqn"] == TARGET]
+    nfs, iscsi = run_modules(storage, SERVER, [
+        ("skillvl.offline_first.nfs_export_info", {"backend": "ganesha"}, False),
+        ("skillvl.offline_first.iscsi_target_info", {"backend": "tgt"}, False)])
+    assert nfs["server"]["running"], nfs
+    assert [e["path"] for e in nfs["exports"]] == [EXPORT]
+    target = [t for t in iscsi["targets"] if t["iqn"] == TARGET]
     assert target and target[0]["luns"] == [LUN_FILE]
     assert DISK_IQN in target[0]["initiators"] and target[0]["chap_users"] == [CHAP_USER]
-    assert CHAP_PASSWORD not in repr(info)
+    assert CHAP_PASSWORD not in repr(iscsi)
 
 
 # ---- live migration on shared storage --------------------------------------------------------
@@ -276,69 +313,61 @@ def test_nfs_client_outside_export_is_refused(storage):
 
 def _server_state(lab):
     return lab.run(SERVER, "cat /etc/ganesha/ganesha.conf /etc/ganesha/exports.d/* /etc/tgt/conf.d/* "
-                           "2>/dev/null | md5sum; tgtadm --lld iscsi --mode target --op show | md5sum").stdout
+                           "2>/dev/null | md5sum; ls /srv/skillvl/luns; "
+                           "tgtadm --lld iscsi --mode target --op show | md5sum").stdout
 
 
-def test_nfs_export_module_idempotent_and_check_mode(storage):
-    clients = [{"host": h, "access": "rw", "secure": False} for h in ("198.51.100.11", "198.51.100.21",
-                                                                          "198.51.100.22")]
-    args = {"name": "vms", "path": EXPORT, "clients": clients, "backend": "ganesha"}
-    result = storage.module(SERVER, "skillvl.offline_first.nfs_export", args)
-    assert not result.get("failed") and result["changed"] is False, result
-    before = _server_state(storage)
-    args2 = dict(args, name="it-check", path="/srv/skillvl")
-    result = storage.module(SERVER, "skillvl.offline_first.nfs_export", args2, check_mode=True)
-    assert result["changed"] is True and not result.get("failed"), result
-    assert _server_state(storage) == before
+NFS_CLIENTS = [{"host": h, "access": "rw", "secure": False} for h in ("198.51.100.11", "198.51.100.21",
+                                                                      "198.51.100.22")]
+ISCSI_ARGS = {"iqn": TARGET, "backend": "tgt", "luns": [{"path": LUN_FILE, "size": "2G"}],
+              "initiators": [DISK_IQN] + ["iqn.2026-11.org.skillvl:%s" % h for h in ("cloud1", "ws01", "ws02")],
+              "chap": {"username": CHAP_USER, "password": CHAP_PASSWORD},
+              "portals": ["198.51.100.31:3260"]}
 
-
-@pytest.mark.parametrize("args, words", [
+BAD_NFS = [
     ({"path": "srv/skillvl/vms", "clients": [{"host": "198.51.100.11"}]}, "relative"),
     ({"path": EXPORT, "clients": [{"host": "bad..host"}]}, "neither a host nor a network"),
     ({"path": EXPORT, "clients": [{"host": "198.51.100.0/33"}]}, "neither a host nor a network"),
     ({"path": EXPORT, "clients": [{"host": "*"}]}, "every host"),
-    ({"path": EXPORT, "clients": [{"host": "198.51.100.11", "extra_options": ["Bogus_Option=1"]}]},
+    ({"path": "/srv/skillvl", "clients": [{"host": "198.51.100.11", "extra_options": ["Bogus_Option=1"]}]},
      "Unknown parameter"),
-])
-def test_nfs_export_bad_input(storage, args, words):
-    before = _server_state(storage)
-    full = dict({"name": "it-bad", "backend": "ganesha"}, **args)
-    result = storage.module(SERVER, "skillvl.offline_first.nfs_export", full)
-    assert result.get("failed") and words in result["msg"], result
-    assert _server_state(storage) == before
-
-
-@pytest.mark.parametrize("args, words", [
+]
+BAD_ISCSI = [
     ({"iqn": "iqn.2026-13.org.skillvl:bad"}, "malformed"),
     ({"iqn": "storage1-vms"}, "malformed"),
     ({"iqn": "iqn.2026-11.org.skillvl:it", "initiators": ["cloud1"]}, "initiator IQN"),
     ({"iqn": "iqn.2026-11.org.skillvl:it", "luns": [{"path": "luns/x.img"}]}, "relative"),
     ({"iqn": "iqn.2026-11.org.skillvl:it", "chap": {"username": "u", "password": "short"}}, "12 to 255"),
-])
-def test_iscsi_target_bad_input(storage, args, words):
-    before = _server_state(storage)
-    result = storage.module(SERVER, "skillvl.offline_first.iscsi_target", dict(args, backend="tgt"))
-    assert result.get("failed") and words in result["msg"], result
-    assert "short" not in result["msg"]
-    assert _server_state(storage) == before
+]
 
 
-def test_iscsi_target_module_idempotent_check_mode_no_secrets(storage):
-    args = {"iqn": TARGET, "backend": "tgt", "luns": [{"path": LUN_FILE, "size": "2G"}],
-            "initiators": [DISK_IQN] + ["iqn.2026-11.org.skillvl:%s" % h for h in ("cloud1", "ws01", "ws02")],
-            "chap": {"username": CHAP_USER, "password": CHAP_PASSWORD},
-            "portals": ["198.51.100.31:3260"]}
-    result = storage.module(SERVER, "skillvl.offline_first.iscsi_target", args)
-    assert result["changed"] is False and not result.get("failed"), result
+def test_modules_idempotent_check_mode_and_bad_input(storage):
     before = _server_state(storage)
-    new = dict(args, iqn="iqn.2026-11.org.skillvl:it.check", luns=[{"path": "/srv/skillvl/luns/it.img",
-                                                                      "size": "16M"}])
-    new["chap"] = {"username": "it-check", "password": "another-secret-99"}
-    result = storage.module(SERVER, "skillvl.offline_first.iscsi_target", new, check_mode=True)
-    assert result["changed"] is True and result["actions"], result
+    check_iscsi = dict(ISCSI_ARGS, iqn="iqn.2026-11.org.skillvl:it.check",
+                       luns=[{"path": "/srv/skillvl/luns/it.img", "size": "16M"}],
+                       chap={"username": "it-check", "password": "another-secret-99"})
+    calls = [
+        ("skillvl.offline_first.nfs_export", {"name": "vms", "path": EXPORT, "clients": NFS_CLIENTS,
+                                              "backend": "ganesha"}, False),
+        ("skillvl.offline_first.iscsi_target", ISCSI_ARGS, False),
+        ("skillvl.offline_first.nfs_export", {"name": "it-check", "path": "/srv/skillvl", "clients": NFS_CLIENTS,
+                                              "backend": "ganesha"}, True),
+        ("skillvl.offline_first.iscsi_target", check_iscsi, True),
+    ]
+    calls += [("skillvl.offline_first.nfs_export", dict({"name": "it-bad", "backend": "ganesha"}, **args), False)
+              for args, _words in BAD_NFS]
+    calls += [("skillvl.offline_first.iscsi_target", dict(args, backend="tgt"), False) for args, _words in BAD_ISCSI]
+    results = run_modules(storage, SERVER, calls)
+    nfs_again, iscsi_again, nfs_check, iscsi_check = results[:4]
+    assert nfs_again["changed"] is False and not nfs_again.get("failed"), nfs_again
+    assert iscsi_again["changed"] is False and not iscsi_again.get("failed"), iscsi_again
+    assert nfs_check["changed"] is True and not nfs_check.get("failed"), nfs_check
+    assert iscsi_check["changed"] is True and iscsi_check["actions"], iscsi_check
+    for result, (args, words) in zip(results[4:], BAD_NFS + BAD_ISCSI):
+        assert result.get("failed") and words in result["msg"], (args, result)
+    text = json.dumps(results)
+    assert CHAP_PASSWORD not in text and "another-secret-99" not in text
     assert _server_state(storage) == before
-    assert storage.run(SERVER, "test -e /srv/skillvl/luns/it.img", check=False).returncode != 0
-    assert "another-secret-99" not in repr(result) and CHAP_PASSWORD not in repr(result)
 
 
 # ---- kernel backends: render and validate -----------------------------------------------------
@@ -348,24 +377,27 @@ def test_kernel_exports_rendered_and_validated(storage):
     storage.run(host, "mkdir -p /srv/it-kernel")
     args = {"name": "it-kernel", "path": "/srv/it-kernel", "backend": "kernel",
             "clients": [{"host": "198.51.100.11", "access": "rw"}, {"host": "198.51.100.0/24"}]}
+    bad = dict(args, clients=[{"host": "198.51.100.11", "extra_options": ["bogus"]}])
     try:
-        result = storage.module(host, "skillvl.offline_first.nfs_export", args)
-        assert result["changed"] and not result.get("failed"), result
-        assert any("no kernel NFS server is running" in w for w in result.get("warnings", [])), result
+        first, again, rejected, info = run_modules(storage, host, [
+            ("skillvl.offline_first.nfs_export", args, False),
+            ("skillvl.offline_first.nfs_export", args, False),
+            ("skillvl.offline_first.nfs_export", bad, False),
+            ("skillvl.offline_first.nfs_export_info", {"backend": "kernel"}, False)])
+        assert first["changed"] and not first.get("failed"), first
+        assert any("no kernel NFS server is running" in w for w in first.get("warnings", [])), first
+        assert again["changed"] is False, again
+        # exportfs -ra rejects the option; the previous entry is restored and applied again
+        assert rejected.get("failed") and 'unknown keyword "bogus"' in rejected["msg"], rejected
+        entry = storage.run(host, "cat /etc/exports.d/it-kernel.exports").stdout
+        assert '"/srv/it-kernel" 198.51.100.11(rw,sync,root_squash,no_subtree_check,secure)' in entry, entry
         table = storage.run(host, "exportfs -v").stdout
-        assert "/srv/it-kernel" in table and "198.51.100.11(" in table
-        assert storage.module(host, "skillvl.offline_first.nfs_export", args)["changed"] is False
-        # a rejected option: exportfs -ra fails, the previous entry is restored
-        text = storage.run(host, "cat /etc/exports.d/it-kernel.exports").stdout
-        bad = dict(args, clients=[{"host": "198.51.100.11", "extra_options": ["bogus"]}])
-        result = storage.module(host, "skillvl.offline_first.nfs_export", bad)
-        assert result.get("failed") and 'unknown keyword "bogus"' in result["msg"], result
-        assert storage.run(host, "cat /etc/exports.d/it-kernel.exports").stdout == text
-        info = storage.module(host, "skillvl.offline_first.nfs_export_info", {"backend": "kernel"})
+        assert "/srv/it-kernel" in table and "198.51.100.11(" in table and "bogus" not in table
         assert info["server"]["running"] is False
+        assert [e["name"] for e in info["exports"]] == ["it-kernel"]
     finally:
-        storage.module(host, "skillvl.offline_first.nfs_export",
-                       {"name": "it-kernel", "backend": "kernel", "state": "absent"})
+        run_module(storage, host, "skillvl.offline_first.nfs_export",
+                   {"name": "it-kernel", "backend": "kernel", "state": "absent"})
         storage.run(host, "rmdir /srv/it-kernel", check=False)
     assert "/srv/it-kernel" not in storage.run(host, "exportfs -v").stdout
 
@@ -380,6 +412,6 @@ def test_kernel_nfs_server_false_pass_is_caught(storage):
         assert "no kernel NFS server is running" in out, proc.stdout[-3000:]
         assert "this kernel has no nfsd" in out
     finally:
-        storage.module(host, "skillvl.offline_first.nfs_export",
-                       {"name": "it-guard", "backend": "kernel", "state": "absent"})
+        run_module(storage, host, "skillvl.offline_first.nfs_export",
+                   {"name": "it-guard", "backend": "kernel", "state": "absent"})
         storage.run(host, "rmdir /srv/it-guard", check=False)

@@ -1,0 +1,87 @@
+"""The foundation in the lab: idempotent lab and site, the guest on cloud1, the demo's live
+migration to ws01 with the heartbeat going on, and nothing left after lab_destroy."""
+import os
+import re
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "lab"))
+import heartbeat  # noqa: E402  pylint: disable=wrong-import-position
+
+RECAP = re.compile(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
+
+
+def recap(output):
+    return {host: (int(changed), int(unreachable), int(failed))
+            for host, changed, unreachable, failed in RECAP.findall(output)}
+
+
+def heartbeats(lab, host, vm):
+    return [r for r in heartbeat.parse_console(lab.console(host, vm)) if r["type"] == "hb"]
+
+
+def test_lab_playbook_is_idempotent(lab):
+    result = recap(lab.playbook("playbooks/lab.yml").stdout)
+    assert result == {"localhost": (0, 0, 0)}, result
+
+
+def test_site_playbook_is_idempotent(lab):
+    result = recap(lab.playbook("playbooks/site.yml").stdout)
+    assert set(result) == {"cloud1", "ws01", "ws02"}
+    assert all(v == (0, 0, 0) for v in result.values()), result
+
+
+def test_hosts_are_ready_for_migration(lab):
+    uuids = set()
+    for host in ("cloud1", "ws01", "ws02"):
+        caps = lab.virsh(host, "capabilities").stdout
+        uuids.add(re.search(r"<uuid>([^<]+)</uuid>", caps).group(1))
+        # Each daemon is reachable from the others over the underlay, as migration needs.
+        other = "ws01" if host == "cloud1" else "cloud1"
+        assert lab.run(host, "virsh -c qemu+tcp://%s/system hostname" % other).stdout.strip() == other
+        assert "default" in lab.virsh(host, "pool-list", "--name").stdout
+    assert len(uuids) == 3, "host UUIDs must differ: %s" % uuids
+
+
+def test_guest_runs_on_cloud1_with_a_heartbeat(lab):
+    assert "running" in lab.virsh("cloud1", "domstate", "demo").stdout
+    first = lab.wait_for(lambda: heartbeats(lab, "cloud1", "demo"), timeout=120, what="first heartbeat")
+    lab.wait_for(lambda: heartbeats(lab, "cloud1", "demo")[-1]["seq"] > first[-1]["seq"] + 2,
+                 timeout=60, what="heartbeats to continue")
+    # The vm role never starts a second copy: the guest is defined on cloud1 only.
+    for host in ("ws01", "ws02"):
+        assert "demo" not in lab.virsh(host, "list", "--all", "--name").stdout.split()
+
+
+def test_demo_live_migrates_to_ws01_and_the_heartbeat_goes_on(lab):
+    before = heartbeats(lab, "cloud1", "demo")[-1]
+    out = lab.playbook("playbooks/demo.yml").stdout
+    assert "heartbeat seq" in out and "runs on ws01" in out, out[-3000:]
+
+    assert "running" in lab.virsh("ws01", "domstate", "demo").stdout
+    assert "demo" not in lab.virsh("cloud1", "list", "--all", "--name").stdout.split()
+    # Same boot, later heartbeats, no memory lost, no reboot.
+    lab.wait_for(lambda: len(heartbeats(lab, "ws01", "demo")) >= 3, timeout=60, what="heartbeats on ws01")
+    after = heartbeats(lab, "ws01", "demo")
+    assert after[0]["seq"] > before["seq"]
+    assert after[-1]["uptime_ms"] > before["uptime_ms"]
+    assert heartbeat.summary(after)["memerr"] == 0
+    # The disk came along (copied) and its heartbeat records go on there.
+    time.sleep(2)
+    raw = lab.run("ws01", "qemu-img convert -U -O raw /var/lib/libvirt/images/demo-data.qcow2 /tmp/demo.raw"
+                  " && head -c 1200000 /tmp/demo.raw | base64 -w0 && rm -f /tmp/demo.raw").stdout
+    import base64  # pylint: disable=import-outside-toplevel
+    records = heartbeat.parse_disk(base64.b64decode(raw))
+    assert records and max(r["seq"] for r in records) > before["seq"]
+
+
+def test_vm_role_leaves_a_migrated_guest_where_it_is(lab):
+    out = lab.playbook("tests/integration/playbooks/guests.yml",
+                       {"vm_guests": [{"name": "demo", "host": "cloud1", "image": "skillvl-lab-guest",
+                                       "memory_mib": 256, "vcpus": 1, "interfaces": [],
+                                       "cpu": {"mode": "custom", "model": "qemu64"},
+                                       "kernel_args": "skillvl.hb_ms=500 skillvl.mem_mib=32 skillvl.rate_mib=4",
+                                       "disks": [{"name": "data", "size_mib": 16}]}]}).stdout
+    assert "lives on another hypervisor" in out
+    assert "demo" not in lab.virsh("cloud1", "list", "--all", "--name").stdout.split()
+    assert "running" in lab.virsh("ws01", "domstate", "demo").stdout
