@@ -1,8 +1,8 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # `make test`: every suite, cheapest first. A failing suite does not stop the others; the
 # exit status and the closing line say how many suites failed.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 bin=$PWD/.venv/bin
 export PYTHONPATH=$PWD/.build/collections
 

@@ -46,7 +46,7 @@ SRC, DST = "cloud1", "ws01"
 UNDERLAY = {"cloud1": "198.51.100.11", "ws01": "198.51.100.21"}
 OVERLAY_HOST = {"cloud1": "203.0.113.11", "ws01": "203.0.113.21"}
 EP = {"cloud1": "203.0.113.121", "ws01": "203.0.113.122"}
-BOOT = "/var/lib/libvirt/boot/skillvl-guest"
+BOOT = "/var/lib/libvirt/boot/skillvl-lab-guest"
 START, END = "<!-- bench:overlay:start -->", "<!-- bench:overlay:end -->"
 GUEST = "ovlbench"
 
@@ -114,7 +114,9 @@ def guest_xml():
   <cpu mode='custom' match='exact'><model fallback='forbid'>qemu64</model></cpu>
   <features><acpi/><apic/></features>
   <devices>
-    <interface type='network'><source network='skillvl-ovl'/><model type='virtio'/><mtu size='1450'/></interface>
+    <interface type='network'><source network='skillvl-ovl'/><model type='virtio'/><mtu size='1450'/>
+      <driver name='qemu'><host csum='off' gso='off' tso4='off' tso6='off' ecn='off' ufo='off'/></driver>
+    </interface>
     <serial type='pty'><log file='/var/log/libvirt/qemu/{name}-console.log' append='on'/><target port='0'/></serial>
     <console type='pty'><target type='serial' port='0'/></console>
     <memballoon model='none'/>

@@ -29,6 +29,7 @@ sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
 sys.path.insert(0, os.path.join(TOP, "lab"))
 
 from conftest import Lab  # noqa: E402  pylint: disable=wrong-import-position
+from test_storage import run_module  # noqa: E402  pylint: disable=wrong-import-position
 
 SERVER = "storage1"
 HV, DEST = "cloud1", "ws01"
@@ -37,7 +38,7 @@ BENCH_IQN = "iqn.2026-11.org.skillvl:storage1.bench"
 BENCH_LUN = "/srv/skillvl/luns/bench.img"
 DISK_IQN = "iqn.2026-11.org.skillvl:hypervisors"
 CHAP_USER, CHAP_PASSWORD = "skillvl-bench", "lab-only-bench-secret-1"
-GUEST_BOOT = "/var/lib/libvirt/boot/skillvl-guest"
+GUEST_BOOT = "/var/lib/libvirt/boot/skillvl-lab-guest"
 LOCAL_DIR = "/var/lib/libvirt/images"
 
 
@@ -48,10 +49,10 @@ def log(msg):
 def bench_once(lab, target, write, seq, size_mib, quick):
     """One qemu-img bench run; returns dict with MiB/s and IOPS."""
     if seq:
-        bufsize, count, depth, step = 1 << 20, (64 if quick else 192), 4, None
+        bufsize, count, depth, step = 1 << 20, (64 if quick else 1024), 4, None
     else:
         # 4 KiB requests, stride of 7919 blocks (prime) wrapping over the image
-        bufsize, count, depth, step = 4096, (1000 if quick else 3000), 1, 4096 * 7919
+        bufsize, count, depth, step = 4096, (1000 if quick else 12000), 1, 4096 * 7919
     argv = ["runuser", "-u", "libvirt-qemu", "--", "qemu-img", "bench", "-t", "none", "-c", str(count), "-d", str(depth), "-s", str(bufsize)]
     if step:
         argv += ["-S", str(step)]
@@ -78,7 +79,7 @@ def io_benchmarks(lab, quick):
     lab.run(SERVER, "dd if=/dev/zero of=%s/bench-nfs.raw bs=1M count=%d status=none && "
                     "chown libvirt-qemu:kvm %s/bench-nfs.raw && chmod 0660 %s/bench-nfs.raw"
                     % (EXPORT, size_mib, EXPORT, EXPORT))
-    result = lab.module(SERVER, "skillvl.offline_first.iscsi_target", {
+    result = run_module(lab, SERVER, "skillvl.offline_first.iscsi_target", {
         "iqn": BENCH_IQN, "backend": "tgt", "luns": [{"path": BENCH_LUN, "size": "%dM" % size_mib}],
         "initiators": [DISK_IQN], "chap": {"username": CHAP_USER, "password": CHAP_PASSWORD},
         "portals": ["198.51.100.31:3260"]})
@@ -103,7 +104,7 @@ def io_benchmarks(lab, quick):
     finally:
         lab.run(HV, "rm -f %s/bench-local.raw" % LOCAL_DIR, check=False)
         lab.run(SERVER, "rm -f %s/bench-nfs.raw" % EXPORT, check=False)
-        lab.module(SERVER, "skillvl.offline_first.iscsi_target",
+        run_module(lab, SERVER, "skillvl.offline_first.iscsi_target",
                    {"iqn": BENCH_IQN, "backend": "tgt", "state": "absent", "force": True})
         lab.run(SERVER, "rm -f %s" % BENCH_LUN, check=False)
         lab.run(SERVER, "tgtadm --lld iscsi --mode account --op delete --user %s" % CHAP_USER, check=False)
@@ -168,7 +169,7 @@ def one_migration(lab, name, disk, extra):
 
 
 def migration_benchmarks(lab, quick):
-    disk_mib = 128 if quick else 256
+    disk_mib = 128 if quick else 1024
     out = {}
     # shared: disk on NFS (only memory moves)
     lab.run(SERVER, "rm -f {e}/bench-mig.qcow2 && qemu-img create -q -f qcow2 {e}/bench-mig.qcow2 {m}M && "

@@ -39,7 +39,7 @@ class Lab:
         """Run a shell command inside a lab host; returns CompletedProcess (text)."""
         argv = ["podman", "exec", "-i", self.container(host), "/bin/sh", "-c", cmd]
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
-                              env=self.env, input=input)
+                              env=self.env, input=input, check=False)
         if check and proc.returncode != 0:
             raise AssertionError("%s: %s failed (rc=%s)\nstdout: %s\nstderr: %s"
                                  % (host, cmd, proc.returncode, proc.stdout, proc.stderr))
@@ -56,10 +56,10 @@ class Lab:
         argv = [os.path.join(BIN, "ansible-playbook"), "-i", os.path.join(TOP, "inventories", "lab"),
                 "-e", json.dumps(ev)] + list(args) + [os.path.join(TOP, path)]
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
-                              env=self.env, cwd=TOP)
+                              env=self.env, cwd=TOP, check=False)
         if check and proc.returncode != 0:
-            raise AssertionError("%s failed (rc=%s)\n%s\n%s" % (path, proc.returncode,
-                                                               proc.stdout[-20000:], proc.stderr[-5000:]))
+            raise AssertionError("%s failed (rc=%s)\n%s\n%s"
+                                 % (path, proc.returncode, proc.stdout[-20000:], proc.stderr[-5000:]))
         return proc
 
     def module(self, host, module, args, check_mode=False, timeout=1800):
@@ -70,7 +70,7 @@ class Lab:
         if check_mode:
             argv.append("--check")
         env = dict(self.env, ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="json")
-        proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env, cwd=TOP)
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env, cwd=TOP, check=False)
         try:
             out = json.loads(proc.stdout)
             return out["plays"][0]["tasks"][0]["hosts"][host]

@@ -36,7 +36,7 @@ DISK_IQN = "iqn.2026-11.org.skillvl:hypervisors"
 CHAP_USER = "skillvl-vms"
 CHAP_PASSWORD = "lab-only-chap-secret-1"      # inventories/lab/group_vars/all/storage.yml
 SECRET_USAGE = "skillvl-iscsi-vms"
-GUEST_BOOT = "/var/lib/libvirt/boot/skillvl-guest"
+GUEST_BOOT = "/var/lib/libvirt/boot/skillvl-lab-guest"
 HB_MS = 500
 
 NFS_DISK = ("<disk type='network' device='disk'><driver name='qemu' type='qcow2' cache='none'/>"
@@ -152,7 +152,7 @@ def migrate(lab, src, dst, name):
 
 def disk_records(lab, raw_cmd):
     """Heartbeat records of a disk image read on the server (raw bytes of its start)."""
-    proc = lab.run(SERVER, raw_cmd + " | base64 -w0", timeout=120)
+    proc = lab.run(SERVER, "(%s) | base64 -w0" % raw_cmd, timeout=120)
     return heartbeat.parse_disk(base64.b64decode(proc.stdout))
 
 

@@ -1,9 +1,12 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # ansible-test sanity on a copy of the tracked files, laid out as ansible_collections/NS/NAME.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 bin=$top/.venv/bin
-tree=$top/.build/sanity/ansible_collections
+# Outside the checkout: ansible-test would otherwise ask git, which ignores .build/.
+work=$(mktemp -d /var/tmp/skillvl-sanity.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+tree=$work/ansible_collections
 dest=$tree/skillvl/offline_first
 
 # ansible-test pins pip; the offline stand-in must carry the matching name.
@@ -15,9 +18,9 @@ print(m.group(1).replace(".", "_") if m else "24_2")
 PY
 )
 mkdir -p ~/.ansible/test/cache
-cp "$top/tests/sanity/get_pip_standin.py" ~/.ansible/test/cache/get_pip_${pip_version}.py
+cp "$top/tests/sanity/get_pip_standin.py" ~/.ansible/test/cache/"get_pip_${pip_version}.py"
 
-rm -rf "$dest"; mkdir -p "$dest"
+mkdir -p "$dest"
 (cd "$top" && git ls-files -co --exclude-standard -z | rsync -a --from0 --files-from=- ./ "$dest/")
 # Collections we depend on, from the ansible package, for the import and validate-modules tests.
 site=$("$bin/python" -c 'import ansible_collections, os; print(os.path.dirname(ansible_collections.__file__ if ansible_collections.__file__ else list(ansible_collections.__path__)[0]))')
@@ -29,5 +32,5 @@ for ns in community ansible containers; do
   done
 done
 cd "$dest"
-"$bin/ansible-test" sanity --requirements --python "$("$bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')" \
+"$bin/ansible-test" sanity --color no --requirements --python "$("$bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')" \
  "$@"

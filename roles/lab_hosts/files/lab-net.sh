@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # The lab's underlay: one network namespace per host, joined by a Linux bridge that lives in
 # a namespace of its own. Nothing is routed out of the machine.
 #   lab-net.sh up LAB PREFIXLEN HOST=ADDRESS...   create what is missing; prints "changed" if it did
@@ -11,6 +11,7 @@ set -euo pipefail
 state_dir=/run/skillvl-lab
 changed=0
 
+report() { if [ "$changed" = 1 ]; then echo changed; else echo ok; fi; }
 ns_exists() { [ -e "/run/netns/$1" ]; }
 record() { mkdir -p "$state_dir"; grep -sqxF "$2" "$state_dir/$1.netns" || echo "$2" >> "$state_dir/$1.netns"; }
 in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
@@ -49,7 +50,7 @@ up() {
     fi
     in_ns "$ns" ip link set eth0 up
   done
-  [ "$changed" = 1 ] && echo changed || echo ok
+  report
 }
 
 down() {
@@ -68,12 +69,12 @@ down() {
     fi
   done
   rm -f "$state_dir/$lab.netns"
-  [ "$changed" = 1 ] && echo changed || echo ok
+  report
 }
 
 status() {
   local lab=$1
-  [ -f "$state_dir/$lab.netns" ] && cat "$state_dir/$lab.netns" || true
+  if [ -f "$state_dir/$lab.netns" ]; then cat "$state_dir/$lab.netns"; fi
 }
 
 cmd=${1:-}; shift || true

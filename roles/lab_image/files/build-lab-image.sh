@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # Build the lab's Debian 12 host image from Debian packages only:
 # debootstrap -> podman import -> apt in a build container -> podman commit.
 # Usage: build-lab-image.sh IMAGE PACKAGE_LIST_FILE [BACKPORTS_SOURCES...]
