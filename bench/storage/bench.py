@@ -204,7 +204,7 @@ def migration_benchmarks(lab, quick):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--quick", action="store_true", help="fewer requests and a smaller disk")
     parser.add_argument("--skip-io", action="store_true")
     parser.add_argument("--skip-migration", action="store_true")

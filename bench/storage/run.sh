@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # Storage benchmark against a running lab (make lab site, or a test lab kept with
 # SKILLVL_KEEP_LAB=1): guest-disk I/O over NFS and iSCSI against a local file, and live
 # migration time with shared storage against copying the disk. One run, ~5-10 minutes.

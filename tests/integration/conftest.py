@@ -66,7 +66,7 @@ class Lab:
         """Run one module on a lab host; returns its result dict (failed or not)."""
         argv = [os.path.join(BIN, "ansible"), "-i", os.path.join(TOP, "inventories", "lab"),
                 host, "-e", json.dumps({"lab_name": self.name}), "-m", module,
-                "-a", json.dumps(args), "-o"]
+                "-a", json.dumps(args)]
         if check_mode:
             argv.append("--check")
         env = dict(self.env, ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="json")

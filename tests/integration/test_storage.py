@@ -95,8 +95,8 @@ def run_modules(lab, host, calls, timeout=900):
         out = json.loads(proc.stdout[proc.stdout.index("{"):])
         return [t["hosts"][host] for t in out["plays"][0]["tasks"]]
     except (ValueError, KeyError, IndexError):
-        raise AssertionError("could not run the module calls on %s:\n%s\n%s" % (host, proc.stdout[-5000:],
-                                                                                 proc.stderr[-3000:]))
+        raise AssertionError("could not run the module calls on %s:\n%s\n%s"
+                             % (host, proc.stdout[-5000:], proc.stderr[-3000:]))
 
 
 def run_module(lab, host, fqcn, args, check_mode=False):

@@ -50,20 +50,35 @@ leftovers() {
     fi
   done
 }
+# Molecule runs in a process group of its own: on an interrupt, end the whole group (Molecule
+# leaves its ansible-playbook running when only it is killed), then remove what is left.
 current=""
-trap '[ -n "$current" ] && leftovers "$current"; exit 130' INT TERM
+molecule_pid=""
+interrupted() {
+  if [ -n "$molecule_pid" ]; then
+    kill -TERM -- "-$molecule_pid" 2>/dev/null
+    sleep 2
+    kill -KILL -- "-$molecule_pid" 2>/dev/null
+  fi
+  [ -n "$current" ] && leftovers "$current"
+  exit 130
+}
+trap interrupted INT TERM
 
 failed=()
 for s in "${scenarios[@]}"; do
   current=$s
   start=$SECONDS
   echo "=== molecule scenario $s"
-  if molecule test --scenario-name "$s" --destroy=always; then
+  setsid molecule test --scenario-name "$s" --destroy=always &
+  molecule_pid=$!
+  if wait "$molecule_pid"; then
     echo "=== molecule scenario $s passed in $((SECONDS - start)) s"
   else
     failed+=("$s")
     echo "=== molecule scenario $s FAILED in $((SECONDS - start)) s"
   fi
+  molecule_pid=""
   leftovers "$s"
   current=""
 done
