@@ -13,7 +13,7 @@
    (--copy-storage-all, destination disk precreated).
 
 Results: a table on stdout and bench/results/storage-<UTC time>.json.
-The lab must be up with playbooks/storage.yml applied (site.yml does it).
+The lab must be up (lab.yml, site.yml); playbooks/storage.yml is applied first unless --no-apply.
 """
 import argparse
 import datetime
@@ -208,9 +208,14 @@ def main():
     parser.add_argument("--quick", action="store_true", help="fewer requests and a smaller disk")
     parser.add_argument("--skip-io", action="store_true")
     parser.add_argument("--skip-migration", action="store_true")
+    parser.add_argument("--no-apply", action="store_true",
+                        help="do not apply playbooks/storage.yml first (it is idempotent)")
     args = parser.parse_args()
     lab = Lab(os.environ.get("SKILLVL_LAB_NAME", "skillvl"))
     started = time.monotonic()
+    if not args.no_apply:
+        log("applying playbooks/storage.yml")
+        lab.playbook("playbooks/storage.yml")
     report = dict(lab=lab.name, date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                   quick=args.quick)
     if not args.skip_io:

@@ -151,33 +151,56 @@ def migrate(lab, src, dst, name):
 
 
 def disk_records(lab, raw_cmd):
-    """Heartbeat records of a disk image read on the server (raw bytes of its start)."""
+    """(valid heartbeat records, number of damaged record sectors) of a disk image read on the server."""
     proc = lab.run(SERVER, "(%s) | base64 -w0" % raw_cmd, timeout=120)
-    return heartbeat.parse_disk(base64.b64decode(proc.stdout))
+    raw = base64.b64decode(proc.stdout)
+    records = heartbeat.parse_disk(raw, all_boots=True)
+    valid_slots = set(r["slot"] for r in records)
+    damaged = 0
+    for slot in range(heartbeat.DISK_SLOTS):
+        sector = raw[heartbeat.SECTOR * (1 + slot):heartbeat.SECTOR * (2 + slot)]
+        if sector.startswith(heartbeat.REC_MAGIC) and slot not in valid_slots:
+            damaged += 1
+    return records, damaged
 
 
 def migration_round_trip(lab, name, disk, read_disk):
-    """Boot on cloud1, migrate to ws01 and back, check console and disk heartbeats."""
+    """Boot on cloud1, migrate to ws01 and back, check console and disk heartbeats.
+
+    The guest's disk writer keeps only the latest record when a write is still pending, so a
+    starved guest may skip a record on disk (never on the console). What must hold: every
+    record on the disk is intact (CRC) and says exactly what the console said for that seq,
+    the records cover the time before, between and after the migrations, and one boot wrote
+    them all.
+    """
     remove_domain(lab, name)
     try:
         start_domain(lab, "cloud1", name, disk)
-        before = wait_heartbeats(lab, "cloud1", name, count=4)
+        wait_heartbeats(lab, "cloud1", name, count=4)
+        console = dict((r["seq"], r) for r in console_records(lab, "cloud1", name))
         there = migrate(lab, "cloud1", "ws01", name)
-        on_ws01 = wait_heartbeats(lab, "ws01", name, after_seq=before[-1]["seq"], count=3)
+        wait_heartbeats(lab, "ws01", name, after_seq=max(console), count=3)
+        on_ws01 = console_records(lab, "ws01", name)
+        console.update((r["seq"], r) for r in on_ws01)
         back = migrate(lab, "ws01", "cloud1", name)
-        after = wait_heartbeats(lab, "cloud1", name, after_seq=on_ws01[-1]["seq"], count=3)
-        # the guest never rebooted and never saw a memory error
-        assert all(r["memerr"] == 0 for r in before + on_ws01 + after)
-        # the disk on the server: heartbeat sectors from before, between and after the migrations
-        records = read_disk()
+        after = wait_heartbeats(lab, "cloud1", name, after_seq=max(console), count=3)
+        console.update((r["seq"], r) for r in console_records(lab, "cloud1", name))
+        assert all(r["memerr"] == 0 for r in console.values())
+        records, damaged = read_disk()
         summary = heartbeat.summary(records)
-        assert summary["count"] > 0, "no heartbeat sectors on the shared disk"
-        seqs = set(r["seq"] for r in records)
-        assert before[0]["seq"] in seqs or min(seqs) <= before[-1]["seq"], summary
-        assert max(seqs) >= after[0]["seq"], "the disk stopped receiving heartbeats: %s" % summary
-        assert summary["missing"] == 0, "heartbeat sectors missing on the shared disk: %s" % summary
-        assert summary["memerr"] == 0
+        assert records, "no heartbeat sectors on the shared disk"
+        assert damaged == 0, "%d damaged heartbeat sectors on the shared disk" % damaged
         assert len(set(r["boot"] for r in records)) == 1, "the guest rebooted: %s" % summary
+        for rec in records:
+            seen = console.get(rec["seq"])
+            if seen is not None:
+                assert seen["uptime_ms"] == rec["uptime_ms"], (rec, seen)
+        seqs = sorted(r["seq"] for r in records)
+        assert seqs[0] <= min(console) + 4, "the first heartbeats are not on the disk: %s" % summary
+        assert any(min(r["seq"] for r in on_ws01) <= q <= max(r["seq"] for r in on_ws01) for q in seqs)
+        assert seqs[-1] >= after[0]["seq"], "the disk stopped receiving heartbeats: %s" % summary
+        # a few records may be skipped by a starved guest; many would mean lost writes
+        assert summary["missing"] <= max(3, (seqs[-1] - seqs[0]) // 5), summary
         return there, back
     finally:
         remove_domain(lab, name)
@@ -201,7 +224,7 @@ def ensure_guest_files(lab, host):
 @pytest.fixture(scope="module")
 def storage(lab):
     """The storage playbook applied (site.yml imports it; applying it again is cheap)."""
-    lab.playbook("playbooks/storage.yml")
+    lab.storage_first_run = recap(lab.playbook("playbooks/storage.yml"))
     for host in ("cloud1", "ws01", "ws02"):
         ensure_guest_files(lab, host)
     return lab
@@ -210,8 +233,10 @@ def storage(lab):
 # ---- the roles -----------------------------------------------------------------------------
 
 def test_storage_playbook_is_idempotent(storage):
-    proc = storage.playbook("playbooks/storage.yml")
-    changed = recap(proc)
+    changed = storage.storage_first_run
+    if not changed or any(changed.values()):
+        # the fixture's run was the first one (site.yml does not import storage.yml yet)
+        changed = recap(storage.playbook("playbooks/storage.yml"))
     assert changed and all(v == 0 for v in changed.values()), changed
 
 

@@ -5,7 +5,7 @@
 # non-zero when any scenario fails.
 #   tests/molecule/run.sh [SCENARIO...]     default: every scenario (today: kvm_host)
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 root=$PWD
 
 export CONTAINERS_CONF=$root/lab/containers.conf
@@ -41,14 +41,14 @@ leftovers() {
     echo "removing leftover container $c" >&2
     podman rm --force --time 5 "$c" >/dev/null || true
   done
-  for ns in $(sed -n -e 's|^ *network: *ns:/run/netns/\([A-Za-z0-9_.-]*\) *$|\1|p' \
-                     -e 's|^ *molecule_kvm_underlay_ns: *\([A-Za-z0-9_.-]*\) *$|\1|p' "$dir/molecule.yml"); do
+  while read -r ns; do
     if [ -e "/run/netns/$ns" ]; then
       echo "removing leftover network namespace $ns" >&2
       for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null || true; done
       ip netns del "$ns" || true
     fi
-  done
+  done < <(sed -n -e 's|^ *network: *ns:/run/netns/\([A-Za-z0-9_.-]*\) *$|\1|p' \
+                  -e 's|^ *molecule_kvm_underlay_ns: *\([A-Za-z0-9_.-]*\) *$|\1|p' "$dir/molecule.yml")
 }
 # Molecule runs in a process group of its own: on an interrupt, end the whole group (Molecule
 # leaves its ansible-playbook running when only it is killed), then remove what is left.
@@ -65,12 +65,20 @@ interrupted() {
 }
 trap interrupted INT TERM
 
+# Molecule prints no durations: put the time of day on its step lines ("[kvm_host > converge] Executing").
+stamp() {
+  local line
+  while IFS= read -r line; do
+    if [[ $line == *"] Execut"* ]]; then printf '%(%T)T %s\n' -1 "$line"; else printf '%s\n' "$line"; fi
+  done
+}
+
 failed=()
 for s in "${scenarios[@]}"; do
   current=$s
   start=$SECONDS
   echo "=== molecule scenario $s"
-  setsid molecule test --scenario-name "$s" --destroy=always &
+  setsid molecule test --scenario-name "$s" --destroy=always > >(stamp) 2>&1 &
   molecule_pid=$!
   if wait "$molecule_pid"; then
     echo "=== molecule scenario $s passed in $((SECONDS - start)) s"
