@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # `make molecule`: the full Molecule sequence (destroy, create, converge, idempotence, verify,
 # destroy) of the collection's scenarios under extensions/molecule/. Leaves no container and
 # no network namespace behind, even when a step fails or the run is interrupted; exits
