@@ -23,7 +23,9 @@ cp "$top/tests/sanity/get_pip_standin.py" ~/.ansible/test/cache/"get_pip_${pip_v
 mkdir -p "$dest"
 (cd "$top" && git ls-files -co --exclude-standard -z | rsync -a --from0 --files-from=- ./ "$dest/")
 # Collections we depend on, from the ansible package, for the import and validate-modules tests.
-site=$("$bin/python" -c 'import ansible_collections, os; print(os.path.dirname(ansible_collections.__file__ if ansible_collections.__file__ else list(ansible_collections.__path__)[0]))')
+site=$("$bin/python" -c '
+import os, ansible_collections
+print(next(os.path.dirname(p) for p in ansible_collections.__path__ if os.path.isdir(os.path.join(p, "community", "general"))))')
 for ns in community ansible containers; do
   for coll in "$site/ansible_collections/$ns"/*; do
     name=$(basename "$coll")
