@@ -25,7 +25,7 @@ import heartbeat  # noqa: E402  pylint: disable=wrong-import-position
 
 SRC, DST = "cloud1", "ws01"
 HYPERVISORS = ("cloud1", "ws01", "ws02")
-BOOT = "/var/lib/libvirt/boot/skillvl-guest"
+BOOT = "/var/lib/libvirt/boot/skillvl-lab-guest"
 IMAGES = "/var/lib/libvirt/images"
 M = "skillvl.offline_first."
 MIB = 1024 * 1024

@@ -227,6 +227,13 @@ def storage(lab):
     lab.storage_first_run = recap(lab.playbook("playbooks/storage.yml"))
     for host in ("cloud1", "ws01", "ws02"):
         ensure_guest_files(lab, host)
+        for port in (2049, 3260):
+            probe = lab.run(host, "timeout 10 bash -c 'exec 3<>/dev/tcp/%s/%d'" % (SERVER, port), check=False)
+            assert probe.returncode == 0, (
+                "%s cannot open a TCP connection to %s:%d although the lab is up. With the hypervisors' "
+                "underlay on an OVS userspace bridge (br-phy), a veth peer that leaves TX checksums to "
+                "offload sends segments that arrive with bad checksums: the lab host needs "
+                "`ethtool -K eth0 tx off` (docs/storage.md)" % (host, SERVER, port))
     return lab
 
 
