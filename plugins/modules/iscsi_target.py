@@ -22,17 +22,17 @@ description:
     CHAP secrets are never logged, returned or shown in diffs.
 author:
   - SKILL/VL offline-first team (@skillvl)
+extends_documentation_fragment:
+  - skillvl.offline_first.attributes
 attributes:
   check_mode:
     support: full
-    description: Reports the planned actions (without secrets) and changes nothing.
+    details: Reports the planned actions (without secrets) and changes nothing.
   diff_mode:
     support: full
-    description: Before and after views of the target, with secrets masked.
+    details: Before and after views of the target, with secrets masked.
   platform:
-    support: full
-    platforms: posix
-    description: Debian 12 hosts with targetcli-fb and a kernel with LIO, or with tgt.
+    details: Debian 12 hosts with targetcli-fb and a kernel with LIO, or with tgt.
 options:
   iqn:
     description: Target name, C(iqn.YYYY-MM.reversed.domain[:name]) in lower case.
@@ -193,6 +193,7 @@ from ansible_collections.skillvl.offline_first.plugins.module_utils.storage.comm
 )
 from ansible_collections.skillvl.offline_first.plugins.module_utils.storage.iscsi import build_target, ensure_target
 from ansible_collections.skillvl.offline_first.plugins.module_utils.storage.iscsi_backends import iscsi_backend
+from ansible_collections.skillvl.offline_first.plugins.module_utils.module_result import exit_with_result
 
 
 def main():
@@ -233,12 +234,7 @@ def main():
                                check_mode=module.check_mode)
     except StorageError as exc:
         module.fail_json(msg=str(exc), changed=getattr(exc, "changed", False))
-    diff = result.pop("diff")
-    for warning in result.pop("warnings", []):
-        module.warn(warning)
-    if module._diff:
-        result["diff"] = diff
-    module.exit_json(**result)
+    exit_with_result(module, result)
 
 
 if __name__ == "__main__":

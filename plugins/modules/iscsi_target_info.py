@@ -16,17 +16,12 @@ description:
     for tgt, the number of connected sessions and the daemon's portals.
 author:
   - SKILL/VL offline-first team (@skillvl)
+extends_documentation_fragment:
+  - skillvl.offline_first.attributes
+  - skillvl.offline_first.attributes.info_module
 attributes:
-  check_mode:
-    support: full
-    description: The module only reads.
-  diff_mode:
-    support: none
-    description: Nothing changes, so there is nothing to diff.
   platform:
-    support: full
-    platforms: posix
-    description: Debian 12 hosts with targetcli-fb and a kernel with LIO, or with tgt.
+    details: Debian 12 hosts with targetcli-fb and a kernel with LIO, or with tgt.
 options:
   backend:
     description: Which target implementation the host runs.

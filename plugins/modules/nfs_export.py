@@ -26,17 +26,17 @@ description:
   - Files not written by this module (they carry a marker line) are never changed or removed.
 author:
   - SKILL/VL offline-first team (@skillvl)
+extends_documentation_fragment:
+  - skillvl.offline_first.attributes
 attributes:
   check_mode:
     support: full
-    description: Reports the files that would change, with their diff, and changes nothing.
+    details: Reports the files that would change, with their diff, and changes nothing.
   diff_mode:
     support: full
-    description: Shows the entry files (and for ganesha C(ganesha.conf)) before and after.
+    details: Shows the entry files (and for ganesha C(ganesha.conf)) before and after.
   platform:
-    support: full
-    platforms: posix
-    description: Debian 12 hosts with nfs-kernel-server (C(exportfs)) or nfs-ganesha.
+    details: Debian 12 hosts with nfs-kernel-server (C(exportfs)) or nfs-ganesha.
 options:
   name:
     description:
@@ -228,6 +228,7 @@ from ansible_collections.skillvl.offline_first.plugins.module_utils.storage.comm
 )
 from ansible_collections.skillvl.offline_first.plugins.module_utils.storage.nfs import build_export
 from ansible_collections.skillvl.offline_first.plugins.module_utils.storage.nfs_backends import nfs_backend
+from ansible_collections.skillvl.offline_first.plugins.module_utils.module_result import exit_with_result
 
 
 def main():
@@ -273,12 +274,7 @@ def main():
                                 check_mode=module.check_mode)
     except StorageError as exc:
         module.fail_json(msg=str(exc), changed=False)
-    diff = result.pop("diff")
-    for warning in result.pop("warnings", []):
-        module.warn(warning)
-    if module._diff:
-        result["diff"] = diff
-    module.exit_json(**result)
+    exit_with_result(module, result)
 
 
 if __name__ == "__main__":

@@ -19,17 +19,12 @@ description:
     without NFS server support.
 author:
   - SKILL/VL offline-first team (@skillvl)
+extends_documentation_fragment:
+  - skillvl.offline_first.attributes
+  - skillvl.offline_first.attributes.info_module
 attributes:
-  check_mode:
-    support: full
-    description: The module only reads.
-  diff_mode:
-    support: none
-    description: Nothing changes, so there is nothing to diff.
   platform:
-    support: full
-    platforms: posix
-    description: Debian 12 hosts with nfs-kernel-server or nfs-ganesha.
+    details: Debian 12 hosts with nfs-kernel-server or nfs-ganesha.
 options:
   backend:
     description: Which NFS server the host runs.

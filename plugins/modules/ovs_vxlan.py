@@ -31,17 +31,17 @@ requirements:
   - Open vSwitch Python IDL on the managed host (Debian package C(python3-openvswitch))
   - netaddr on the managed host (Debian package C(python3-netaddr))
   - a running C(ovsdb-server) and C(ovs-vswitchd)
+extends_documentation_fragment:
+  - skillvl.offline_first.attributes
 attributes:
   check_mode:
     support: full
-    description: Computes the changes from the live OVSDB contents and changes nothing.
+    details: Computes the changes from the live OVSDB contents and changes nothing.
   diff_mode:
     support: full
-    description: Shows the bridge and its VXLAN tunnel ports (with their options) before and after.
+    details: Shows the bridge and its VXLAN tunnel ports (with their options) before and after.
   platform:
-    support: full
-    platforms: posix
-    description: Linux hosts with Open vSwitch (kernel C(system) or userspace C(netdev) datapath).
+    details: Linux hosts with Open vSwitch (kernel C(system) or userspace C(netdev) datapath).
 options:
   bridge:
     description:
@@ -298,6 +298,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.skillvl.offline_first.plugins.module_utils.ovs import ovsdb
 from ansible_collections.skillvl.offline_first.plugins.module_utils.ovs import vxlan
+from ansible_collections.skillvl.offline_first.plugins.module_utils.module_result import exit_with_result
 
 
 TUNNEL_SPEC = dict(
@@ -357,9 +358,7 @@ def main():
         module.fail_json(msg=str(exc), changed=False)
     except vxlan.OvsError as exc:
         module.fail_json(msg=str(exc))
-    if not module._diff:
-        result.pop("diff", None)
-    module.exit_json(**result)
+    exit_with_result(module, result)
 
 
 if __name__ == "__main__":

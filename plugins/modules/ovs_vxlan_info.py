@@ -21,17 +21,12 @@ author:
 requirements:
   - Open vSwitch Python IDL on the managed host (Debian package C(python3-openvswitch))
   - a running C(ovsdb-server)
+extends_documentation_fragment:
+  - skillvl.offline_first.attributes
+  - skillvl.offline_first.attributes.info_module
 attributes:
-  check_mode:
-    support: full
-    description: The module only reads.
-  diff_mode:
-    support: none
-    description: The module changes nothing.
   platform:
-    support: full
-    platforms: posix
-    description: Linux hosts with Open vSwitch.
+    details: Linux hosts with Open vSwitch.
 options:
   bridge:
     description:

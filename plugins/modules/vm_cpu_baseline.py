@@ -22,18 +22,12 @@ author:
   - SKILL/VL offline-first team (@skillvl)
 requirements:
   - libvirt-python (Debian package C(python3-libvirt)) on the host running the module
+extends_documentation_fragment:
+  - skillvl.offline_first.attributes
+  - skillvl.offline_first.attributes.info_module
 attributes:
-  check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
-    support: full
-    details: Read-only; runs the same in check mode.
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: none
   platform:
-    description: Target OS/families that can be operated against.
-    platforms: posix
-    support: full
+    details: Any host with libvirt-python that reaches the listed libvirt daemons.
 options:
   hosts:
     description: Hosts (names or full libvirt URIs) whose CPUs the baseline must fit.

@@ -34,49 +34,23 @@ author:
 requirements:
   - libvirt-python (Debian package C(python3-libvirt)) on the source host
   - libvirtd on both hosts, reachable from the source over the chosen transport
+extends_documentation_fragment:
+  - skillvl.offline_first.attributes
+  - skillvl.offline_first.libvirt_peer
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: Runs the pre-flight only and reports what would happen (plan with flags and parameters).
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: partial
     details: Reports where the VM runs before and after; no definition diff.
   platform:
-    description: Target OS/families that can be operated against.
-    platforms: posix
-    support: full
+    details: The source hypervisor, with libvirt-python.
 options:
   name:
     description: Name of the VM (libvirt domain) on this host.
     type: str
     required: true
-  dest:
-    description:
-      - Destination host name or address, from which the URI is built with O(transport);
-        or a full libvirt URI such as C(qemu+tls://ws01/system).
-      - In peer-to-peer mode the source libvirtd resolves it, so never C(qemu:///system).
-    type: str
-    required: true
-  transport:
-    description:
-      - How the source libvirtd reaches the destination. C(tls) also encrypts the migration
-        data with QEMU's native TLS. C(ssh) uses an SSH control connection (data plain unless
-        O(tunnelled)). C(tcp) is unencrypted and meant for private lab networks only.
-    type: str
-    choices: [tls, ssh, tcp]
-    default: tls
-  dest_user:
-    description: User for O(transport=ssh).
-    type: str
-  dest_port:
-    description: Port of the destination's libvirtd (or SSH) when not the default.
-    type: int
-  source_uri:
-    description: libvirt URI of the source host as seen from this host.
-    type: str
-    default: qemu:///system
   migrate_uri:
     description: Address for the migration data stream (for example C(tcp://198.51.100.21)), when it
       must differ from the destination's configured C(migration_address).
@@ -317,15 +291,13 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.skillvl.offline_first.plugins.module_utils.libvirt.session import (
     HAS_LIBVIRT, LIBVIRT_IMPORT_ERROR, LibvirtError)
-from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.plan import MigrationError
+from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.plan import MigrationError, PEER_ARGS
+from ansible_collections.skillvl.offline_first.plugins.module_utils.module_result import exit_with_result
+
 
 ARGS = dict(
+    PEER_ARGS,
     name=dict(type='str', required=True),
-    dest=dict(type='str', required=True),
-    transport=dict(type='str', default='tls', choices=['tls', 'ssh', 'tcp']),
-    dest_user=dict(type='str'),
-    dest_port=dict(type='int'),
-    source_uri=dict(type='str', default='qemu:///system'),
     migrate_uri=dict(type='str'),
     tunnelled=dict(type='bool', default=False),
     mode=dict(type='str', default='live', choices=['live', 'cold']),
@@ -368,12 +340,7 @@ def main():
                          figures=exc.figures or {}, detail=exc.detail)
     except LibvirtError as exc:
         module.fail_json(msg=str(exc), detail=exc.detail)
-    for warning in result.pop('warnings', []) or []:
-        module.warn(warning)
-    diff = result.pop('diff', None)
-    if module._diff and diff:
-        result['diff'] = diff
-    module.exit_json(**result)
+    exit_with_result(module, result)
 
 
 if __name__ == '__main__':

@@ -26,42 +26,18 @@ author:
   - SKILL/VL offline-first team (@skillvl)
 requirements:
   - libvirt-python (Debian package C(python3-libvirt)) on the source host
+extends_documentation_fragment:
+  - skillvl.offline_first.attributes
+  - skillvl.offline_first.attributes.info_module
+  - skillvl.offline_first.libvirt_peer
 attributes:
-  check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
-    support: full
-    details: The module never changes anything; it runs the same in check mode.
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: none
   platform:
-    description: Target OS/families that can be operated against.
-    platforms: posix
-    support: full
+    details: The source hypervisor, with libvirt-python.
 options:
   name:
     description: Name of the VM on this host.
     type: str
     required: true
-  dest:
-    description: Destination host name or address, or a full libvirt URI.
-    type: str
-    required: true
-  transport:
-    description: Transport to the destination's libvirtd.
-    type: str
-    choices: [tls, ssh, tcp]
-    default: tls
-  dest_user:
-    description: User for O(transport=ssh).
-    type: str
-  dest_port:
-    description: Port of the destination's libvirtd when not the default.
-    type: int
-  source_uri:
-    description: libvirt URI of this host.
-    type: str
-    default: qemu:///system
   mode:
     description: Check for a C(live) move (the VM must run) or a C(cold) move.
     type: str
@@ -134,18 +110,14 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.skillvl.offline_first.plugins.module_utils.libvirt.session import (
     HAS_LIBVIRT, LIBVIRT_IMPORT_ERROR, LibvirtError)
-from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.plan import MigrationError
+from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.plan import MigrationError, PEER_ARGS
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
+            PEER_ARGS,
             name=dict(type='str', required=True),
-            dest=dict(type='str', required=True),
-            transport=dict(type='str', default='tls', choices=['tls', 'ssh', 'tcp']),
-            dest_user=dict(type='str'),
-            dest_port=dict(type='int'),
-            source_uri=dict(type='str', default='qemu:///system'),
             mode=dict(type='str', default='live', choices=['live', 'cold']),
             storage=dict(type='str', default='shared', choices=['shared', 'copy', 'copy_incremental']),
             fail_on_negative=dict(type='bool', default=False),

@@ -22,18 +22,12 @@ author:
   - SKILL/VL offline-first team (@skillvl)
 requirements:
   - libvirt-python (Debian package C(python3-libvirt))
+extends_documentation_fragment:
+  - skillvl.offline_first.attributes
+  - skillvl.offline_first.attributes.info_module
 attributes:
-  check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
-    support: full
-    details: Read-only; runs the same in check mode.
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: none
   platform:
-    description: Target OS/families that can be operated against.
-    platforms: posix
-    support: full
+    details: The migration's source hypervisor, with libvirt-python.
 options:
   name:
     description: Name of the VM on this host.

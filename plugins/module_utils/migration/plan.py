@@ -20,6 +20,16 @@ TIMEOUT_ACTIONS = ('abort', 'postcopy')
 MODES = ('live', 'cold')
 TRANSPORTS = ('tls', 'ssh', 'tcp')
 
+# Argument spec of the source and destination connections, shared by the modules that talk
+# to both daemons (documented by the doc fragment skillvl.offline_first.libvirt_peer).
+PEER_ARGS = dict(
+    dest=dict(type='str', required=True),
+    transport=dict(type='str', default='tls', choices=list(TRANSPORTS)),
+    dest_user=dict(type='str'),
+    dest_port=dict(type='int'),
+    source_uri=dict(type='str', default='qemu:///system'),
+)
+
 # virDomainMigrateFlags
 FLAGS = {
     'live': 1, 'peer2peer': 2, 'tunnelled': 4, 'persist_dest': 8, 'undefine_source': 16,
