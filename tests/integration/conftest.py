@@ -63,13 +63,17 @@ class Lab:
         return proc
 
     def module(self, host, module, args, check_mode=False, timeout=1800):
-        """Run one module on a lab host; returns its result dict (failed or not)."""
+        """Run one module on a lab host; returns its result dict (failed or not).
+
+        No `-o`: in ansible-core 2.19 the oneline callback it selects replaces the json one.
+        """
         argv = [os.path.join(BIN, "ansible"), "-i", os.path.join(TOP, "inventories", "lab"),
                 host, "-e", json.dumps({"lab_name": self.name}), "-m", module,
                 "-a", json.dumps(args)]
         if check_mode:
             argv.append("--check")
-        env = dict(self.env, ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="json")
+        env = dict(self.env, ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="json",
+                   ANSIBLE_DEPRECATION_WARNINGS="0")
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env, cwd=TOP, check=False)
         try:
             out = json.loads(proc.stdout)

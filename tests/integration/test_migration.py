@@ -9,9 +9,7 @@ console), migrates it, checks the guest's heartbeat afterwards, and removes the 
 every hypervisor. Run: SKILLVL_LAB_NAME=mig SKILLVL_KEEP_LAB=1 pytest tests/integration/test_migration.py
 """
 import base64
-import json
 import os
-import subprocess
 import sys
 import threading
 import time
@@ -57,24 +55,6 @@ def guest_xml(name, mem_mib=256, load_mib=0, rate_mib=0, disk=None, emulator="/u
   </devices>
 </domain>""".format(name=name, mem=mem_mib, boot=BOOT, load=load_mib, rate=rate_mib, disk=disk_xml,
                     emulator=emulator, cpu=cpu)
-
-
-def run_module(lab, host, module, args, check_mode=False, timeout=1800):
-    """One module on a lab host, its result dict (failed or not).
-
-    Like conftest's lab.module(), without ``-o`` (in ansible-core 2.19 it forces the
-    oneline callback over the json one).
-    """
-    argv = [os.path.join(TOP, ".venv", "bin", "ansible"), "-i", os.path.join(TOP, "inventories", "lab"),
-            host, "-e", json.dumps({"lab_name": lab.name}), "-m", module, "-a", json.dumps(args)]
-    if check_mode:
-        argv.append("--check")
-    env = dict(lab.env, ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="json")
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env, cwd=TOP, check=False)
-    try:
-        return json.loads(proc.stdout)["plays"][0]["tasks"][0]["hosts"][host]
-    except (ValueError, KeyError, IndexError):
-        raise AssertionError("could not run %s on %s:\n%s\n%s" % (module, host, proc.stdout, proc.stderr))
 
 
 class Guests(object):
@@ -149,12 +129,12 @@ def guests(lab):
 def migrate(lab, name, check_mode=False, host=SRC, **args):
     params = {"name": name, "dest": DST, "transport": "tcp"}
     params.update(args)
-    return run_module(lab, host, M + "vm_migrate", params, check_mode=check_mode)
+    return lab.module(host, M + "vm_migrate", params, check_mode=check_mode)
 
 
 def test_idle_guest_precopy_check_mode_and_idempotence(lab, guests):
     name = guests.boot("migt-idle")
-    check = run_module(lab, SRC, M + "vm_migration_check", {"name": name, "dest": DST, "transport": "tcp"})
+    check = lab.module(SRC, M + "vm_migration_check", {"name": name, "dest": DST, "transport": "tcp"})
     assert check["verdict"] == "ok", check
     assert {r["check"] for r in check["reasons"]} >= {"host_uuid", "hypervisor_version", "machine_type", "cpu",
                                                       "memory", "emulator"}
@@ -173,7 +153,7 @@ def test_idle_guest_precopy_check_mode_and_idempotence(lab, guests):
     assert res["strategy_used"] in ("precopy", "auto_converge")
     guests.assert_alive(DST, name, before, "idle guest")
 
-    info = run_module(lab, SRC, M + "vm_migration_info", {"name": name, "progress_log": "/tmp/migt-idle.jsonl"})
+    info = lab.module(SRC, M + "vm_migration_info", {"name": name, "progress_log": "/tmp/migt-idle.jsonl"})
     assert info["vm_state"] == "absent" and info["finished"] == "completed", info
 
     again = migrate(lab, name)
@@ -241,7 +221,7 @@ def test_cold_fallback_when_emulator_missing_on_destination(lab, guests):
     """A QEMU path the destination lacks (like RHEL's /usr/libexec/qemu-kvm vs Debian's): live impossible."""
     lab.run(SRC, "ln -sf /usr/bin/qemu-system-x86_64 /usr/local/bin/qemu-lab-x86_64")
     name = guests.boot("migt-cold", emulator="/usr/local/bin/qemu-lab-x86_64")
-    check = run_module(lab, SRC, M + "vm_migration_check", {"name": name, "dest": DST, "transport": "tcp"})
+    check = lab.module(SRC, M + "vm_migration_check", {"name": name, "dest": DST, "transport": "tcp"})
     assert check["verdict"] == "fail" and check["cold_possible"], check
     refused = migrate(lab, name)
     assert refused.get("failed") and "no emulator /usr/local/bin/qemu-lab-x86_64" in refused["msg"], refused
@@ -338,7 +318,7 @@ def test_incompatible_cpu_refused(lab, guests):
     cpu = ("<cpu mode='custom' match='exact'><model fallback='forbid'>qemu64</model>"
            "<feature policy='require' name='avx512f'/></cpu>")
     name = guests.boot("migt-cpu", start=False, cpu=cpu)
-    check = run_module(lab, SRC, M + "vm_migration_check",
+    check = lab.module(SRC, M + "vm_migration_check",
                        {"name": name, "dest": DST, "transport": "tcp", "mode": "cold"})
     cpu_reasons = [r for r in check["reasons"] if r["check"] == "cpu"]
     assert cpu_reasons and cpu_reasons[0]["status"] == "fail", check
@@ -349,7 +329,7 @@ def test_incompatible_cpu_refused(lab, guests):
 
 
 def test_cpu_baseline_over_hypervisors(lab):
-    res = run_module(lab, SRC, M + "vm_cpu_baseline",
+    res = lab.module(SRC, M + "vm_cpu_baseline",
                      {"hosts": list(HYPERVISORS), "transport": "tcp", "virt_type": "qemu"})
     assert not res.get("failed"), res
     assert res["model"] and "<cpu" in res["cpu_xml"] and len(res["hosts"]) == 3

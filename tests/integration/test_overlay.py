@@ -33,25 +33,6 @@ VXLAN = "skillvl.offline_first.ovs_vxlan"
 VXLAN_INFO = "skillvl.offline_first.ovs_vxlan_info"
 
 
-def run_module(lab, host, module, args, check_mode=False, timeout=300):
-    """One module on one lab host; its result dict (failed or not).
-
-    Like Lab.module, without `-o`: with ansible-core 2.19 the oneline callback that `-o` selects
-    replaces the json callback, and the output is not JSON.
-    """
-    argv = [os.path.join(TOP, ".venv", "bin", "ansible"), "-i", os.path.join(TOP, "inventories", "lab"),
-            host, "-e", json.dumps({"lab_name": lab.name}), "-m", module, "-a", json.dumps(args)]
-    if check_mode:
-        argv.append("--check")
-    env = dict(lab.env, ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="json",
-               ANSIBLE_DEPRECATION_WARNINGS="0")
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env, cwd=TOP, check=False)
-    try:
-        return json.loads(proc.stdout)["plays"][0]["tasks"][0]["hosts"][host]
-    except (ValueError, KeyError, IndexError):
-        raise AssertionError("could not run %s on %s:\n%s\n%s" % (module, host, proc.stdout, proc.stderr))
-
-
 def recap_changed(proc):
     """{host: changed count} from a playbook's PLAY RECAP."""
     return dict((m.group(1), int(m.group(2)))
@@ -59,7 +40,7 @@ def recap_changed(proc):
 
 
 def tunnels(lab, host):
-    res = run_module(lab, host, VXLAN_INFO, {"bridge": BRIDGE})
+    res = lab.module(host, VXLAN_INFO, {"bridge": BRIDGE})
     assert not res.get("failed"), res
     return dict((t["remote_ip"], t) for t in res["bridges"][0]["tunnels"])
 
@@ -250,7 +231,7 @@ def test_bad_input_changes_nothing(lab, overlay, args, message):
             "tunnels": [{"remote_ip": UNDERLAY["ws01"]}]}
     full.update(args)
     before = ovs_state(lab, "cloud1")
-    res = run_module(lab, "cloud1", VXLAN, full)
+    res = lab.module("cloud1", VXLAN, full)
     assert res.get("failed") and message in res["msg"], res
     assert not res.get("changed")
     assert ovs_state(lab, "cloud1") == before
@@ -270,14 +251,14 @@ def test_check_mode_and_exact_removal(lab, overlay):
     base = {"bridge": BRIDGE, "vni": VNI, "local_ip": UNDERLAY["cloud1"]}
     before = tunnels(lab, "cloud1")
     want = dict(base, tunnels=[{"remote_ip": "198.51.100.77", "name": "vx-test"}])
-    res = run_module(lab, "cloud1", VXLAN, want, check_mode=True)
+    res = lab.module("cloud1", VXLAN, want, check_mode=True)
     assert res["changed"] and res["added"] == ["vx-test"] and not res.get("failed")
     assert tunnels(lab, "cloud1") == before
     try:
-        res = run_module(lab, "cloud1", VXLAN, want)
+        res = lab.module("cloud1", VXLAN, want)
         assert res["changed"] and res["added"] == ["vx-test"], res
-        assert not run_module(lab, "cloud1", VXLAN, want)["changed"]
-        res = run_module(lab, "cloud1", VXLAN, dict(base, state="absent", tunnels=[{"remote_ip": "198.51.100.77"}]))
+        assert not lab.module("cloud1", VXLAN, want)["changed"]
+        res = lab.module("cloud1", VXLAN, dict(base, state="absent", tunnels=[{"remote_ip": "198.51.100.77"}]))
         assert res["removed"] == ["vx-test"], res
         assert tunnels(lab, "cloud1") == before
     finally:
@@ -287,11 +268,11 @@ def test_check_mode_and_exact_removal(lab, overlay):
 def test_error_recorded_by_ovs_is_reported(lab, overlay):
     """No OVS kernel datapath in the lab: a 'system' bridge fails although OVSDB took it."""
     try:
-        res = run_module(lab, "cloud1", VXLAN, {"bridge": "br-ktest", "datapath_type": "system"})
+        res = lab.module("cloud1", VXLAN, {"bridge": "br-ktest", "datapath_type": "system"})
         assert res.get("failed"), res
         assert "could not set up bridge br-ktest" in res["msg"] and "br-ktest" in res["interfaces_in_error"]
     finally:
-        cleanup = run_module(lab, "cloud1", VXLAN, {"bridge": "br-ktest", "state": "absent"})
+        cleanup = lab.module("cloud1", VXLAN, {"bridge": "br-ktest", "state": "absent"})
         assert not cleanup.get("failed"), cleanup
     assert "br-ktest" not in ovs_state(lab, "cloud1")
 
