@@ -105,7 +105,7 @@ def run_ours(lab, name, cap, timeout):
     started = time.monotonic()
     args = {"name": name, "dest": DST, "transport": "tcp", "strategy": "auto", "bandwidth": cap,
             "timeout": timeout, "timeout_action": "postcopy"}
-    res = itmig.run_module(lab, SRC, "skillvl.offline_first.vm_migrate", args, timeout=timeout + 300)
+    res = lab.module(SRC, "skillvl.offline_first.vm_migrate", args, timeout=timeout + 300)
     wall = time.monotonic() - started
     figs = res.get("figures") or {}
     ok = not res.get("failed") and res.get("state", {}).get("dest") == "running"
