@@ -5,12 +5,13 @@ Checks the interface promised in docs/lab.md: boot line, heartbeats, memory writ
 TCP responder on port 8080 and a clean power off on an ACPI power button press. The guest's only network is QEMU user networking with
 restrict=on inside a container without network: nothing leaves the machine.
 
-Environment: SKILLVL_LAB_IMAGE (default localhost/skillvl-lab:test).
+Environment: SKILLVL_LAB_IMAGE (default: the lab's image, found or built by the lab_image role).
 The guest comes from .lab/guest; the lab_guest role (re)builds it when it is missing or
 older than its sources.
 """
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -24,7 +25,6 @@ sys.path.insert(0, os.path.join(TOP, "lab"))
 
 import heartbeat  # noqa: E402  pylint: disable=wrong-import-position
 
-IMAGE = os.environ.get("SKILLVL_LAB_IMAGE", "localhost/skillvl-lab:test")
 GUEST_DIR = os.path.join(TOP, ".lab", "guest")
 ROLE = os.path.join(TOP, "roles", "lab_guest")
 BIN = os.path.join(TOP, ".venv", "bin")
@@ -37,6 +37,25 @@ def _podman(*args, timeout=60, check=True):
                           timeout=timeout, env=ENV, check=check)
 
 
+def _local_play(text):
+    """Run a playbook (YAML text) on the controller; its stdout. Fails the test on an error."""
+    os.makedirs(os.path.dirname(GUEST_DIR), exist_ok=True)
+    playbook = GUEST_DIR + ".test-%d.yml" % os.getpid()
+    with open(playbook, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    try:
+        env = dict(ENV, ANSIBLE_CONFIG=os.path.join(TOP, "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+        proc = subprocess.run(
+            [os.path.join(BIN, "ansible-playbook"), "-i", "localhost,", "-c", "local",
+             "-e", "ansible_python_interpreter=%s" % sys.executable, playbook],
+            capture_output=True, text=True, timeout=900, env=env, cwd=TOP, check=False)
+    finally:
+        os.unlink(playbook)
+    assert proc.returncode == 0, "%s failed:\n%s\n%s" % (text.splitlines()[0], proc.stdout[-5000:],
+                                                         proc.stderr[-3000:])
+    return proc.stdout
+
+
 def _ensure_guest():
     """Build .lab/guest with the role when it is missing or out of date."""
     with open(os.path.join(ROLE, "defaults", "main.yml"), encoding="utf-8") as handle:
@@ -47,22 +66,23 @@ def _ensure_guest():
     state = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
     if state.returncode == 0 and state.stdout.strip().endswith("SKILLVL-GUEST unchanged"):
         return
-    playbook = os.path.join(GUEST_DIR + ".build.yml")
-    os.makedirs(os.path.dirname(playbook), exist_ok=True)
-    with open(playbook, "w", encoding="utf-8") as handle:
-        handle.write("- name: Build the lab guest\n  hosts: localhost\n  gather_facts: false\n"
-                     "  roles:\n    - role: %s\n      lab_guest_dir: %s\n"
-                     % (json.dumps(ROLE), json.dumps(GUEST_DIR)))
-    try:
-        env = dict(ENV, ANSIBLE_CONFIG=os.path.join(TOP, "ansible.cfg"), ANSIBLE_NOCOLOR="1")
-        proc = subprocess.run(
-            [os.path.join(BIN, "ansible-playbook"), "-i", "localhost,", "-c", "local",
-             "-e", "ansible_python_interpreter=%s" % sys.executable, playbook],
-            capture_output=True, text=True, timeout=600, env=env, cwd=TOP, check=False)
-    finally:
-        os.unlink(playbook)
-    assert proc.returncode == 0, "building the guest failed:\n%s\n%s" % (
-        proc.stdout[-5000:], proc.stderr[-3000:])
+    _local_play("- name: Build the lab guest\n  hosts: localhost\n  gather_facts: false\n"
+                "  roles:\n    - role: %s\n      lab_guest_dir: %s\n" % (json.dumps(ROLE), json.dumps(GUEST_DIR)))
+
+
+def _lab_image():
+    """SKILLVL_LAB_IMAGE, or the lab's own image as the lab_image role names it (built if missing)."""
+    if os.environ.get("SKILLVL_LAB_IMAGE"):
+        return os.environ["SKILLVL_LAB_IMAGE"]
+    out = _local_play(
+        "- name: Find or build the lab image\n  hosts: localhost\n  gather_facts: false\n  tasks:\n"
+        "    - name: The lab image\n      ansible.builtin.include_role:\n        name: %s\n"
+        "      vars:\n        lab_image_prune_old: false\n"
+        "    - name: Its reference\n      ansible.builtin.debug:\n"
+        "        msg: \"SKILLVL-IMAGE {{ lab_image_ref }}\"\n" % json.dumps(os.path.join(TOP, "roles", "lab_image")))
+    match = re.search(r"SKILLVL-IMAGE (\S+)", out)
+    assert match, "the lab_image role named no image:\n%s" % out[-3000:]
+    return match.group(1)
 
 
 def _console(path):
@@ -86,16 +106,16 @@ def _wait(predicate, timeout, what):
 
 @pytest.fixture(name="guest_files")
 def fixture_guest_files():
-    if shutil.which("podman") is None:
-        pytest.skip("podman is not installed")
-    if _podman("image", "exists", IMAGE, check=False).returncode != 0:
-        pytest.skip("lab image %s is missing (build it with the lab_image role or set "
-                    "SKILLVL_LAB_IMAGE)" % IMAGE)
+    # podman is a controller package of bindep.txt: its absence is a broken setup, not a skip.
+    assert shutil.which("podman"), "podman is not installed (make setup installs it)"
+    image = _lab_image()
+    assert _podman("image", "exists", image, check=False).returncode == 0, "no image %s" % image
     _ensure_guest()
-    return GUEST_DIR
+    return GUEST_DIR, image
 
 
 def test_guest_boots_and_beats(guest_files, tmp_path):
+    guest_dir, image = guest_files
     work = str(tmp_path)
     disk = os.path.join(work, "disk.raw")
     with open(disk, "wb") as handle:
@@ -113,8 +133,8 @@ def test_guest_boots_and_beats(guest_files, tmp_path):
     _podman("rm", "-f", name, check=False)
     started = time.monotonic()
     _podman("run", "-d", "--rm", "--privileged", "--network", "none", "--name", name,
-            "-v", "%s:/guest:ro" % guest_files, "-v", "%s:/work" % work,
-            IMAGE, "/bin/sh", "-c", qemu)
+            "-v", "%s:/guest:ro" % guest_dir, "-v", "%s:/work" % work,
+            image, "/bin/sh", "-c", qemu)
     try:
         # 1. boot line and first heartbeat within 30 s
         first = _wait(lambda: [r for r in heartbeat.parse_console(_console(console))
