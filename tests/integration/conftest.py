@@ -17,6 +17,18 @@ TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))
 BIN = os.path.join(TOP, ".venv", "bin")
 
 
+def wait_for(predicate, timeout=60, interval=1.0, what="condition"):
+    """Poll predicate() until it returns a true value; bounded in time."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out after %ss waiting for %s" % (timeout, what))
+        time.sleep(interval)
+
+
 class Lab:
     """Handle on one running lab: commands in its hosts, playbooks and modules against it."""
 
@@ -96,16 +108,9 @@ class Lab:
         """The serial console log of a guest on a host ('' when there is none)."""
         return self.run(host, "cat /var/log/libvirt/qemu/%s-console.log 2>/dev/null || true" % vm).stdout
 
-    def wait_for(self, predicate, timeout=60, interval=1.0, what="condition"):
-        """Poll predicate() until it returns a true value; bounded in time."""
-        deadline = time.monotonic() + timeout
-        while True:
-            value = predicate()
-            if value:
-                return value
-            if time.monotonic() > deadline:
-                raise AssertionError("timed out after %ss waiting for %s" % (timeout, what))
-            time.sleep(interval)
+    @staticmethod
+    def wait_for(predicate, timeout=60, interval=1.0, what="condition"):
+        return wait_for(predicate, timeout, interval, what)
 
 
 @pytest.fixture(scope="session")

@@ -24,6 +24,7 @@ TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(TOP, "lab"))
 
 import heartbeat  # noqa: E402  pylint: disable=wrong-import-position
+from conftest import wait_for  # noqa: E402  pylint: disable=wrong-import-position
 
 GUEST_DIR = os.path.join(TOP, ".lab", "guest")
 ROLE = os.path.join(TOP, "roles", "lab_guest")
@@ -93,17 +94,6 @@ def _console(path):
         return b""
 
 
-def _wait(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out after %ss waiting for %s" % (timeout, what))
-        time.sleep(0.5)
-
-
 @pytest.fixture(name="guest_files")
 def fixture_guest_files():
     # podman is a controller package of bindep.txt: its absence is a broken setup, not a skip.
@@ -137,8 +127,8 @@ def test_guest_boots_and_beats(guest_files, tmp_path):
             image, "/bin/sh", "-c", qemu)
     try:
         # 1. boot line and first heartbeat within 30 s
-        first = _wait(lambda: [r for r in heartbeat.parse_console(_console(console))
-                               if r["type"] == "hb"], 30, "SKILLVL-BOOT and the first heartbeat")[0]
+        first = wait_for(lambda: [r for r in heartbeat.parse_console(_console(console))
+                                  if r["type"] == "hb"], 30, 0.5, "SKILLVL-BOOT and the first heartbeat")[0]
         boot_s = time.monotonic() - started
         # 2. heartbeats continue, the writer makes passes at about its rate
         time.sleep(11)
@@ -152,9 +142,9 @@ def test_guest_boots_and_beats(guest_files, tmp_path):
                 "import socket, time; s = socket.socket(socket.AF_UNIX); "
                 "s.connect('/work/monitor.sock'); time.sleep(0.3); "
                 "s.sendall(b'system_powerdown\\n'); time.sleep(0.5)", check=False, timeout=15)
-        _wait(lambda: b"SKILLVL-POWEROFF" in _console(console), 15, "SKILLVL-POWEROFF")
-        stopped = _wait(lambda: _podman("container", "exists", name, check=False).returncode != 0,
-                        10, "QEMU to exit after the guest powered off")
+        wait_for(lambda: b"SKILLVL-POWEROFF" in _console(console), 15, 0.5, "SKILLVL-POWEROFF")
+        stopped = wait_for(lambda: _podman("container", "exists", name, check=False).returncode != 0,
+                           10, 0.5, "QEMU to exit after the guest powered off")
         text = _console(console)
     finally:
         _podman("rm", "-f", "-t", "0", name, check=False, timeout=30)
