@@ -186,7 +186,7 @@ target:
     portals: ["0.0.0.0:3260"]
 """
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.skillvl.offline_first.plugins.module_utils.storage.common import (
     HAS_NETADDR, NETADDR_IMPORT_ERROR, StorageError, check_iqn,
@@ -221,8 +221,8 @@ def main():
     )
     p = module.params
     if not HAS_NETADDR:
-        module.fail_json(msg="the Python library netaddr is required on the target host (Debian: python3-netaddr)",
-                         exception=str(NETADDR_IMPORT_ERROR))
+        module.fail_json(msg=missing_required_lib("netaddr (Debian: python3-netaddr)"),
+                         exception=NETADDR_IMPORT_ERROR)
     try:
         target = None
         if p["state"] == "present":

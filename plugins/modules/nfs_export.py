@@ -221,7 +221,7 @@ export:
     pseudo: null
 """
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.skillvl.offline_first.plugins.module_utils.storage.common import (
     HAS_NETADDR, NETADDR_IMPORT_ERROR, StorageError,
@@ -261,8 +261,8 @@ def main():
     )
     p = module.params
     if not HAS_NETADDR:
-        module.fail_json(msg="the Python library netaddr is required on the target host (Debian: python3-netaddr)",
-                         exception=str(NETADDR_IMPORT_ERROR))
+        module.fail_json(msg=missing_required_lib("netaddr (Debian: python3-netaddr)"),
+                         exception=NETADDR_IMPORT_ERROR)
     try:
         export = None
         if p["state"] == "present":

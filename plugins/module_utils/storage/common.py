@@ -10,14 +10,15 @@ __metaclass__ = type
 import os
 import re
 import tempfile
+import traceback
 
 try:
     import netaddr
     HAS_NETADDR = True
     NETADDR_IMPORT_ERROR = None
-except ImportError as exc:  # pragma: no cover - depends on the host
+except ImportError:  # pragma: no cover - depends on the host
     HAS_NETADDR = False
-    NETADDR_IMPORT_ERROR = exc
+    NETADDR_IMPORT_ERROR = traceback.format_exc()
 
 
 MANAGED_MARKER = "Managed by skillvl.offline_first"
