@@ -38,22 +38,15 @@ def _podman(*args, timeout=60, check=True):
                           timeout=timeout, env=ENV, check=check)
 
 
-def _local_play(text):
-    """Run a playbook (YAML text) on the controller; its stdout. Fails the test on an error."""
-    os.makedirs(os.path.dirname(GUEST_DIR), exist_ok=True)
-    playbook = GUEST_DIR + ".test-%d.yml" % os.getpid()
-    with open(playbook, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    try:
-        env = dict(ENV, ANSIBLE_CONFIG=os.path.join(TOP, "ansible.cfg"), ANSIBLE_NOCOLOR="1")
-        proc = subprocess.run(
-            [os.path.join(BIN, "ansible-playbook"), "-i", "localhost,", "-c", "local",
-             "-e", "ansible_python_interpreter=%s" % sys.executable, playbook],
-            capture_output=True, text=True, timeout=900, env=env, cwd=TOP, check=False)
-    finally:
-        os.unlink(playbook)
-    assert proc.returncode == 0, "%s failed:\n%s\n%s" % (text.splitlines()[0], proc.stdout[-5000:],
-                                                         proc.stderr[-3000:])
+def _local_play(name, extra_vars=None):
+    """Run tests/integration/playbooks/NAME on the controller; its stdout. Fails the test on an error."""
+    env = dict(ENV, ANSIBLE_CONFIG=os.path.join(TOP, "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    proc = subprocess.run(
+        [os.path.join(BIN, "ansible-playbook"), "-i", "localhost,",
+         "-e", json.dumps(dict(extra_vars or {}, ansible_python_interpreter=sys.executable)),
+         os.path.join(TOP, "tests", "integration", "playbooks", name)],
+        capture_output=True, text=True, timeout=900, env=env, cwd=TOP, check=False)
+    assert proc.returncode == 0, "%s failed:\n%s\n%s" % (name, proc.stdout[-5000:], proc.stderr[-3000:])
     return proc.stdout
 
 
@@ -67,20 +60,14 @@ def _ensure_guest():
     state = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
     if state.returncode == 0 and state.stdout.strip().endswith("SKILLVL-GUEST unchanged"):
         return
-    _local_play("- name: Build the lab guest\n  hosts: localhost\n  gather_facts: false\n"
-                "  roles:\n    - role: %s\n      lab_guest_dir: %s\n" % (json.dumps(ROLE), json.dumps(GUEST_DIR)))
+    _local_play("lab_guest.yml", {"lab_guest_dir": GUEST_DIR})
 
 
 def _lab_image():
     """SKILLVL_LAB_IMAGE, or the lab's own image as the lab_image role names it (built if missing)."""
     if os.environ.get("SKILLVL_LAB_IMAGE"):
         return os.environ["SKILLVL_LAB_IMAGE"]
-    out = _local_play(
-        "- name: Find or build the lab image\n  hosts: localhost\n  gather_facts: false\n  tasks:\n"
-        "    - name: The lab image\n      ansible.builtin.include_role:\n        name: %s\n"
-        "      vars:\n        lab_image_prune_old: false\n"
-        "    - name: Its reference\n      ansible.builtin.debug:\n"
-        "        msg: \"SKILLVL-IMAGE {{ lab_image_ref }}\"\n" % json.dumps(os.path.join(TOP, "roles", "lab_image")))
+    out = _local_play("lab_image.yml")
     match = re.search(r"SKILLVL-IMAGE (\S+)", out)
     assert match, "the lab_image role named no image:\n%s" % out[-3000:]
     return match.group(1)
