@@ -6,6 +6,7 @@ import os
 import subprocess
 
 import pytest
+import yaml
 
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 BIN = os.path.join(TOP, ".venv", "bin")
@@ -56,3 +57,61 @@ def test_playbook_syntax(inv, playbook):
     proc = subprocess.run([os.path.join(BIN, "ansible-playbook"), "-i", os.path.join(TOP, "inventories", inv),
                            "--syntax-check", playbook], capture_output=True, text=True, env=ENV, cwd=TOP, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+# What the lab may override of the production settings: only what this platform forces
+# (docs/lab.md). A new entry here needs a reason there.
+LAB_OVERRIDES = {
+    "skillvl_apt_update_cache",      # no apt inside the lab's containers
+    "skillvl_underlay_prefixlen",    # the lab's underlay is one /24
+    "skillvl_virt_type",             # no usable KVM: TCG
+    "skillvl_migration_transport",   # plain TCP on the private underlay
+    "skillvl_storage_client_mode",   # no kernel NFS client or iSCSI initiator: QEMU's own
+    "skillvl_storage_iscsi_lun_size",
+    "kvm_host_qemu_backports",       # QEMU 7.2 loses memory writes when migrating under TCG
+    "ovs_overlay_datapath_type",     # no OVS kernel datapath: userspace
+    "nfs_server_backend",            # no nfsd: nfs-ganesha
+    "iscsi_target_backend",          # no LIO: tgt
+    "vm_guests",                     # the lab's small guest instead of the cloud image
+}
+
+
+def group_vars_files(name):
+    root = os.path.join(TOP, "inventories", name, "group_vars")
+    for group in sorted(os.listdir(root)):
+        for path in sorted(glob.glob(os.path.join(root, group, "*.yml"))):
+            yield group, path
+
+
+def keys_of(path):
+    with open(path) as f:
+        return set(yaml.safe_load(f) or {})
+
+
+def test_lab_inherits_every_production_group_vars_file():
+    linked = {os.path.realpath(p) for _, p in group_vars_files("lab") if os.path.islink(p)}
+    production = {os.path.realpath(p) for _, p in group_vars_files("skillvl")}
+    assert linked == production
+
+
+def test_lab_overrides_only_what_the_platform_forces():
+    production = set().union(*(keys_of(p) for _, p in group_vars_files("skillvl")))
+    lab_own = set().union(*(keys_of(p) for _, p in group_vars_files("lab") if not os.path.islink(p)))
+    assert lab_own & production == LAB_OVERRIDES
+
+
+def test_lab_hosts_see_the_production_values():
+    """Where the lab overrides nothing, a lab host gets the production value (same group)."""
+    lab = json.loads(subprocess.run(
+        [os.path.join(BIN, "ansible-inventory"), "-i", os.path.join(TOP, "inventories", "lab"), "--host", "ws01"],
+        capture_output=True, text=True, env=ENV, cwd=TOP, check=True).stdout)
+    prod = json.loads(subprocess.run(
+        [os.path.join(BIN, "ansible-inventory"), "-i", os.path.join(TOP, "inventories", "skillvl"), "--host",
+         "lab237-ws01"], capture_output=True, text=True, env=ENV, cwd=TOP, check=True).stdout)
+    shared = {k for k in prod if k in lab and k not in LAB_OVERRIDES
+              and k not in ("ansible_host", "skillvl_underlay_address", "ansible_user", "ansible_become")}
+    assert shared, "the lab inherits nothing"
+    assert {k: lab[k] for k in shared} == {k: prod[k] for k in shared}
+    for key in ("skillvl_migration_strategy", "skillvl_migration_timeout", "kvm_host_migration_port_min",
+                "nfs_client_server", "iscsi_initiator_chap_password"):
+        assert key in shared
