@@ -11,6 +11,15 @@ shift 2
 backports=("$@")          # source packages taken from bookworm-backports (qemu, seabios)
 suite=bookworm
 
+# Two labs, or a lab and Molecule, may ask for the same image at once: one builds it, the
+# others wait for it (the build container and base image names are not per build).
+exec 9>/var/tmp/skillvl-lab-image.lock
+flock -w 1800 9 || { echo "timed out waiting for another build of the lab image" >&2; exit 2; }
+if podman image exists "$image"; then
+  echo "$image was built meanwhile"
+  exit 0
+fi
+
 mirror=$(
   { cat /etc/apt/sources.list.d/*.sources 2>/dev/null || true; } |
     awk -v s="$suite" '
