@@ -1,6 +1,5 @@
 """Unit tests for lab/heartbeat.py (console and disk parsers) and the guest's formats."""
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -121,7 +120,6 @@ def test_parse_disk_wraps_and_short_images():
     assert [r["seq"] for r in heartbeat.parse_disk(headless)] == [0]
 
 
-@pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc not installed")
 def test_guest_program_formats(tmp_path):
     """Compile the guest program, run it ~1.6 s on the build machine, parse both outputs."""
     exe = tmp_path / "skillvl-guest"
@@ -163,7 +161,6 @@ def _anon_region(pid, size):
     return None
 
 
-@pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc not installed")
 def test_guest_program_detects_lost_writes(tmp_path):
     """Overwrite a page of the writer's region from outside (/proc/PID/mem): memerr counts it."""
     exe = tmp_path / "skillvl-guest"
@@ -179,15 +176,12 @@ def test_guest_program_detects_lost_writes(tmp_path):
             start = _anon_region(proc.pid, size)
             if start:
                 break
-        if start is None:
-            pytest.skip("cannot find the writer's region in /proc/%d/maps" % proc.pid)
+        assert start is not None, "no anonymous %d-byte region in /proc/%d/maps" % (size, proc.pid)
         time.sleep(0.5)   # the first pass (0.3 s at 10 MiB/s) is done: patterns are set
-        try:
-            with open("/proc/%d/mem" % proc.pid, "r+b", buffering=0) as mem:
-                mem.seek(start + 100 * 4096)
-                mem.write(b"\0" * 4096)
-        except OSError as exc:
-            pytest.skip("cannot write /proc/PID/mem: %s" % exc)
+        # gcc is a controller package (bindep.txt) and the tests run as root: neither may skip.
+        with open("/proc/%d/mem" % proc.pid, "r+b", buffering=0) as mem:
+            mem.seek(start + 100 * 4096)
+            mem.write(b"\0" * 4096)
         time.sleep(0.8)   # at least one more pass over page 100
     finally:
         proc.kill()
