@@ -333,3 +333,28 @@ def test_cpu_baseline_over_hypervisors(lab):
                      {"hosts": list(HYPERVISORS), "transport": "tcp", "virt_type": "qemu"})
     assert not res.get("failed"), res
     assert res["model"] and "<cpu" in res["cpu_xml"] and len(res["hosts"]) == 3
+
+
+def test_postcopy_through_the_device_not_the_sysctl(lab, guests):
+    """kvm_host keeps vm.unprivileged_userfaultfd at 0 and hands /dev/userfaultfd to QEMU's user
+    alone: a post-copy move still works (the sysctl is the machine's own, shared by the lab)."""
+    assert lab.run(SRC, "cat /proc/sys/vm/unprivileged_userfaultfd").stdout.strip() == "0"
+    for host in (SRC, DST):
+        assert lab.run(host, "stat -c '%U %a' /dev/userfaultfd").stdout.split() == ["libvirt-qemu", "600"]
+        assert '"/dev/userfaultfd"' in lab.run(host, "grep '^cgroup_device_acl' /etc/libvirt/qemu.conf").stdout
+    name = guests.boot("migt-uffd", load_mib=64, rate_mib=40)
+    before = guests.last_seq(SRC, name)
+    res = migrate(lab, name, strategy="postcopy", bandwidth=8)
+    assert not res.get("failed"), res
+    assert res["strategy_used"] == "postcopy", res
+    assert guests.state(DST, name) == "running" and guests.state(SRC, name) == "absent"
+    guests.assert_alive(DST, name, before, "after post-copy through /dev/userfaultfd")
+    guests.remove(name)
+
+
+def test_guest_disks_are_private(lab):
+    """The vm role keeps Debian's 0711 image directory and makes the demo guest's disk 0600."""
+    host = next(h for h in HYPERVISORS
+                if lab.virsh(h, "domstate", "demo", check=False).stdout.strip() == "running")
+    assert lab.run(host, "stat -c %a " + IMAGES).stdout.strip() == "711"
+    assert lab.run(host, "stat -c %a " + IMAGES + "/demo-data.qcow2").stdout.strip() == "600"
