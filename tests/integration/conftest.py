@@ -117,9 +117,9 @@ class Lab:
 def lab():
     name = os.environ.get("SKILLVL_LAB_NAME", "skillvl-it")
     handle = Lab(name)
-    handle.playbook("playbooks/lab.yml")
-    handle.playbook("playbooks/site.yml")
     try:
+        handle.playbook("playbooks/lab.yml")
+        handle.playbook("playbooks/site.yml")
         yield handle
     finally:
         if os.environ.get("SKILLVL_KEEP_LAB") != "1":
