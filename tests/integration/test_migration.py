@@ -172,11 +172,29 @@ def test_slow_writer_converges(lab, guests):
     guests.remove(name)
 
 
+def test_auto_finishes_writer_by_throttling_without_postcopy(lab, guests):
+    """64 MiB rewritten at 50 MiB/s under a 20 MiB/s cap: pre-copy alone never converges; `auto`
+    without allow_postcopy must finish it with auto-converge, never splitting the VM between hosts."""
+    name = guests.boot("migt-ac", mem_mib=256, load_mib=64, rate_mib=50)
+    before = guests.last_seq(SRC, name)
+    res = migrate(lab, name, strategy="auto", bandwidth=20, max_downtime=300, timeout=600,
+                  progress_log="/tmp/migt-ac.jsonl")
+    assert not res.get("failed"), res
+    assert res["state"] == {"source": "absent", "dest": "running"}, res
+    assert "postcopy" not in res["plan"]["flags"], res["plan"]
+    assert res["strategy_used"] == "auto_converge", res
+    assert res["postcopy_reason"] is None and res["figures"]["postcopy_requests"] == 0, res["figures"]
+    assert res["figures"]["auto_converge_throttle"] > 0, res["figures"]
+    assert lab.virsh(DST, "dominfo", name).stdout.count("Persistent:     yes") == 1
+    guests.assert_alive(DST, name, before, "auto-converged writer")
+    guests.remove(name)
+
+
 def test_fast_writer_auto_finishes_under_cap(lab, guests):
-    """160 MiB rewritten at 100 MiB/s under a 30 MiB/s cap: pre-copy alone never converges."""
+    """160 MiB rewritten at 100 MiB/s under a 30 MiB/s cap, post-copy allowed: may use it."""
     name = guests.boot("migt-fast", mem_mib=256, load_mib=160, rate_mib=100)
     before = guests.last_seq(SRC, name)
-    res = migrate(lab, name, strategy="auto", bandwidth=30, max_downtime=300, timeout=300)
+    res = migrate(lab, name, strategy="auto", allow_postcopy=True, bandwidth=30, max_downtime=300, timeout=300)
     assert not res.get("failed"), res
     assert res["state"] == {"source": "absent", "dest": "running"}, res
     assert res["strategy_used"] in ("postcopy", "auto_converge"), res
@@ -298,6 +316,9 @@ def test_timeout_aborts_with_vm_intact(lab, guests):
     ({"bandwidth": -5}, "bandwidth must be"),
     ({"max_downtime": 0}, "max_downtime must be"),
     ({"strategy": "teleport"}, "value of strategy must be one of"),
+    ({"postcopy_ratio": 7}, "postcopy_ratio must be"),
+    ({"persistent": False}, "persistent=false with undefine_source=true"),
+    ({"timeout": 0}, "timeout must be"),
 ])
 def test_bad_input_clear_error_no_change(lab, guests, args, words):
     name = "migt-bad"

@@ -247,7 +247,7 @@ class Migration(object):
             except lv.libvirtError:
                 pass   # set again once the job runs
             pre_dirty = None
-            if opts['strategy'] == 'auto' and planmod.postcopy_allowed(opts):
+            if planmod.auto_postcopy(opts):
                 pre_dirty = measure_dirty_rate(control, cdom, self.clock, self.sleep)
             outcome = {}
 
@@ -266,7 +266,8 @@ class Migration(object):
             thread.start()
             monitor = Monitor(opts['strategy'], planmod.postcopy_allowed(opts), opts['timeout'],
                               opts['timeout_action'], opts['stall_timeout'], opts['postcopy_ratio'],
-                              progress_log=opts['progress_log'], pre_dirty=pre_dirty)
+                              progress_log=opts['progress_log'], pre_dirty=pre_dirty,
+                              auto_postcopy=planmod.auto_postcopy(opts))
             downtime_set = False
             hard_limit = opts['timeout'] + POSTCOPY_GRACE + 60
             while thread.is_alive():
@@ -320,6 +321,16 @@ class Migration(object):
             if not session.is_active(dst_dom):
                 raise MigrationError('libvirt reported success but VM "%s" is not running on %s'
                                      % (name, opts['dest']), state=self.where(), figures=figs)
+            try:
+                dest_persistent = bool(dst_dom.isPersistent())
+            except lv.libvirtError as exc:
+                raise MigrationError('VM "%s" runs on %s, but whether it is persistent there cannot be read: %s'
+                                     % (name, opts['dest'], session.error_text(exc)), state=self.where(), figures=figs)
+            if opts['persistent'] and not dest_persistent:
+                raise MigrationError('VM "%s" runs on %s but is not persistent there (transient: it would be gone '
+                                     'at its next shutdown); define it there with "virsh dumpxml --migratable %s > '
+                                     '%s.xml && virsh define %s.xml"' % (name, opts['dest'], name, name, name),
+                                     state=self.where(), figures=figs)
             msg = 'VM "%s" live-migrated to %s in %.1f s (%s, downtime %s ms, %.1f MiB sent)' % (
                 name, opts['dest'], (figs['total_time_ms'] or wall * 1000) / 1000.0, strategy_used,
                 figs['downtime_ms'], (figs['data_bytes'] or 0) / 1048576.0)

@@ -25,7 +25,8 @@ def test_check_mode_changes_nothing(world, h):
     dom = h.add_vm(world.src)
     res = mig().run(check_mode=True)
     assert res['changed'] and res['mode'] == 'live'
-    assert 'postcopy' in res['plan']['flags'] and 'tls' not in res['plan']['flags']
+    assert 'postcopy' not in res['plan']['flags'] and 'tls' not in res['plan']['flags']
+    assert 'auto_converge' in res['plan']['flags']
     assert dom.migrate_calls == [] and 'vm1' in world.src.domains
 
 
@@ -57,12 +58,50 @@ def test_auto_escalates_to_postcopy_and_takes_source_event(world, h):
     dom = h.add_vm(world.src)
     dom.script = [h.sample(1, 200 << 20, dirty_pages=(100 * MIB) // 4096)] + \
         [h.sample(2, 150 << 20, dirty_pages=(100 * MIB) // 4096)] * 50
-    res = mig(strategy='auto', bandwidth=30).run()
+    res = mig(strategy='auto', bandwidth=30, allow_postcopy=True).run()
     assert res['strategy_used'] == 'postcopy'
     assert dom.postcopy_started
     assert 'dirties' in res['postcopy_reason']
     assert res['figures']['postcopy_requests'] == 7
     assert res['figures']['source'] == 'source job-completed event'
+
+
+def test_auto_finishes_non_converging_guest_by_throttling_not_postcopy(world, h):
+    dom = h.add_vm(world.src)
+    heavy = (100 * MIB) // 4096
+    dom.script = [h.sample(1, 200 << 20, dirty_pages=heavy)] + \
+        [h.sample(2 + i // 10, 150 << 20, dirty_pages=heavy, throttle=min(20 + i, 99)) for i in range(60)] + \
+        [h.sample(9, 0, throttle=99, done=True)]
+    res = mig(strategy='auto', bandwidth=30, stall_timeout=1).run()
+    assert not dom.postcopy_started
+    assert res['strategy_used'] == 'auto_converge' and res['postcopy_reason'] is None
+    _uri, _params, flags = dom.migrate_calls[0]
+    assert flags & plan.FLAGS['auto_converge'] and not flags & plan.FLAGS['postcopy']
+    assert res['state'] == {'source': 'absent', 'dest': 'running'}
+
+
+def test_live_move_leaving_a_transient_vm_fails_clearly(world, h):
+    dom = h.add_vm(world.src)
+    dom.script = [h.sample(1, 0, done=True)]
+    real = dom.migrateToURI3
+
+    def migrate(uri, params, flags):
+        out = real(uri, params, flags)
+        world.dst.domains['vm1'].persistent = False     # as if PERSIST_DEST had been ignored
+        return out
+    dom.migrateToURI3 = migrate
+    with pytest.raises(MigrationError) as err:
+        mig(strategy='precopy').run()
+    assert 'not persistent' in str(err.value) and 'virsh' in str(err.value)
+    assert err.value.state['dest'] == 'running'
+
+
+def test_persistent_false_with_undefine_source_refused_before_anything(world, h):
+    dom = h.add_vm(world.src)
+    with pytest.raises(MigrationError) as err:
+        mig(persistent=False).run()
+    assert 'persistent=false with undefine_source=true' in str(err.value)
+    assert dom.migrate_calls == [] and dom.active and world.opened == []
 
 
 def test_timeout_aborts_and_vm_stays(world, h):
@@ -190,7 +229,7 @@ def test_auto_without_userfaultfd_falls_back_to_precopy(world, h):
                                  "Postcopy is not supported: Userfaultfd not available: Operation not permitted")
         return real(uri, params, flags)
     dom.migrateToURI3 = migrate
-    res = mig().run()
+    res = mig(allow_postcopy=True).run()
     assert res['state']['dest'] == 'running' and len(calls) == 2
     assert 'postcopy' not in res['plan']['flags'] and 'auto_converge' in res['plan']['flags']
     assert any('vm.unprivileged_userfaultfd' in w for w in res['warnings'])

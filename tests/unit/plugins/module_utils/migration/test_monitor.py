@@ -48,6 +48,15 @@ def test_auto_switches_when_dirty_rate_exceeds_ratio_of_link():
     assert m.observe(s(3, 100, dirty_mib=100), 2.0)[0] is None     # no second switch
 
 
+def test_auto_without_permission_never_switches_but_throttles_on():
+    m = mon(stall=2, action='postcopy', timeout=20, auto_postcopy=False)
+    actions = [m.observe(s(1 + i, 150, dirty_mib=100, throttle=min(20 + 10 * i, 99)), float(i))[0]
+               for i in range(10)]
+    assert actions == [None] * 10 and m.phase == 'precopy' and m.postcopy_reason is None
+    assert m.observe(s(12, 150, dirty_mib=100), 21.0)[0] == 'postcopy'     # asked for at timeout only
+    assert 'timeout' in m.postcopy_reason
+
+
 def test_auto_switches_on_stall():
     m = mon(stall=5, postcopy_ratio=10)      # ratio never triggers: only the stall can
     t = 0.0
