@@ -255,6 +255,27 @@ def test_cold_fallback_when_emulator_missing_on_destination(lab, guests):
     guests.remove(name)
 
 
+def test_cold_move_timeout_leaves_source_running_and_destination_clean(lab, guests):
+    """A cold move whose disk copy cannot finish within `timeout`: it fails, the copy and the
+    definition are gone from the destination, and the VM runs on the source again."""
+    name = "migt-coldtmo"
+    guests.names.append(name)
+    guests.remove(name)
+    disk = "%s/%s.raw" % (IMAGES, name)
+    lab.run(SRC, "truncate -s 4G {d} && virsh -c qemu:///system pool-refresh default >/dev/null".format(d=disk))
+    guests.boot(name, clean=False, disk=disk)
+    res = migrate(lab, name, mode="cold", storage="copy", cold_shutdown_timeout=2, cold_force_off=True, timeout=6)
+    assert res.get("failed"), res
+    assert "did not finish within the timeout" in res["msg"], res["msg"]
+    assert "the VM runs on the source again" in res["msg"], res["msg"]
+    assert guests.state(SRC, name) == "running" and guests.state(DST, name) == "absent", res
+    assert lab.run(DST, "test -e %s" % disk, check=False).returncode != 0, "partial disk left on the destination"
+    assert name not in lab.virsh(DST, "vol-list", "default").stdout
+    lab.wait_for(lambda: heartbeat.summary(guests.console(SRC, name))["boots"] >= 2, timeout=90,
+                 what="the guest booting again on the source")
+    guests.remove(name)
+
+
 def _run_in_thread(func):
     box = {}
 

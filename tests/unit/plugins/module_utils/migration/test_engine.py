@@ -194,6 +194,76 @@ def test_cold_refuses_when_guest_ignores_shutdown(world, h):
     assert 'powered off' in ' '.join(res['cold_steps']) and world.dst.domains['vm1'].active
 
 
+def test_cold_power_off_that_fails_copies_nothing(world, h):
+    dom = h.add_vm(world.src)
+    dom.shutdown_works = False
+
+    def broken_destroy():
+        raise h.libvirtError('Failed to terminate process 4242 with SIGKILL: Device or resource busy')
+    dom.destroy = broken_destroy
+    with pytest.raises(MigrationError) as err:
+        mig(mode='cold', cold_shutdown_timeout=1, cold_force_off=True).run()
+    assert 'could not be powered off' in str(err.value) and 'still running on the source' in str(err.value)
+    assert dom.active and 'vm1' in world.src.domains and 'vm1' not in world.dst.domains
+
+
+def test_cold_power_off_that_leaves_it_running_copies_nothing(world, h, monkeypatch):
+    from ansible_collections.skillvl.offline_first.plugins.module_utils.migration import cold
+    monkeypatch.setattr(cold, 'OFF_WAIT', 1)
+    dom = h.add_vm(world.src)
+    dom.shutdown_works = False
+    dom.destroy = lambda: None       # libvirt said yes, the QEMU process lives on
+    with pytest.raises(MigrationError) as err:
+        mig(mode='cold', cold_shutdown_timeout=1, cold_force_off=True).run()
+    assert 'still running on the source after the power-off' in str(err.value)
+    assert dom.active and 'vm1' not in world.dst.domains
+
+
+def _local_disks(world, h, count=2):
+    disks = ''.join("<disk type='file' device='disk'><driver name='qemu' type='raw'/>"
+                    "<source file='/var/lib/libvirt/images/d%d.raw'/><target dev='vd%s' bus='virtio'/></disk>"
+                    % (i, 'abcdef'[i]) for i in range(count))
+    for host in (world.src, world.dst):
+        host.pools['/var/lib/libvirt/images'] = 'default'
+    for i in range(count):
+        world.src.volumes['/var/lib/libvirt/images/d%d.raw' % i] = 1 << 20
+    return h.add_vm(world.src, disks=disks)
+
+
+def test_cold_timeout_during_copy_removes_every_copy_and_restarts_the_source(world, h, monkeypatch):
+    from ansible_collections.skillvl.offline_first.plugins.module_utils.migration import cold
+    dom = _local_disks(world, h)
+    deleted = []
+    deadlines = []
+
+    def fake_copy(src, dst, path, deadline, clock, created):
+        deadlines.append(deadline)
+        if created:
+            raise MigrationError('copying disk %s did not finish within the timeout' % path)
+        created.append((path, type('Vol', (), {'delete': lambda self, f: deleted.append(path)})()))
+        return 1 << 20
+    monkeypatch.setattr(cold, '_copy_disk', fake_copy)
+    with pytest.raises(MigrationError) as err:
+        mig(mode='cold', storage='copy', timeout=30).run()
+    text = str(err.value)
+    assert 'did not finish within the timeout' in text and 'the VM runs on the source again' in text
+    assert deleted == ['/var/lib/libvirt/images/d0.raw'] and 'd0.raw on the destination was deleted' in text
+    assert dom.active and 'vm1' in world.src.domains and 'vm1' not in world.dst.domains
+    assert len(deadlines) == 2 and deadlines[0] - deadlines[1] == 0
+
+
+def test_cold_interrupted_by_sigterm_restores_the_source(world, h, monkeypatch):
+    from ansible_collections.skillvl.offline_first.plugins.module_utils.migration import cold
+    dom = h.add_vm(world.src)
+
+    def killed(xml):
+        raise SystemExit('SIGTERM')
+    monkeypatch.setattr(h.FakeConn, 'defineXML', lambda self, xml: killed(xml))
+    with pytest.raises(SystemExit):
+        mig(mode='cold').run()
+    assert dom.active and 'vm1' in world.src.domains
+
+
 def test_cold_start_failure_restores_source(world, h):
     dom = h.add_vm(world.src)
 
