@@ -319,6 +319,33 @@ def test_destination_libvirtd_killed_mid_migration(lab, guests):
     guests.remove(name)
 
 
+def test_sigterm_to_the_module_aborts_the_job(lab, guests):
+    """The module process stopped mid-migration (SIGTERM): the job is aborted, not left unwatched."""
+    name = guests.boot("migt-term", mem_mib=256, load_mib=160, rate_mib=100)
+    before = guests.last_seq(SRC, name)
+    log = "/tmp/migt-term.jsonl"
+    thread, box = _run_in_thread(lambda: migrate(lab, name, strategy="precopy", bandwidth=10, timeout=300,
+                                                 progress_log=log))
+    _wait_job(lab, name)
+    time.sleep(2)
+    killed = lab.run(SRC, "pkill -TERM -f '^[^ ]*python[0-9.]* [^ ]*AnsiballZ_vm_migrate'", check=False)
+    assert killed.returncode == 0, "no vm_migrate process to stop"
+    thread.join(120)
+    assert not thread.is_alive(), "vm_migrate did not return after SIGTERM"
+    res = box.get("result")
+    assert res is not None, box
+    assert res.get("failed") and "stopped by SIGTERM" in res["msg"], res
+    assert "the migration job was aborted" in res["msg"], res["msg"]
+    assert res["state"] == {"source": "running", "dest": "absent"}, res
+    lab.wait_for(lambda: "None" in lab.virsh(SRC, "domjobinfo", name).stdout, timeout=30,
+                 what="no migration job left on the source")
+    last = lab.run(SRC, "tail -n 1 %s" % log).stdout
+    assert '"phase": "interrupted"' in last and "SIGTERM" in last, last
+    guests.assert_alive(SRC, name, before, "after SIGTERM")
+    assert guests.state(DST, name) == "absent"
+    guests.remove(name)
+
+
 def test_timeout_aborts_with_vm_intact(lab, guests):
     name = guests.boot("migt-tmo", mem_mib=256, load_mib=160, rate_mib=100)
     before = guests.last_seq(SRC, name)

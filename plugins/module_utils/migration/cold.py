@@ -188,7 +188,7 @@ def move(engine, src_dom, facts, verdict):
     except BaseException as exc:   # SIGTERM (async kill) included: never leave the VM nowhere
         restored = _restore(src_dom, dst_dom, was_running, created)
         if not isinstance(exc, Exception):
-            engine.warnings.append('cold move interrupted: %s' % restored)
+            exc.outcome = 'the cold move was interrupted: %s' % restored
             raise
         text = exc.message if isinstance(exc, MigrationError) else session.error_text(exc)
         raise MigrationError('cold move of VM "%s" failed: %s; %s' % (name, text, restored),

@@ -70,6 +70,16 @@ class Monitor(object):
             self.start = now
         elapsed = now - self.start
         if not stats or stats.get('type', 0) in (0, None):
+            # no job visible (not started yet, or jobStats() failing): the timeout holds all the same
+            if self.phase in ('starting', 'precopy') and elapsed >= self.timeout:
+                self.aborted_reason = ('the migration did not complete within %d s (no job statistics from libvirt)'
+                                       % self.timeout)
+                self.phase = 'aborting'
+                record = {'elapsed_s': round(elapsed, 1), 'phase': self.phase, 'action': 'abort',
+                          'why': self.aborted_reason}
+                self.records.append(record)
+                self.write(record)
+                return 'abort', record
             return None, None
         if self.phase == 'starting':
             self.phase = 'precopy'

@@ -6,6 +6,11 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import json
+import os
+import signal
+import threading
+
 import pytest
 
 from ansible_collections.skillvl.offline_first.plugins.module_utils.migration import plan
@@ -112,6 +117,71 @@ def test_timeout_aborts_and_vm_stays(world, h):
     assert 'did not complete within 1 s; aborted' in err.value.message
     assert 'still running on the source' in err.value.message
     assert err.value.state['source'] == 'running' and 'vm1' not in world.dst.domains
+
+
+def test_timeout_applies_while_job_stats_fail(world, h):
+    dom = h.add_vm(world.src)
+
+    def no_stats(flags=0):
+        raise h.libvirtError('Timed out during operation: cannot acquire state change lock')
+    dom.jobStats = no_stats
+    with pytest.raises(MigrationError) as err:
+        mig(strategy='precopy', timeout=1).run()
+    assert 'did not complete within 1 s (no job statistics from libvirt); aborted' in err.value.message
+    assert dom.aborted and err.value.state['source'] == 'running'
+
+
+def _sigterm_after(seconds):
+    timer = threading.Timer(seconds, os.kill, (os.getpid(), signal.SIGTERM))
+    timer.start()
+    return timer
+
+
+def test_sigterm_mid_migration_aborts_the_job_and_logs_it(world, h, tmp_path):
+    dom = h.add_vm(world.src)
+    dom.script = [h.sample(1, 200 << 20)] * 1000
+    log = str(tmp_path / 'p.jsonl')
+    before = signal.getsignal(signal.SIGTERM)
+    timer = _sigterm_after(0.5)
+    try:
+        with pytest.raises(MigrationError) as err:
+            mig(strategy='precopy', progress_log=log).run()
+    finally:
+        timer.cancel()
+    assert 'stopped by SIGTERM' in err.value.message and 'job was aborted' in err.value.message
+    assert dom.aborted and err.value.state == {'source': 'running', 'dest': 'absent'}
+    last = json.loads(open(log).read().splitlines()[-1])
+    assert last['phase'] == 'interrupted' and 'SIGTERM' in last['why']
+    assert signal.getsignal(signal.SIGTERM) == before
+
+
+def test_sigterm_in_postcopy_leaves_the_job_recoverable(world, h):
+    dom = h.add_vm(world.src)
+    dom.script = [h.sample(1, 200 << 20), h.sample(2, 150 << 20)] * 500
+    switched = []
+    dom.migrateStartPostCopy = lambda flags=0: switched.append(True)   # the job goes on in post-copy
+    timer = _sigterm_after(0.8)
+    try:
+        with pytest.raises(MigrationError) as err:
+            mig(strategy='postcopy').run()
+    finally:
+        timer.cancel()
+        dom.fail_with = 'test over'
+    assert switched and not dom.aborted
+    assert 'post-copy' in err.value.message and '--postcopy-resume' in err.value.message
+
+
+def test_unexpected_error_in_the_watch_aborts_the_job(world, h, monkeypatch):
+    from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.monitor import Monitor
+    dom = h.add_vm(world.src)
+    dom.script = [h.sample(1, 200 << 20)] * 1000
+
+    def broken(self, stats, now):
+        raise ZeroDivisionError('a bug')
+    monkeypatch.setattr(Monitor, 'observe', broken)
+    with pytest.raises(ZeroDivisionError):
+        mig(strategy='precopy').run()
+    assert dom.aborted and dom.active and 'vm1' in world.src.domains
 
 
 def test_destination_failure_mid_migration(world, h):

@@ -92,6 +92,15 @@ def test_timeout_aborts():
     assert 'did not complete within 5 s' in m.aborted_reason
 
 
+def test_timeout_applies_while_no_job_shows():
+    m = mon('precopy', postcopy=False, timeout=5)
+    assert m.observe(None, 0.0) == (None, None)
+    assert m.observe({'type': 0}, 3.0) == (None, None)
+    assert m.observe(None, 5.5)[0] == 'abort'
+    assert 'did not complete within 5 s' in m.aborted_reason and m.phase == 'aborting'
+    assert m.observe(None, 6.0)[0] is None        # asked once
+
+
 def test_timeout_switches_to_postcopy_when_asked():
     m = mon('precopy', postcopy=True, timeout=5, action='postcopy')
     m.observe(s(1, 100), 0.0)
