@@ -36,6 +36,7 @@ from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.pl
 EVENT_ID_JOB_COMPLETED = 21     # VIR_DOMAIN_EVENT_ID_JOB_COMPLETED (libvirt's stable ABI)
 EVENT_WAIT = 10.0               # s to wait for the job-completed event after the call returned
 POSTCOPY_GRACE = 300            # s a post-copy phase may run past the timeout before we report
+PAUSED_POSTCOPY, PAUSED_POSTCOPY_FAILED = 12, 13   # virDomainPausedReason (libvirt's stable ABI)
 ABORT_WAIT = 30                 # s for libvirt to end an aborted job when the watch is interrupted
 STOP_SIGNALS = ('SIGTERM', 'SIGHUP')
 
@@ -407,6 +408,14 @@ class Migration(object):
         if isinstance(exc, MigrationError):
             exc.message += '; ' + exc.outcome
 
+    def _source_postcopy_paused(self):
+        """Whether libvirt says the source is paused by (a failed) post-copy."""
+        try:
+            state, reason = session.domain_state(session.lookup_domain(self.src, self.opts['name']))
+        except LibvirtError:
+            return False
+        return state == 'paused' and reason in (PAUSED_POSTCOPY, PAUSED_POSTCOPY_FAILED)
+
     def _fallback_figures(self, monitor):
         lv = session.require_libvirt()
         try:
@@ -428,7 +437,12 @@ class Migration(object):
             what = '%s; aborted' % monitor.aborted_reason
         else:
             what = 'the migration failed: %s' % text
-        if state.get('source') in ('running', 'paused') and state.get('dest') in ('absent', 'shutoff', 'unknown'):
+        if monitor.phase == 'postcopy' or self._source_postcopy_paused():
+            # first: in post-copy the source must never be resumed (its memory is partly on the destination)
+            where = ('the failure happened in post-copy: the VM\'s memory is split between the hosts (source %s, '
+                     'destination %s); recover with "virsh migrate --postcopy --postcopy-resume %s %s" once both '
+                     'hosts answer' % (state.get('source'), state.get('dest'), name, self.dest_uri))
+        elif state.get('source') in ('running', 'paused') and state.get('dest') in ('absent', 'shutoff', 'unknown'):
             where = 'VM "%s" is still running on the source' % name
             if state['source'] == 'paused':
                 where = 'VM "%s" is paused on the source' % name
@@ -438,10 +452,6 @@ class Migration(object):
                     state = self.where()
                 except Exception:  # pylint: disable=broad-except
                     pass
-        elif monitor.phase == 'postcopy':
-            where = ('the failure happened in post-copy: the VM\'s memory is split between the hosts (source %s, '
-                     'destination %s); recover with "virsh migrate --postcopy --postcopy-resume" once both hosts '
-                     'answer' % (state.get('source'), state.get('dest')))
         else:
             where = 'VM "%s": source %s, destination %s' % (name, state.get('source'), state.get('dest'))
         monitor.write({'phase': 'failed', 'why': what, 'where': where})

@@ -171,6 +171,29 @@ def test_sigterm_in_postcopy_leaves_the_job_recoverable(world, h):
     assert 'post-copy' in err.value.message and '--postcopy-resume' in err.value.message
 
 
+@pytest.mark.parametrize('strategy', ['postcopy', 'precopy'])
+def test_postcopy_failure_reported_as_such_and_source_not_resumed(world, h, strategy):
+    """A link cut in post-copy: the source is paused (reason post-copy failed), the destination unknown.
+    It must not be reported as "paused on the source" nor resumed there (libvirt refuses; memory is split).
+    With strategy precopy the watch never saw the switch: the pause reason alone tells."""
+    dom = h.add_vm(world.src)
+    dom.script = [h.sample(1, 200 << 20), h.sample(2, 150 << 20)] * 500
+    resumed = []
+    dom.resume = lambda: resumed.append(True)
+
+    def start_postcopy(flags=0):
+        dom.state_override = (3, 13)
+        dom.fail_with = 'internal error: qemu unexpectedly closed the monitor: connection reset'
+    dom.migrateStartPostCopy = start_postcopy
+    if strategy == 'precopy':
+        dom.state_override = (3, 13)
+        dom.fail_with = 'operation failed: job \'migration out\' failed: connection reset'
+    with pytest.raises(MigrationError) as err:
+        mig(strategy=strategy).run()
+    assert 'post-copy' in err.value.message and '--postcopy-resume' in err.value.message
+    assert 'paused on the source' not in err.value.message and not resumed
+
+
 def test_unexpected_error_in_the_watch_aborts_the_job(world, h, monkeypatch):
     from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.monitor import Monitor
     dom = h.add_vm(world.src)
