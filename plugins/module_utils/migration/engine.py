@@ -394,7 +394,7 @@ class Migration(object):
         elif monitor.phase == 'postcopy':
             exc.outcome = ('the migration was in post-copy and has been left running (aborting it now would lose '
                            'the VM); if it fails, recover with "virsh migrate --postcopy --postcopy-resume %s '
-                           'DEST_URI" once both hosts answer' % self.opts['name'])
+                           '%s" once both hosts answer' % (self.opts['name'], self.dest_uri))
         else:
             try:
                 cdom.abortJob()
@@ -437,7 +437,7 @@ class Migration(object):
             what = '%s; aborted' % monitor.aborted_reason
         else:
             what = 'the migration failed: %s' % text
-        if monitor.phase == 'postcopy' or self._source_postcopy_paused():
+        if self._source_postcopy_paused() or (monitor.phase == 'postcopy' and state.get('source') != 'running'):
             # first: in post-copy the source must never be resumed (its memory is partly on the destination)
             where = ('the failure happened in post-copy: the VM\'s memory is split between the hosts (source %s, '
                      'destination %s); recover with "virsh migrate --postcopy --postcopy-resume %s %s" once both '
