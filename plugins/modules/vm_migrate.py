@@ -136,7 +136,14 @@ options:
     type: bool
     default: true
   timeout:
-    description: Seconds the migration may take before O(timeout_action) applies.
+    description:
+      - Seconds a live migration may take before O(timeout_action) applies; it holds also while libvirt
+        shows no job statistics.
+      - Also bounds a cold move, disk copies included; a cold move that runs out of time fails, the copies and
+        the definition made at the destination are removed and the VM is started on the source again.
+      - Keep the task's C(async) above this plus 360 s (the module's own limit in post-copy). Ansible's async
+        wrapper ends a task with SIGKILL, which leaves a running migration job unwatched.
+      - Between 1 and 604800.
     type: int
     default: 1800
   timeout_action:
@@ -165,7 +172,9 @@ options:
     type: int
     default: 120
   cold_force_off:
-    description: Power the VM off when it does not shut down within O(cold_shutdown_timeout).
+    description:
+      - Power the VM off when it does not shut down within O(cold_shutdown_timeout).
+      - When the power-off fails or QEMU keeps running, the move stops there and the VM keeps running on the source.
     type: bool
     default: false
   progress_log:
