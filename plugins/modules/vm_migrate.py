@@ -17,10 +17,17 @@ description:
     peer-to-peer through libvirt (C(migrateToURI3)).
   - Runs a pre-flight first (see M(skillvl.offline_first.vm_migration_check)) and refuses with
     every reason when the move is impossible.
-  - Strategies C(precopy), C(auto_converge), C(postcopy) and C(auto). C(auto) measures the guest's
-    dirty rate for one second, starts a pre-copy with auto-converge and post-copy enabled, and
-    switches to post-copy as soon as the guest dirties memory faster than O(postcopy_ratio) of the
-    link, or when the remaining memory stops shrinking for O(stall_timeout) seconds.
+  - Strategies C(precopy), C(auto_converge), C(postcopy) and C(auto). C(auto) starts a pre-copy with
+    auto-converge, which throttles the guest's vCPUs until it converges. Only with
+    O(allow_postcopy=true) does C(auto) also measure the guest's dirty rate for one second and switch
+    to post-copy as soon as the guest dirties memory faster than O(postcopy_ratio) of the link, or
+    when the remaining memory stops shrinking for O(stall_timeout) seconds.
+  - Post-copy is never used unless asked for (O(strategy=postcopy), O(timeout_action=postcopy) or
+    O(allow_postcopy=true)). From the switch on, the VM exists only as both hosts together, and a
+    destination that fails then takes the VM with it.
+  - Refuses O(persistent=false) with O(undefine_source=true) (only a transient VM would be left) and
+    any number out of its range, before anything is done. After a live move, fails unless the VM is
+    running and persistent on the destination (with O(persistent=true)).
   - Returns the measured figures, taken from the source's job-completed event.
   - Writes a progress log (JSON lines) while it runs when O(progress_log) is set; poll it with
     M(skillvl.offline_first.vm_migration_info) from an async task.
@@ -69,6 +76,15 @@ options:
     type: str
     choices: [auto, precopy, auto_converge, postcopy]
     default: auto
+  allow_postcopy:
+    description:
+      - Let O(strategy=auto) switch to post-copy for a guest that pre-copy cannot finish (faster, with
+        no guest slowdown, but the VM is then split between the hosts until the end, so a destination
+        that dies or a link that breaks in that phase stops it).
+      - With V(false), C(auto) finishes such guests with auto-converge, throttling their vCPUs.
+      - O(strategy=postcopy) and O(timeout_action=postcopy) are explicit requests and need no permission.
+    type: bool
+    default: false
   bandwidth:
     description: Bandwidth cap for the migration in MiB/s; C(0) means no cap.
     type: int
@@ -120,7 +136,14 @@ options:
     type: bool
     default: true
   timeout:
-    description: Seconds the migration may take before O(timeout_action) applies.
+    description:
+      - Seconds a live migration may take before O(timeout_action) applies; it holds also while libvirt
+        shows no job statistics.
+      - Also bounds a cold move, disk copies included; a cold move that runs out of time fails, the copies and
+        the definition made at the destination are removed and the VM is started on the source again.
+      - Keep the task's C(async) above this plus 360 s (the module's own limit in post-copy). Ansible's async
+        wrapper ends a task with SIGKILL, which leaves a running migration job unwatched.
+      - Between 1 and 604800.
     type: int
     default: 1800
   timeout_action:
@@ -134,7 +157,8 @@ options:
     default: 10
   postcopy_ratio:
     description:
-      - For O(strategy=auto), the guest's dirty rate as a fraction of the link rate above which post-copy is used.
+      - For O(strategy=auto) with O(allow_postcopy=true), the guest's dirty rate as a fraction of the link
+        rate above which post-copy is used; above 0 and at most 1.
       - Pre-copy takes about 1/(1-ratio) times the physical limit; 0.25 keeps it within 1.33x. Higher values
         keep more migrations in pre-copy (the VM is never split between hosts) at the price of time.
     type: float
@@ -148,7 +172,9 @@ options:
     type: int
     default: 120
   cold_force_off:
-    description: Power the VM off when it does not shut down within O(cold_shutdown_timeout).
+    description:
+      - Power the VM off when it does not shut down within O(cold_shutdown_timeout).
+      - When the power-off fails or QEMU keeps running, the move stops there and the VM keeps running on the source.
     type: bool
     default: false
   progress_log:
@@ -172,6 +198,12 @@ EXAMPLES = r'''
     bandwidth: 100
     max_downtime: 300
     progress_log: /var/log/skillvl/migrate-web1.jsonl
+
+- name: Migrate a busy VM, allowing post-copy (faster, but the VM is split between the hosts meanwhile)
+  skillvl.offline_first.vm_migrate:
+    name: db1
+    dest: cloud1
+    allow_postcopy: true
 
 - name: Move a VM with local disks, cold when CPUs differ
   skillvl.offline_first.vm_migrate:
@@ -302,6 +334,7 @@ ARGS = dict(
     tunnelled=dict(type='bool', default=False),
     mode=dict(type='str', default='live', choices=['live', 'cold']),
     strategy=dict(type='str', default='auto', choices=['auto', 'precopy', 'auto_converge', 'postcopy']),
+    allow_postcopy=dict(type='bool', default=False),
     bandwidth=dict(type='int', default=0),
     postcopy_bandwidth=dict(type='int', default=0),
     max_downtime=dict(type='int', default=300),

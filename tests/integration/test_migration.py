@@ -172,11 +172,29 @@ def test_slow_writer_converges(lab, guests):
     guests.remove(name)
 
 
+def test_auto_finishes_writer_by_throttling_without_postcopy(lab, guests):
+    """64 MiB rewritten at 50 MiB/s under a 20 MiB/s cap: pre-copy alone never converges; `auto`
+    without allow_postcopy must finish it with auto-converge, never splitting the VM between hosts."""
+    name = guests.boot("migt-ac", mem_mib=256, load_mib=64, rate_mib=50)
+    before = guests.last_seq(SRC, name)
+    res = migrate(lab, name, strategy="auto", bandwidth=20, max_downtime=300, timeout=600,
+                  progress_log="/tmp/migt-ac.jsonl")
+    assert not res.get("failed"), res
+    assert res["state"] == {"source": "absent", "dest": "running"}, res
+    assert "postcopy" not in res["plan"]["flags"], res["plan"]
+    assert res["strategy_used"] == "auto_converge", res
+    assert res["postcopy_reason"] is None and res["figures"]["postcopy_requests"] == 0, res["figures"]
+    assert res["figures"]["auto_converge_throttle"] > 0, res["figures"]
+    assert lab.virsh(DST, "dominfo", name).stdout.count("Persistent:     yes") == 1
+    guests.assert_alive(DST, name, before, "auto-converged writer")
+    guests.remove(name)
+
+
 def test_fast_writer_auto_finishes_under_cap(lab, guests):
-    """160 MiB rewritten at 100 MiB/s under a 30 MiB/s cap: pre-copy alone never converges."""
+    """160 MiB rewritten at 100 MiB/s under a 30 MiB/s cap, post-copy allowed: may use it."""
     name = guests.boot("migt-fast", mem_mib=256, load_mib=160, rate_mib=100)
     before = guests.last_seq(SRC, name)
-    res = migrate(lab, name, strategy="auto", bandwidth=30, max_downtime=300, timeout=300)
+    res = migrate(lab, name, strategy="auto", allow_postcopy=True, bandwidth=30, max_downtime=300, timeout=300)
     assert not res.get("failed"), res
     assert res["state"] == {"source": "absent", "dest": "running"}, res
     assert res["strategy_used"] in ("postcopy", "auto_converge"), res
@@ -237,6 +255,27 @@ def test_cold_fallback_when_emulator_missing_on_destination(lab, guests):
     guests.remove(name)
 
 
+def test_cold_move_timeout_leaves_source_running_and_destination_clean(lab, guests):
+    """A cold move whose disk copy cannot finish within `timeout`: it fails, the copy and the
+    definition are gone from the destination, and the VM runs on the source again."""
+    name = "migt-coldtmo"
+    guests.names.append(name)
+    guests.remove(name)
+    disk = "%s/%s.raw" % (IMAGES, name)
+    lab.run(SRC, "truncate -s 4G {d} && virsh -c qemu:///system pool-refresh default >/dev/null".format(d=disk))
+    guests.boot(name, clean=False, disk=disk)
+    res = migrate(lab, name, mode="cold", storage="copy", cold_shutdown_timeout=2, cold_force_off=True, timeout=6)
+    assert res.get("failed"), res
+    assert "did not finish within the timeout" in res["msg"], res["msg"]
+    assert "the VM runs on the source again" in res["msg"], res["msg"]
+    assert guests.state(SRC, name) == "running" and guests.state(DST, name) == "absent", res
+    assert lab.run(DST, "test -e %s" % disk, check=False).returncode != 0, "partial disk left on the destination"
+    assert name not in lab.virsh(DST, "vol-list", "default").stdout
+    lab.wait_for(lambda: heartbeat.summary(guests.console(SRC, name))["boots"] >= 2, timeout=90,
+                 what="the guest booting again on the source")
+    guests.remove(name)
+
+
 def _run_in_thread(func):
     box = {}
 
@@ -280,6 +319,33 @@ def test_destination_libvirtd_killed_mid_migration(lab, guests):
     guests.remove(name)
 
 
+def test_sigterm_to_the_module_aborts_the_job(lab, guests):
+    """The module process stopped mid-migration (SIGTERM): the job is aborted, not left unwatched."""
+    name = guests.boot("migt-term", mem_mib=256, load_mib=160, rate_mib=100)
+    before = guests.last_seq(SRC, name)
+    log = "/tmp/migt-term.jsonl"
+    thread, box = _run_in_thread(lambda: migrate(lab, name, strategy="precopy", bandwidth=10, timeout=300,
+                                                 progress_log=log))
+    _wait_job(lab, name)
+    time.sleep(2)
+    killed = lab.run(SRC, "pkill -TERM -f '^[^ ]*python[0-9.]* [^ ]*AnsiballZ_vm_migrate'", check=False)
+    assert killed.returncode == 0, "no vm_migrate process to stop"
+    thread.join(120)
+    assert not thread.is_alive(), "vm_migrate did not return after SIGTERM"
+    res = box.get("result")
+    assert res is not None, box
+    assert res.get("failed") and "stopped by SIGTERM" in res["msg"], res
+    assert "the migration job was aborted" in res["msg"], res["msg"]
+    assert res["state"] == {"source": "running", "dest": "absent"}, res
+    lab.wait_for(lambda: "None" in lab.virsh(SRC, "domjobinfo", name).stdout, timeout=30,
+                 what="no migration job left on the source")
+    last = lab.run(SRC, "tail -n 1 %s" % log).stdout
+    assert '"phase": "interrupted"' in last and "SIGTERM" in last, last
+    guests.assert_alive(SRC, name, before, "after SIGTERM")
+    assert guests.state(DST, name) == "absent"
+    guests.remove(name)
+
+
 def test_timeout_aborts_with_vm_intact(lab, guests):
     name = guests.boot("migt-tmo", mem_mib=256, load_mib=160, rate_mib=100)
     before = guests.last_seq(SRC, name)
@@ -298,6 +364,9 @@ def test_timeout_aborts_with_vm_intact(lab, guests):
     ({"bandwidth": -5}, "bandwidth must be"),
     ({"max_downtime": 0}, "max_downtime must be"),
     ({"strategy": "teleport"}, "value of strategy must be one of"),
+    ({"postcopy_ratio": 7}, "postcopy_ratio must be"),
+    ({"persistent": False}, "persistent=false with undefine_source=true"),
+    ({"timeout": 0}, "timeout must be"),
 ])
 def test_bad_input_clear_error_no_change(lab, guests, args, words):
     name = "migt-bad"

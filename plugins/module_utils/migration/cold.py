@@ -7,8 +7,10 @@
 
 Used when a live move is impossible (emulator, machine type, CPU) and the caller allows it,
 or on request (mode=cold). The definition is adapted to the destination where pre-flight
-found a difference. If anything fails after the shutdown, the VM is started again on the
-source: it is never left nowhere.
+found a difference. Disks are copied only once the VM is confirmed shut off, and the whole
+move is bounded by ``timeout``. If anything fails after the shutdown, what was copied and
+defined at the destination is removed and the VM is started again on the source: it is
+never left nowhere, and a retry starts from a clean destination.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -23,8 +25,8 @@ from ansible_collections.skillvl.offline_first.plugins.module_utils.migration im
 from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.plan import MigrationError
 
 CHUNK = 4 * 1024 * 1024
-COPY_TIME_LIMIT = 6 * 3600   # s for one disk
 START_WAIT = 60
+OFF_WAIT = 30     # s for a powered-off VM to show as shut off
 
 
 def _wait(clock, sleep, predicate, timeout, step=0.5):
@@ -58,8 +60,12 @@ def adapt_definition(xml, verdict, dst_caps, vm):
     return domxml.adjust_for_host(xml, emulator=emulator, machine=machine, drop_cpu=drop_cpu), changes
 
 
-def _copy_disk(src, dst, path):
-    """Copy one disk file to the same path on the destination through libvirt streams."""
+def _copy_disk(src, dst, path, deadline, clock=time.monotonic, created=None):
+    """Copy one disk file to the same path on the destination through libvirt streams.
+
+    Fails (removing the partial copy) when ``clock()`` passes ``deadline``; appends the
+    destination volume to ``created`` once it is complete, for the caller's clean-up.
+    """
     lv = session.require_libvirt()
     try:
         svol = src.storageVolLookupByPath(path)
@@ -87,14 +93,14 @@ def _copy_disk(src, dst, path):
     sent = 0
     sstream = src.newStream(0)
     dstream = dst.newStream(0)
-    deadline = time.monotonic() + COPY_TIME_LIMIT
     try:
         svol.download(sstream, 0, 0, 0)
         dvol.upload(dstream, 0, 0, 0)
         # libvirt hands out stream data in pieces of up to 256 KiB: bound by bytes and time
         for _piece in range(physical // 512 + 16):
-            if time.monotonic() > deadline:
-                raise MigrationError('copying disk %s took longer than %d s' % (path, COPY_TIME_LIMIT))
+            if clock() > deadline:
+                raise MigrationError('copying disk %s did not finish within the timeout (%d of %d bytes copied)'
+                                     % (path, sent, physical))
             data = sstream.recv(CHUNK)
             if data == -2:
                 continue
@@ -106,7 +112,7 @@ def _copy_disk(src, dst, path):
             raise MigrationError('copying disk %s stopped after %d of %d bytes' % (path, sent, physical))
         sstream.finish()
         dstream.finish()
-    except (lv.libvirtError, MigrationError) as exc:
+    except BaseException as exc:   # whatever stops the copy (SIGTERM included), no partial disk stays
         for stream in (sstream, dstream):
             try:
                 stream.abort()
@@ -116,9 +122,11 @@ def _copy_disk(src, dst, path):
             dvol.delete(0)
         except lv.libvirtError:
             pass
-        if isinstance(exc, MigrationError):
-            raise
-        raise MigrationError('copying disk %s to the destination failed: %s' % (path, session.error_text(exc)))
+        if isinstance(exc, lv.libvirtError):
+            raise MigrationError('copying disk %s to the destination failed: %s' % (path, session.error_text(exc)))
+        raise
+    if created is not None:
+        created.append((path, dvol))
     try:
         pool.refresh(0)
     except lv.libvirtError:
@@ -146,34 +154,24 @@ def move(engine, src_dom, facts, verdict):
         except lv.libvirtError as exc:
             raise MigrationError('cannot keep a definition of transient VM "%s": %s' % (name, session.error_text(exc)))
 
+    deadline = started + opts['timeout']
     if was_running:
-        try:
-            src_dom.shutdown()
-        except lv.libvirtError as exc:
-            raise MigrationError('cannot ask VM "%s" to shut down: %s' % (name, session.error_text(exc)),
-                                 state=engine.where())
-        down = _wait(clock, sleep, lambda: not src_dom.isActive(), opts['cold_shutdown_timeout'])
-        if down:
-            steps.append('shut down cleanly')
-        elif opts['cold_force_off']:
-            try:
-                src_dom.destroy()
-            except lv.libvirtError:
-                pass
-            steps.append('did not shut down within %d s: powered off' % opts['cold_shutdown_timeout'])
-        else:
-            raise MigrationError('VM "%s" did not shut down within %d s (no ACPI handling in the guest?); it is '
-                                 'still running on the source. Set cold_force_off=true to power it off'
-                                 % (name, opts['cold_shutdown_timeout']), state=engine.where())
+        _power_off(engine, src_dom, deadline, steps)
 
     dst_dom = None
     copied = 0
+    created = []
     try:
+        state = session.domain_state(src_dom)[0]
+        if state != 'shutoff':
+            raise MigrationError('VM "%s" is %s on the source, not shut off: its disks are not copied while it '
+                                 'may still write them' % (name, state))
         for disk in facts['_disks']:
             if disk['shared'] is True or disk['type'] != 'file' or not disk['path']:
                 continue
-            copied += _copy_disk(src, dst, disk['path'])
+            copied += _copy_disk(src, dst, disk['path'], deadline, clock, created)
             steps.append('copied disk %s (%s)' % (disk['target'], disk['path']))
+        _check_deadline(clock, deadline, opts['timeout'], 'after copying the disks')
         try:
             dst_dom = dst.defineXML(new_xml)
         except lv.libvirtError as exc:
@@ -184,12 +182,16 @@ def move(engine, src_dom, facts, verdict):
                 dst_dom.create()
             except lv.libvirtError as exc:
                 raise MigrationError('the VM does not start on the destination: %s' % session.error_text(exc))
-            if not _wait(clock, sleep, dst_dom.isActive, START_WAIT):
-                raise MigrationError('the VM did not come up on the destination within %d s' % START_WAIT)
+            if not _wait(clock, sleep, dst_dom.isActive, max(1, min(START_WAIT, deadline - clock()))):
+                raise MigrationError('the VM did not come up on the destination within the timeout')
             steps.append('started on %s' % opts['dest'])
-    except MigrationError as exc:
-        restored = _restore(src_dom, dst_dom, was_running)
-        raise MigrationError('cold move of VM "%s" failed: %s; %s' % (name, exc.message, restored),
+    except BaseException as exc:   # SIGTERM (async kill) included: never leave the VM nowhere
+        restored = _restore(src_dom, dst_dom, was_running, created)
+        if not isinstance(exc, Exception):
+            exc.outcome = 'the cold move was interrupted: %s' % restored
+            raise
+        text = exc.message if isinstance(exc, MigrationError) else session.error_text(exc)
+        raise MigrationError('cold move of VM "%s" failed: %s; %s' % (name, text, restored),
                              state=engine.where())
     if opts['undefine_source']:
         try:
@@ -212,9 +214,53 @@ def move(engine, src_dom, facts, verdict):
     }
 
 
-def _restore(src_dom, dst_dom, was_running):
+def _check_deadline(clock, deadline, timeout, when):
+    if clock() > deadline:
+        raise MigrationError('the cold move did not finish within the timeout of %d s (%s)' % (timeout, when))
+
+
+def _power_off(engine, src_dom, deadline, steps):
+    """Shut the VM down (or power it off when allowed); raises, VM still running, when it stays up."""
+    lv = session.require_libvirt()
+    opts = engine.opts
+    name = opts['name']
+    clock, sleep = engine.clock, engine.sleep
+    try:
+        src_dom.shutdown()
+    except lv.libvirtError as exc:
+        raise MigrationError('cannot ask VM "%s" to shut down: %s' % (name, session.error_text(exc)),
+                             state=engine.where())
+    wait = max(1, min(opts['cold_shutdown_timeout'], deadline - clock()))
+    if _wait(clock, sleep, lambda: not src_dom.isActive(), wait):
+        steps.append('shut down cleanly')
+        return
+    if not opts['cold_force_off']:
+        raise MigrationError('VM "%s" did not shut down within %d s (no ACPI handling in the guest?); it is '
+                             'still running on the source. Set cold_force_off=true to power it off'
+                             % (name, wait), state=engine.where())
+    try:
+        src_dom.destroy()
+    except lv.libvirtError as exc:
+        if src_dom.isActive():
+            raise MigrationError('VM "%s" did not shut down within %d s and could not be powered off (%s); it is '
+                                 'still running on the source, nothing was copied'
+                                 % (name, wait, session.error_text(exc)), state=engine.where())
+    if not _wait(clock, sleep, lambda: not src_dom.isActive(), OFF_WAIT):
+        raise MigrationError('VM "%s" is still running on the source after the power-off; nothing was copied'
+                             % name, state=engine.where())
+    steps.append('did not shut down within %d s: powered off' % wait)
+
+
+def _restore(src_dom, dst_dom, was_running, created=()):
     lv = session.require_libvirt()
     notes = []
+    for path, vol in created:
+        try:
+            vol.delete(0)
+            notes.append('the copy of %s on the destination was deleted' % path)
+        except lv.libvirtError as exc:
+            notes.append('the copy of %s on the destination could NOT be deleted (%s): remove it before a retry'
+                         % (path, session.error_text(exc)))
     if dst_dom is not None:
         try:
             if dst_dom.isActive():

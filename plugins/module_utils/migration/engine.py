@@ -18,6 +18,8 @@ the figures come from the source's job-completed event. Every wait is bounded.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import contextlib
+import signal
 import threading
 import time
 
@@ -34,6 +36,32 @@ from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.pl
 EVENT_ID_JOB_COMPLETED = 21     # VIR_DOMAIN_EVENT_ID_JOB_COMPLETED (libvirt's stable ABI)
 EVENT_WAIT = 10.0               # s to wait for the job-completed event after the call returned
 POSTCOPY_GRACE = 300            # s a post-copy phase may run past the timeout before we report
+PAUSED_POSTCOPY, PAUSED_POSTCOPY_FAILED = 12, 13   # virDomainPausedReason (libvirt's stable ABI)
+ABORT_WAIT = 30                 # s for libvirt to end an aborted job when the watch is interrupted
+STOP_SIGNALS = ('SIGTERM', 'SIGHUP')
+
+
+class Interrupted(BaseException):
+    """A stop signal arrived; BaseException so that no ``except Exception`` swallows it."""
+
+
+@contextlib.contextmanager
+def _stop_signals_raise():
+    """Turn SIGTERM/SIGHUP into Interrupted in the main thread, so cleanups run; restored after."""
+    def handler(signum, _frame):
+        raise Interrupted('stopped by %s' % signal.Signals(signum).name)
+    previous = {}
+    for name in STOP_SIGNALS:
+        signum = getattr(signal, name)
+        try:
+            previous[signum] = signal.signal(signum, handler)
+        except ValueError:    # not the main thread: the caller handles signals
+            pass
+    try:
+        yield
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
 
 
 class Migration(object):
@@ -105,11 +133,15 @@ class Migration(object):
             self.close()
 
     def run(self, check_mode=False):
-        self.connect()
-        try:
-            return self._run(check_mode)
-        finally:
-            self.close()
+        with _stop_signals_raise():
+            self.connect()
+            try:
+                return self._run(check_mode)
+            except Interrupted as exc:
+                raise MigrationError('%s: %s' % (exc, getattr(exc, 'outcome', 'no migration job was running')),
+                                     state=self.where())
+            finally:
+                self.close()
 
     def _lookup(self):
         name = self.opts['name']
@@ -247,9 +279,12 @@ class Migration(object):
             except lv.libvirtError:
                 pass   # set again once the job runs
             pre_dirty = None
-            if opts['strategy'] == 'auto' and planmod.postcopy_allowed(opts):
+            if planmod.auto_postcopy(opts):
                 pre_dirty = measure_dirty_rate(control, cdom, self.clock, self.sleep)
             outcome = {}
+            # an Event, not Thread.join/is_alive: a join interrupted by a signal can mark a running thread
+            # as stopped (Python 3.11)
+            finished = threading.Event()
 
             def worker():
                 try:
@@ -259,6 +294,8 @@ class Migration(object):
                     outcome['error'] = exc
                 except Exception as exc:  # pylint: disable=broad-except
                     outcome['error'] = exc
+                finally:
+                    finished.set()
 
             thread = threading.Thread(target=worker, name='migrate-%s' % name)
             thread.daemon = True
@@ -266,39 +303,44 @@ class Migration(object):
             thread.start()
             monitor = Monitor(opts['strategy'], planmod.postcopy_allowed(opts), opts['timeout'],
                               opts['timeout_action'], opts['stall_timeout'], opts['postcopy_ratio'],
-                              progress_log=opts['progress_log'], pre_dirty=pre_dirty)
-            downtime_set = False
-            hard_limit = opts['timeout'] + POSTCOPY_GRACE + 60
-            while thread.is_alive():
-                if self.clock() - started > hard_limit:
-                    break
-                try:
-                    stats = cdom.jobStats(0)
-                except lv.libvirtError:
-                    stats = None
-                if stats and stats.get('type') and not downtime_set:
+                              progress_log=opts['progress_log'], pre_dirty=pre_dirty,
+                              auto_postcopy=planmod.auto_postcopy(opts))
+            try:
+                downtime_set = False
+                hard_limit = opts['timeout'] + POSTCOPY_GRACE + 60
+                while not finished.is_set():
+                    if self.clock() - started > hard_limit:
+                        break
                     try:
-                        cdom.migrateSetMaxDowntime(opts['max_downtime'], 0)
-                        downtime_set = True
+                        stats = cdom.jobStats(0)
                     except lv.libvirtError:
-                        pass
-                action, _record = monitor.observe(stats, self.clock())
-                if action == 'postcopy':
-                    try:
-                        cdom.migrateStartPostCopy(0)
-                    except lv.libvirtError as exc:
-                        monitor.postcopy_failed(session.error_text(exc))
-                elif action == 'abort':
-                    try:
-                        cdom.abortJob()
-                    except lv.libvirtError:
-                        pass
-                thread.join(opts['poll_interval'])
-            if thread.is_alive():
-                monitor.write({'phase': 'lost', 'why': 'no answer from libvirt within %d s' % hard_limit})
-                raise MigrationError('the migration of VM "%s" did not finish within %d s even in post-copy; '
-                                     'libvirt still runs the job: check "virsh domjobinfo %s" on both hosts'
-                                     % (name, hard_limit, name), state=self.where())
+                        stats = None
+                    if stats and stats.get('type') and not downtime_set:
+                        try:
+                            cdom.migrateSetMaxDowntime(opts['max_downtime'], 0)
+                            downtime_set = True
+                        except lv.libvirtError:
+                            pass
+                    action, _record = monitor.observe(stats, self.clock())
+                    if action == 'postcopy':
+                        try:
+                            cdom.migrateStartPostCopy(0)
+                        except lv.libvirtError as exc:
+                            monitor.postcopy_failed(session.error_text(exc))
+                    elif action == 'abort':
+                        try:
+                            cdom.abortJob()
+                        except lv.libvirtError:
+                            pass
+                    finished.wait(opts['poll_interval'])
+                if not finished.is_set():
+                    monitor.write({'phase': 'lost', 'why': 'no answer from libvirt within %d s' % hard_limit})
+                    raise MigrationError('the migration of VM "%s" did not finish within %d s even in post-copy; '
+                                         'libvirt still runs the job: check "virsh domjobinfo %s" on both hosts'
+                                         % (name, hard_limit, name), state=self.where())
+            except BaseException as exc:   # any exit path (SIGTERM included): the job is not left unwatched
+                self._interrupted(exc, finished, cdom, monitor)
+                raise
             wall = self.clock() - started
             if 'error' in outcome:
                 return self._live_failed(outcome['error'], monitor, cdom, wall)
@@ -320,6 +362,16 @@ class Migration(object):
             if not session.is_active(dst_dom):
                 raise MigrationError('libvirt reported success but VM "%s" is not running on %s'
                                      % (name, opts['dest']), state=self.where(), figures=figs)
+            try:
+                dest_persistent = bool(dst_dom.isPersistent())
+            except lv.libvirtError as exc:
+                raise MigrationError('VM "%s" runs on %s, but whether it is persistent there cannot be read: %s'
+                                     % (name, opts['dest'], session.error_text(exc)), state=self.where(), figures=figs)
+            if opts['persistent'] and not dest_persistent:
+                raise MigrationError('VM "%s" runs on %s but is not persistent there (transient: it would be gone '
+                                     'at its next shutdown); define it there with "virsh dumpxml --migratable %s > '
+                                     '%s.xml && virsh define %s.xml"' % (name, opts['dest'], name, name, name),
+                                     state=self.where(), figures=figs)
             msg = 'VM "%s" live-migrated to %s in %.1f s (%s, downtime %s ms, %.1f MiB sent)' % (
                 name, opts['dest'], (figs['total_time_ms'] or wall * 1000) / 1000.0, strategy_used,
                 figs['downtime_ms'], (figs['data_bytes'] or 0) / 1048576.0)
@@ -332,6 +384,37 @@ class Migration(object):
                 except lv.libvirtError:
                     pass
             session.close(control)
+
+    def _interrupted(self, exc, finished, cdom, monitor):
+        """The watch ends early: abort the job, or in post-copy leave it recoverable; log it."""
+        lv = session.require_libvirt()
+        why = str(exc) if isinstance(exc, Interrupted) else '%s: %s' % (type(exc).__name__, exc)
+        if finished.is_set():
+            exc.outcome = 'the migration job had already ended'
+        elif monitor.phase == 'postcopy':
+            exc.outcome = ('the migration was in post-copy and has been left running (aborting it now would lose '
+                           'the VM); if it fails, recover with "virsh migrate --postcopy --postcopy-resume %s '
+                           '%s" once both hosts answer' % (self.opts['name'], self.dest_uri))
+        else:
+            try:
+                cdom.abortJob()
+                finished.wait(ABORT_WAIT)
+                exc.outcome = 'the migration job was aborted'
+            except lv.libvirtError as err:
+                exc.outcome = 'aborting the migration job failed (%s)' % session.error_text(err)
+            if not finished.is_set():
+                exc.outcome += '; libvirt has not ended the job yet: check "virsh domjobinfo %s"' % self.opts['name']
+        monitor.write({'phase': 'interrupted', 'why': why, 'outcome': exc.outcome})
+        if isinstance(exc, MigrationError):
+            exc.message += '; ' + exc.outcome
+
+    def _source_postcopy_paused(self):
+        """Whether libvirt says the source is paused by (a failed) post-copy."""
+        try:
+            state, reason = session.domain_state(session.lookup_domain(self.src, self.opts['name']))
+        except LibvirtError:
+            return False
+        return state == 'paused' and reason in (PAUSED_POSTCOPY, PAUSED_POSTCOPY_FAILED)
 
     def _fallback_figures(self, monitor):
         lv = session.require_libvirt()
@@ -354,7 +437,12 @@ class Migration(object):
             what = '%s; aborted' % monitor.aborted_reason
         else:
             what = 'the migration failed: %s' % text
-        if state.get('source') in ('running', 'paused') and state.get('dest') in ('absent', 'shutoff', 'unknown'):
+        if self._source_postcopy_paused() or (monitor.phase == 'postcopy' and state.get('source') != 'running'):
+            # first: in post-copy the source must never be resumed (its memory is partly on the destination)
+            where = ('the failure happened in post-copy: the VM\'s memory is split between the hosts (source %s, '
+                     'destination %s); recover with "virsh migrate --postcopy --postcopy-resume %s %s" once both '
+                     'hosts answer' % (state.get('source'), state.get('dest'), name, self.dest_uri))
+        elif state.get('source') in ('running', 'paused') and state.get('dest') in ('absent', 'shutoff', 'unknown'):
             where = 'VM "%s" is still running on the source' % name
             if state['source'] == 'paused':
                 where = 'VM "%s" is paused on the source' % name
@@ -364,10 +452,6 @@ class Migration(object):
                     state = self.where()
                 except Exception:  # pylint: disable=broad-except
                     pass
-        elif monitor.phase == 'postcopy':
-            where = ('the failure happened in post-copy: the VM\'s memory is split between the hosts (source %s, '
-                     'destination %s); recover with "virsh migrate --postcopy --postcopy-resume" once both hosts '
-                     'answer' % (state.get('source'), state.get('dest')))
         else:
             where = 'VM "%s": source %s, destination %s' % (name, state.get('source'), state.get('dest'))
         monitor.write({'phase': 'failed', 'why': what, 'where': where})

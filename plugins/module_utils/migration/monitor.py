@@ -8,11 +8,12 @@
 ``Monitor.observe(stats, now)`` takes one ``jobStats()`` sample and returns the action to
 take (``None``, ``'postcopy'`` or ``'abort'``) plus a progress record. Stall detection:
 the remaining memory has not reached a new low (by ``STALL_MARGIN``) for ``stall_timeout``
-seconds. Strategy ``auto`` switches to post-copy as soon as the guest dirties memory faster
-than ``postcopy_ratio`` of the link (pre-copy would then take more than about 1/(1-ratio)
+seconds. Strategy ``auto``, when allowed to (``auto_postcopy``), switches to post-copy as soon
+as the guest dirties memory faster than ``postcopy_ratio`` of the link (pre-copy would then take more than about 1/(1-ratio)
 times the physical limit: with 0.25, 1.33x), judged from the dirty rate measured before the
 start during the first pass and from QEMU's dirty rate afterwards, or when pre-copy stalls
-(auto-converge throttling works meanwhile); ``postcopy`` switches after the first pass.
+(auto-converge throttling works meanwhile); otherwise it leaves the guest to auto-converge.
+``postcopy`` switches after the first pass.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -37,9 +38,10 @@ def dirty_bytes(stats):
 
 class Monitor(object):
     def __init__(self, strategy, postcopy_allowed, timeout, timeout_action, stall_timeout,
-                 postcopy_ratio=0.25, progress_log=None, keep=600, pre_dirty=None):
+                 postcopy_ratio=0.25, progress_log=None, keep=600, pre_dirty=None, auto_postcopy=True):
         self.strategy = strategy
         self.postcopy_allowed = postcopy_allowed
+        self.auto_postcopy = auto_postcopy
         self.timeout = timeout
         self.timeout_action = timeout_action
         self.stall_timeout = stall_timeout
@@ -68,6 +70,16 @@ class Monitor(object):
             self.start = now
         elapsed = now - self.start
         if not stats or stats.get('type', 0) in (0, None):
+            # no job visible (not started yet, or jobStats() failing): the timeout holds all the same
+            if self.phase in ('starting', 'precopy') and elapsed >= self.timeout:
+                self.aborted_reason = ('the migration did not complete within %d s (no job statistics from libvirt)'
+                                       % self.timeout)
+                self.phase = 'aborting'
+                record = {'elapsed_s': round(elapsed, 1), 'phase': self.phase, 'action': 'abort',
+                          'why': self.aborted_reason}
+                self.records.append(record)
+                self.write(record)
+                return 'abort', record
             return None, None
         if self.phase == 'starting':
             self.phase = 'precopy'
@@ -101,7 +113,7 @@ class Monitor(object):
             return None
         if self.strategy == 'postcopy' and iteration >= 2:
             return self._go_postcopy('first pass complete')
-        if self.strategy == 'auto':
+        if self.strategy == 'auto' and self.auto_postcopy:
             bps = stats.get('memory_bps') or 0
             if iteration >= 2:
                 dirty = dirty_bytes(stats)

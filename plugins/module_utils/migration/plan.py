@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import copy
+import math
 
 STRATEGIES = ('auto', 'precopy', 'auto_converge', 'postcopy')
 STORAGE_MODES = ('shared', 'copy', 'copy_incremental')
@@ -50,6 +51,7 @@ DEFAULTS = {
     'tunnelled': False,
     'mode': 'live',
     'strategy': 'auto',
+    'allow_postcopy': False,
     'bandwidth': 0,
     'postcopy_bandwidth': 0,
     'max_downtime': 300,
@@ -77,6 +79,7 @@ DEFAULTS = {
 MAX_BANDWIDTH = 1024 * 1024          # MiB/s (1 TiB/s)
 MIN_DOWNTIME, MAX_DOWNTIME = 10, 600000   # ms
 MAX_TIMEOUT = 7 * 24 * 3600          # s
+COMPRESSION_LEVELS = {'zstd': (0, 20), 'zlib': (0, 9)}
 
 
 class MigrationError(Exception):
@@ -100,6 +103,10 @@ class MigrationError(Exception):
 
 def _is_int(value):
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and not math.isnan(value)
 
 
 def normalize(options):
@@ -137,18 +144,26 @@ def normalize(options):
     need_int('timeout', 1, MAX_TIMEOUT, 's')
     need_int('stall_timeout', 1, 3600, 's')
     need_int('cold_shutdown_timeout', 1, 3600, 's')
-    for key, low, high in (('auto_converge_initial', 1, 100), ('auto_converge_increment', 1, 100),
-                           ('compression_level', 0, 22)):
+    for key in ('auto_converge_initial', 'auto_converge_increment'):
         if opts[key] is not None:
-            need_int(key, low, high, '')
+            need_int(key, 1, 100, 'percent')
     if opts['xbzrle_cache'] is not None:
         need_int('xbzrle_cache', 1, 1024 * 1024, 'MiB')
     if opts['dest_port'] is not None:
         need_int('dest_port', 1, 65535, '')
-    if not isinstance(opts['postcopy_ratio'], (int, float)) or not 0 < opts['postcopy_ratio'] <= 10:
-        problems.append('postcopy_ratio must be a number above 0, not "%s"' % (opts['postcopy_ratio'],))
-    if not isinstance(opts['poll_interval'], (int, float)) or not 0.05 <= opts['poll_interval'] <= 60:
-        problems.append('poll_interval must be between 0.05 and 60 s')
+    for key in ('tunnelled', 'allow_postcopy', 'persistent', 'undefine_source', 'cold_fallback', 'cold_force_off'):
+        if not isinstance(opts[key], bool):
+            problems.append('%s must be true or false, not "%s"' % (key, opts[key]))
+    if opts['persistent'] is False and opts['undefine_source'] is True:
+        problems.append('persistent=false with undefine_source=true would leave only a transient VM on the '
+                        'destination (gone for good at its next shutdown): keep persistent=true or set '
+                        'undefine_source=false')
+    # a ratio above 1 would wait for a guest dirtying memory faster than the link: pre-copy then never ends
+    if not _is_number(opts['postcopy_ratio']) or not 0 < opts['postcopy_ratio'] <= 1:
+        problems.append('postcopy_ratio must be a number above 0 and at most 1 (a fraction of the link rate), '
+                        'not "%s"' % (opts['postcopy_ratio'],))
+    if not _is_number(opts['poll_interval']) or not 0.05 <= opts['poll_interval'] <= 60:
+        problems.append('poll_interval must be between 0.05 and 60 s, not "%s"' % (opts['poll_interval'],))
     comp = opts['compression']
     if isinstance(comp, str):
         comp = [c.strip() for c in comp.split(',') if c.strip()]
@@ -161,6 +176,13 @@ def normalize(options):
         problems.append('compression zstd/zlib works only with multifd: set parallel_connections to 2 or more')
     if len(set(comp) & set(('zstd', 'zlib'))) > 1:
         problems.append('choose one of zstd and zlib, not both')
+    if opts['compression_level'] is not None:
+        methods = [c for c in comp if c in COMPRESSION_LEVELS]
+        if not methods:
+            problems.append('compression_level applies to zstd or zlib compression only')
+        for method in methods:
+            need_int('compression_level', COMPRESSION_LEVELS[method][0], COMPRESSION_LEVELS[method][1],
+                     'for %s' % method)
     if 'xbzrle' in comp and multifd:
         problems.append('xbzrle compression cannot be combined with multifd (parallel_connections > 1); use zstd or zlib')
     if opts['strategy'] == 'postcopy' and multifd:
@@ -179,10 +201,20 @@ def normalize(options):
 
 
 def postcopy_allowed(opts):
-    """Whether the strategy may switch to post-copy at some point."""
+    """Whether the migration may switch to post-copy at some point.
+
+    Only when the caller asked for it: strategy postcopy, timeout_action postcopy, or strategy
+    auto with allow_postcopy. From the switch on, the VM exists only as both hosts together.
+    """
     if opts['tunnelled'] or opts['parallel_connections'] > 1 or opts.get('postcopy_unavailable'):
         return False
-    return opts['strategy'] in ('auto', 'postcopy') or opts['timeout_action'] == 'postcopy'
+    return (opts['strategy'] == 'postcopy' or opts['timeout_action'] == 'postcopy'
+            or (opts['strategy'] == 'auto' and opts['allow_postcopy']))
+
+
+def auto_postcopy(opts):
+    """Whether strategy auto may escalate to post-copy on the guest's dirty rate or a stall."""
+    return opts['strategy'] == 'auto' and opts['allow_postcopy'] and postcopy_allowed(opts)
 
 
 def build(opts, copy_disks=None):

@@ -103,6 +103,7 @@ class FakeDomain(object):
         self.fail_with = None
         self.shutdown_works = True
         self.downtime = None
+        self.state_override = None    # (state, reason) libvirt reports, e.g. (3, 13): paused, post-copy failed
         self.lock = threading.Lock()
 
     # read side
@@ -115,6 +116,8 @@ class FakeDomain(object):
     def state(self):
         if self._name not in self.host.domains:
             raise libvirtError('no domain', session.ERR_NO_DOMAIN)
+        if self.state_override:
+            return self.state_override
         return (1 if self.active else 5, 1)
 
     def isActive(self):

@@ -60,16 +60,31 @@ def make(world, h, data, truncate_at=None):
     return src, dst, path, store, deleted
 
 
+FAR = float('inf')
+
+
 def test_copy_reads_every_piece(world, h):
     data = bytes(bytearray(range(256))) * (4 * 1024 * 17)   # 17 MiB, many 256 KiB pieces
     src, dst, path, store, _deleted = make(world, h, data)
-    assert cold._copy_disk(src, dst, path) == len(data)
-    assert store['data'] == data
+    created = []
+    assert cold._copy_disk(src, dst, path, FAR, created=created) == len(data)
+    assert store['data'] == data and [p for p, _v in created] == [path]
+
+
+def test_copy_stops_at_the_deadline_and_removes_the_partial_disk(world, h):
+    data = b'x' * (4 * 1024 * 1024)
+    src, dst, path, _store, deleted = make(world, h, data)
+    ticks = iter(range(1000))
+    created = []
+    with pytest.raises(MigrationError) as err:
+        cold._copy_disk(src, dst, path, 5, clock=lambda: next(ticks), created=created)
+    assert 'did not finish within the timeout' in str(err.value)
+    assert deleted and created == []
 
 
 def test_short_copy_is_an_error_and_removes_the_partial_disk(world, h):
     data = b'x' * (2 * 1024 * 1024)
     src, dst, path, _store, deleted = make(world, h, data, truncate_at=1024 * 1024)
     with pytest.raises(MigrationError) as err:
-        cold._copy_disk(src, dst, path)
+        cold._copy_disk(src, dst, path, FAR)
     assert 'stopped after 1048576 of 2097152 bytes' in str(err.value) and deleted

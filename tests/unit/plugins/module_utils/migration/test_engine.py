@@ -6,6 +6,11 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import json
+import os
+import signal
+import threading
+
 import pytest
 
 from ansible_collections.skillvl.offline_first.plugins.module_utils.migration import plan
@@ -25,7 +30,8 @@ def test_check_mode_changes_nothing(world, h):
     dom = h.add_vm(world.src)
     res = mig().run(check_mode=True)
     assert res['changed'] and res['mode'] == 'live'
-    assert 'postcopy' in res['plan']['flags'] and 'tls' not in res['plan']['flags']
+    assert 'postcopy' not in res['plan']['flags'] and 'tls' not in res['plan']['flags']
+    assert 'auto_converge' in res['plan']['flags']
     assert dom.migrate_calls == [] and 'vm1' in world.src.domains
 
 
@@ -57,12 +63,50 @@ def test_auto_escalates_to_postcopy_and_takes_source_event(world, h):
     dom = h.add_vm(world.src)
     dom.script = [h.sample(1, 200 << 20, dirty_pages=(100 * MIB) // 4096)] + \
         [h.sample(2, 150 << 20, dirty_pages=(100 * MIB) // 4096)] * 50
-    res = mig(strategy='auto', bandwidth=30).run()
+    res = mig(strategy='auto', bandwidth=30, allow_postcopy=True).run()
     assert res['strategy_used'] == 'postcopy'
     assert dom.postcopy_started
     assert 'dirties' in res['postcopy_reason']
     assert res['figures']['postcopy_requests'] == 7
     assert res['figures']['source'] == 'source job-completed event'
+
+
+def test_auto_finishes_non_converging_guest_by_throttling_not_postcopy(world, h):
+    dom = h.add_vm(world.src)
+    heavy = (100 * MIB) // 4096
+    dom.script = [h.sample(1, 200 << 20, dirty_pages=heavy)] + \
+        [h.sample(2 + i // 10, 150 << 20, dirty_pages=heavy, throttle=min(20 + i, 99)) for i in range(60)] + \
+        [h.sample(9, 0, throttle=99, done=True)]
+    res = mig(strategy='auto', bandwidth=30, stall_timeout=1).run()
+    assert not dom.postcopy_started
+    assert res['strategy_used'] == 'auto_converge' and res['postcopy_reason'] is None
+    _uri, _params, flags = dom.migrate_calls[0]
+    assert flags & plan.FLAGS['auto_converge'] and not flags & plan.FLAGS['postcopy']
+    assert res['state'] == {'source': 'absent', 'dest': 'running'}
+
+
+def test_live_move_leaving_a_transient_vm_fails_clearly(world, h):
+    dom = h.add_vm(world.src)
+    dom.script = [h.sample(1, 0, done=True)]
+    real = dom.migrateToURI3
+
+    def migrate(uri, params, flags):
+        out = real(uri, params, flags)
+        world.dst.domains['vm1'].persistent = False     # as if PERSIST_DEST had been ignored
+        return out
+    dom.migrateToURI3 = migrate
+    with pytest.raises(MigrationError) as err:
+        mig(strategy='precopy').run()
+    assert 'not persistent' in str(err.value) and 'virsh' in str(err.value)
+    assert err.value.state['dest'] == 'running'
+
+
+def test_persistent_false_with_undefine_source_refused_before_anything(world, h):
+    dom = h.add_vm(world.src)
+    with pytest.raises(MigrationError) as err:
+        mig(persistent=False).run()
+    assert 'persistent=false with undefine_source=true' in str(err.value)
+    assert dom.migrate_calls == [] and dom.active and world.opened == []
 
 
 def test_timeout_aborts_and_vm_stays(world, h):
@@ -73,6 +117,94 @@ def test_timeout_aborts_and_vm_stays(world, h):
     assert 'did not complete within 1 s; aborted' in err.value.message
     assert 'still running on the source' in err.value.message
     assert err.value.state['source'] == 'running' and 'vm1' not in world.dst.domains
+
+
+def test_timeout_applies_while_job_stats_fail(world, h):
+    dom = h.add_vm(world.src)
+
+    def no_stats(flags=0):
+        raise h.libvirtError('Timed out during operation: cannot acquire state change lock')
+    dom.jobStats = no_stats
+    with pytest.raises(MigrationError) as err:
+        mig(strategy='precopy', timeout=1).run()
+    assert 'did not complete within 1 s (no job statistics from libvirt); aborted' in err.value.message
+    assert dom.aborted and err.value.state['source'] == 'running'
+
+
+def _sigterm_after(seconds):
+    timer = threading.Timer(seconds, os.kill, (os.getpid(), signal.SIGTERM))
+    timer.start()
+    return timer
+
+
+def test_sigterm_mid_migration_aborts_the_job_and_logs_it(world, h, tmp_path):
+    dom = h.add_vm(world.src)
+    dom.script = [h.sample(1, 200 << 20)] * 1000
+    log = str(tmp_path / 'p.jsonl')
+    before = signal.getsignal(signal.SIGTERM)
+    timer = _sigterm_after(0.5)
+    try:
+        with pytest.raises(MigrationError) as err:
+            mig(strategy='precopy', progress_log=log).run()
+    finally:
+        timer.cancel()
+    assert 'stopped by SIGTERM' in err.value.message and 'job was aborted' in err.value.message
+    assert dom.aborted and err.value.state == {'source': 'running', 'dest': 'absent'}
+    last = json.loads(open(log).read().splitlines()[-1])
+    assert last['phase'] == 'interrupted' and 'SIGTERM' in last['why']
+    assert signal.getsignal(signal.SIGTERM) == before
+
+
+def test_sigterm_in_postcopy_leaves_the_job_recoverable(world, h):
+    dom = h.add_vm(world.src)
+    dom.script = [h.sample(1, 200 << 20), h.sample(2, 150 << 20)] * 500
+    switched = []
+    dom.migrateStartPostCopy = lambda flags=0: switched.append(True)   # the job goes on in post-copy
+    timer = _sigterm_after(0.8)
+    try:
+        with pytest.raises(MigrationError) as err:
+            mig(strategy='postcopy').run()
+    finally:
+        timer.cancel()
+        dom.fail_with = 'test over'
+    assert switched and not dom.aborted
+    assert 'post-copy' in err.value.message and '--postcopy-resume' in err.value.message
+
+
+@pytest.mark.parametrize('strategy', ['postcopy', 'precopy'])
+def test_postcopy_failure_reported_as_such_and_source_not_resumed(world, h, strategy):
+    """A link cut in post-copy: the source is paused (reason post-copy failed), the destination unknown.
+    It must not be reported as "paused on the source" nor resumed there (libvirt refuses; memory is split).
+    With strategy precopy the watch never saw the switch: the pause reason alone tells."""
+    dom = h.add_vm(world.src)
+    dom.script = [h.sample(1, 200 << 20), h.sample(2, 150 << 20)] * 500
+    resumed = []
+    dom.resume = lambda: resumed.append(True)
+
+    def start_postcopy(flags=0):
+        dom.state_override = (3, 13)
+        dom.fail_with = 'internal error: qemu unexpectedly closed the monitor: connection reset'
+    dom.migrateStartPostCopy = start_postcopy
+    if strategy == 'precopy':
+        dom.state_override = (3, 13)
+        dom.fail_with = 'operation failed: job \'migration out\' failed: connection reset'
+    with pytest.raises(MigrationError) as err:
+        mig(strategy=strategy).run()
+    assert 'post-copy' in err.value.message and '--postcopy-resume' in err.value.message
+    assert 'paused on the source' not in err.value.message and not resumed
+
+
+def test_unexpected_error_in_the_watch_aborts_the_job(world, h, monkeypatch):
+    from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.monitor import Monitor
+    dom = h.add_vm(world.src)
+    dom.script = [h.sample(1, 200 << 20)] * 1000
+
+    def broken(self, stats, now):
+        raise ZeroDivisionError('a bug')
+    monkeypatch.setattr(Monitor, 'observe', broken)
+    with pytest.raises(ZeroDivisionError):
+        mig(strategy='precopy').run()
+    assert dom.aborted and dom.active and 'vm1' in world.src.domains
 
 
 def test_destination_failure_mid_migration(world, h):
@@ -155,6 +287,76 @@ def test_cold_refuses_when_guest_ignores_shutdown(world, h):
     assert 'powered off' in ' '.join(res['cold_steps']) and world.dst.domains['vm1'].active
 
 
+def test_cold_power_off_that_fails_copies_nothing(world, h):
+    dom = h.add_vm(world.src)
+    dom.shutdown_works = False
+
+    def broken_destroy():
+        raise h.libvirtError('Failed to terminate process 4242 with SIGKILL: Device or resource busy')
+    dom.destroy = broken_destroy
+    with pytest.raises(MigrationError) as err:
+        mig(mode='cold', cold_shutdown_timeout=1, cold_force_off=True).run()
+    assert 'could not be powered off' in str(err.value) and 'still running on the source' in str(err.value)
+    assert dom.active and 'vm1' in world.src.domains and 'vm1' not in world.dst.domains
+
+
+def test_cold_power_off_that_leaves_it_running_copies_nothing(world, h, monkeypatch):
+    from ansible_collections.skillvl.offline_first.plugins.module_utils.migration import cold
+    monkeypatch.setattr(cold, 'OFF_WAIT', 1)
+    dom = h.add_vm(world.src)
+    dom.shutdown_works = False
+    dom.destroy = lambda: None       # libvirt said yes, the QEMU process lives on
+    with pytest.raises(MigrationError) as err:
+        mig(mode='cold', cold_shutdown_timeout=1, cold_force_off=True).run()
+    assert 'still running on the source after the power-off' in str(err.value)
+    assert dom.active and 'vm1' not in world.dst.domains
+
+
+def _local_disks(world, h, count=2):
+    disks = ''.join("<disk type='file' device='disk'><driver name='qemu' type='raw'/>"
+                    "<source file='/var/lib/libvirt/images/d%d.raw'/><target dev='vd%s' bus='virtio'/></disk>"
+                    % (i, 'abcdef'[i]) for i in range(count))
+    for host in (world.src, world.dst):
+        host.pools['/var/lib/libvirt/images'] = 'default'
+    for i in range(count):
+        world.src.volumes['/var/lib/libvirt/images/d%d.raw' % i] = 1 << 20
+    return h.add_vm(world.src, disks=disks)
+
+
+def test_cold_timeout_during_copy_removes_every_copy_and_restarts_the_source(world, h, monkeypatch):
+    from ansible_collections.skillvl.offline_first.plugins.module_utils.migration import cold
+    dom = _local_disks(world, h)
+    deleted = []
+    deadlines = []
+
+    def fake_copy(src, dst, path, deadline, clock, created):
+        deadlines.append(deadline)
+        if created:
+            raise MigrationError('copying disk %s did not finish within the timeout' % path)
+        created.append((path, type('Vol', (), {'delete': lambda self, f: deleted.append(path)})()))
+        return 1 << 20
+    monkeypatch.setattr(cold, '_copy_disk', fake_copy)
+    with pytest.raises(MigrationError) as err:
+        mig(mode='cold', storage='copy', timeout=30).run()
+    text = str(err.value)
+    assert 'did not finish within the timeout' in text and 'the VM runs on the source again' in text
+    assert deleted == ['/var/lib/libvirt/images/d0.raw'] and 'd0.raw on the destination was deleted' in text
+    assert dom.active and 'vm1' in world.src.domains and 'vm1' not in world.dst.domains
+    assert len(deadlines) == 2 and deadlines[0] - deadlines[1] == 0
+
+
+def test_cold_interrupted_by_sigterm_restores_the_source(world, h, monkeypatch):
+    from ansible_collections.skillvl.offline_first.plugins.module_utils.migration import cold
+    dom = h.add_vm(world.src)
+
+    def killed(xml):
+        raise SystemExit('SIGTERM')
+    monkeypatch.setattr(h.FakeConn, 'defineXML', lambda self, xml: killed(xml))
+    with pytest.raises(SystemExit):
+        mig(mode='cold').run()
+    assert dom.active and 'vm1' in world.src.domains
+
+
 def test_cold_start_failure_restores_source(world, h):
     dom = h.add_vm(world.src)
 
@@ -190,7 +392,7 @@ def test_auto_without_userfaultfd_falls_back_to_precopy(world, h):
                                  "Postcopy is not supported: Userfaultfd not available: Operation not permitted")
         return real(uri, params, flags)
     dom.migrateToURI3 = migrate
-    res = mig().run()
+    res = mig(allow_postcopy=True).run()
     assert res['state']['dest'] == 'running' and len(calls) == 2
     assert 'postcopy' not in res['plan']['flags'] and 'auto_converge' in res['plan']['flags']
     assert any('vm.unprivileged_userfaultfd' in w for w in res['warnings'])

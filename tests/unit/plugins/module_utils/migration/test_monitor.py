@@ -48,6 +48,15 @@ def test_auto_switches_when_dirty_rate_exceeds_ratio_of_link():
     assert m.observe(s(3, 100, dirty_mib=100), 2.0)[0] is None     # no second switch
 
 
+def test_auto_without_permission_never_switches_but_throttles_on():
+    m = mon(stall=2, action='postcopy', timeout=20, auto_postcopy=False)
+    actions = [m.observe(s(1 + i, 150, dirty_mib=100, throttle=min(20 + 10 * i, 99)), float(i))[0]
+               for i in range(10)]
+    assert actions == [None] * 10 and m.phase == 'precopy' and m.postcopy_reason is None
+    assert m.observe(s(12, 150, dirty_mib=100), 21.0)[0] == 'postcopy'     # asked for at timeout only
+    assert 'timeout' in m.postcopy_reason
+
+
 def test_auto_switches_on_stall():
     m = mon(stall=5, postcopy_ratio=10)      # ratio never triggers: only the stall can
     t = 0.0
@@ -81,6 +90,15 @@ def test_timeout_aborts():
     assert m.observe(s(1, 100), 0.0)[0] is None
     assert m.observe(s(2, 100), 5.5)[0] == 'abort'
     assert 'did not complete within 5 s' in m.aborted_reason
+
+
+def test_timeout_applies_while_no_job_shows():
+    m = mon('precopy', postcopy=False, timeout=5)
+    assert m.observe(None, 0.0) == (None, None)
+    assert m.observe({'type': 0}, 3.0) == (None, None)
+    assert m.observe(None, 5.5)[0] == 'abort'
+    assert 'did not complete within 5 s' in m.aborted_reason and m.phase == 'aborting'
+    assert m.observe(None, 6.0)[0] is None        # asked once
 
 
 def test_timeout_switches_to_postcopy_when_asked():

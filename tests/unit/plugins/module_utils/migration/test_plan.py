@@ -20,20 +20,21 @@ def norm(**kw):
     return plan.normalize(base)
 
 
-def test_defaults_tls_auto_with_postcopy_and_autoconverge():
+def test_defaults_tls_auto_with_autoconverge_and_no_postcopy():
     flags, params, names = plan.build(norm())
     assert flags & F['tls'] and flags & F['peer2peer'] and flags & F['live']
-    assert flags & F['auto_converge'] and flags & F['postcopy']
+    assert flags & F['auto_converge'] and not flags & F['postcopy']
     assert flags & F['persist_dest'] and flags & F['undefine_source']
     assert not flags & F['unsafe']
     assert params == {}
     assert 'tls' in names
 
 
-@pytest.mark.parametrize('strategy, has_ac, has_pc', [
-    ('precopy', False, False), ('auto_converge', True, False), ('postcopy', False, True), ('auto', True, True)])
-def test_strategy_flags(strategy, has_ac, has_pc):
-    flags, _params, _names = plan.build(norm(strategy=strategy, transport='tcp'))
+@pytest.mark.parametrize('strategy, allow, has_ac, has_pc', [
+    ('precopy', False, False, False), ('auto_converge', False, True, False), ('postcopy', False, False, True),
+    ('auto', False, True, False), ('auto', True, True, True), ('precopy', True, False, False)])
+def test_strategy_flags(strategy, allow, has_ac, has_pc):
+    flags, _params, _names = plan.build(norm(strategy=strategy, allow_postcopy=allow, transport='tcp'))
     assert bool(flags & F['auto_converge']) == has_ac
     assert bool(flags & F['postcopy']) == has_pc
     assert not flags & F['tls']
@@ -42,6 +43,13 @@ def test_strategy_flags(strategy, has_ac, has_pc):
 def test_timeout_action_postcopy_enables_postcopy_flag_for_precopy():
     flags, _p, _n = plan.build(norm(strategy='precopy', timeout_action='postcopy'))
     assert flags & F['postcopy']
+
+
+@pytest.mark.parametrize('kw, escalates', [
+    ({}, False), ({'allow_postcopy': True}, True), ({'timeout_action': 'postcopy'}, False),
+    ({'allow_postcopy': True, 'parallel_connections': 2}, False), ({'strategy': 'precopy', 'allow_postcopy': True}, False)])
+def test_auto_escalates_to_postcopy_only_when_allowed(kw, escalates):
+    assert plan.auto_postcopy(norm(**kw)) is escalates
 
 
 def test_params_bandwidth_multifd_compression_disks():
@@ -84,6 +92,25 @@ def test_xbzrle_cache_in_bytes():
     ({'mode': 'cold', 'cold_fallback': True}, 'cold_fallback applies'),
     ({'migrate_uri': '198.51.100.21'}, 'migrate_uri must look like'),
     ({'name': ''}, 'name (the VM to migrate) is required'),
+    ({'persistent': False}, 'persistent=false with undefine_source=true'),
+    ({'postcopy_ratio': 7}, 'postcopy_ratio must be'),
+    ({'postcopy_ratio': 0}, 'postcopy_ratio must be'),
+    ({'postcopy_ratio': True}, 'postcopy_ratio must be'),
+    ({'postcopy_ratio': float('nan')}, 'postcopy_ratio must be'),
+    ({'poll_interval': 0}, 'poll_interval must be'),
+    ({'postcopy_bandwidth': -1}, 'postcopy_bandwidth must be'),
+    ({'parallel_connections': 256}, 'parallel_connections must be'),
+    ({'timeout': 10 ** 7}, 'timeout must be'),
+    ({'stall_timeout': 0}, 'stall_timeout must be'),
+    ({'cold_shutdown_timeout': 0}, 'cold_shutdown_timeout must be'),
+    ({'auto_converge_initial': 0, 'strategy': 'auto_converge'}, 'auto_converge_initial must be'),
+    ({'auto_converge_increment': 101, 'strategy': 'auto_converge'}, 'auto_converge_increment must be'),
+    ({'compression': ['zlib'], 'parallel_connections': 2, 'compression_level': 10}, 'compression_level must be'),
+    ({'compression': ['zstd'], 'parallel_connections': 2, 'compression_level': 21}, 'compression_level must be'),
+    ({'compression_level': 3}, 'compression_level applies to zstd or zlib'),
+    ({'xbzrle_cache': 0, 'compression': ['xbzrle']}, 'xbzrle_cache must be'),
+    ({'dest_port': 70000}, 'dest_port must be'),
+    ({'allow_postcopy': 'maybe'}, 'allow_postcopy must be true or false'),
 ])
 def test_nonsense_is_refused_with_the_option_named(kw, words):
     with pytest.raises(MigrationError) as err:
@@ -107,10 +134,19 @@ def test_numeric_strings_accepted():
     assert norm(bandwidth='30')['bandwidth'] == 30
 
 
+def test_persistent_false_is_fine_when_the_source_keeps_its_definition():
+    assert norm(persistent=False, undefine_source=False)['persistent'] is False
+
+
+def test_postcopy_ratio_range_edges():
+    assert norm(postcopy_ratio=1)['postcopy_ratio'] == 1
+    assert norm(postcopy_ratio=0.05)['postcopy_ratio'] == 0.05
+
+
 def test_cap_holds_in_postcopy_unless_own_cap():
-    _f, params, _n = plan.build(norm(bandwidth=30))
+    _f, params, _n = plan.build(norm(bandwidth=30, allow_postcopy=True))
     assert params['bandwidth.postcopy'] == 30
-    _f, params, _n = plan.build(norm(bandwidth=30, postcopy_bandwidth=80))
+    _f, params, _n = plan.build(norm(bandwidth=30, postcopy_bandwidth=80, allow_postcopy=True))
     assert params['bandwidth.postcopy'] == 80
     _f, params, _n = plan.build(norm(strategy='precopy', bandwidth=30))
     assert 'bandwidth.postcopy' not in params
