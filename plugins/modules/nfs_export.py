@@ -269,7 +269,7 @@ def main():
             export = build_export(p["name"], p["path"], p["clients"], allow_any_client=p["allow_any_client"],
                                   protocols=p["protocols"], export_id=p["export_id"], pseudo=p["pseudo"])
         extra = dict(main_conf=p["main_config"]) if p["backend"] == "ganesha" else {}
-        backend = nfs_backend(module, p["backend"], directory=p["config_dir"], **extra)
+        backend = nfs_backend(p["backend"], directory=p["config_dir"], **extra)
         result = backend.ensure(export, p["name"], state=p["state"], exclusive=p["exclusive"], keep=p["keep"],
                                 check_mode=module.check_mode)
     except StorageError as exc:

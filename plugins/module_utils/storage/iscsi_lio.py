@@ -17,30 +17,15 @@ __metaclass__ = type
 import os
 import re
 
-from ansible_collections.community.general.plugins.module_utils.cmd_runner import CmdRunner, cmd_runner_fmt
 
 from ansible_collections.skillvl.offline_first.plugins.module_utils.storage.common import (
-    StorageError, format_portal, read_text,
+    StorageError, format_portal, read_text, resolve_tool, run_tool,
 )
 from ansible_collections.skillvl.offline_first.plugins.module_utils.storage.iscsi import MASK, Step
 
 CONFIGFS = "/sys/kernel/config/target"
 HBA_KIND = dict(fileio="file", iblock="block")
 TARGETCLI_STORE = dict(file="fileio", block="block")
-
-
-def targetcli_runner(module):
-    """The one runner for targetcli (one-shot mode: a path, a command and its arguments)."""
-    return CmdRunner(
-        module,
-        command="targetcli",
-        arg_formats=dict(
-            path=cmd_runner_fmt.as_list(),
-            command=cmd_runner_fmt.as_list(),
-            args=cmd_runner_fmt.as_list(),
-        ),
-        check_rc=False,
-    )
 
 
 def _read(path):
@@ -102,21 +87,13 @@ def read_target(iqn, root=CONFIGFS):
 class LioBackend(object):
     kind = "lio"
 
-    def __init__(self, module, runner=None, root=CONFIGFS):
-        self.module = module
-        self._runner = runner
+    def __init__(self, tools=None, root=CONFIGFS):
+        self.targetcli_tool = resolve_tool(tools, "targetcli")
         self.root = root
         self.warnings = []
 
-    @property
-    def runner(self):
-        if self._runner is None:
-            self._runner = targetcli_runner(self.module)
-        return self._runner
-
     def targetcli(self, what, path, command, *args):
-        with self.runner("path command args") as ctx:
-            rc, out, err = ctx.run(path=[path], command=[command], args=list(args))
+        rc, out, err = run_tool(self.targetcli_tool, [path, command] + list(args))
         if rc != 0:
             raise StorageError("LIO: %s failed: %s" % (what, (err or out).strip() or "rc=%s" % rc))
         return out

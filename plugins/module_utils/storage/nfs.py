@@ -119,8 +119,9 @@ class NfsBackend(object):
     suffix = None
     file_mode = 0o644
 
-    def __init__(self, module, directory=None):
-        self.module = module
+    def __init__(self, tools=None, directory=None):
+        # tools: a callable name -> command.Tool (None: the installed binaries)
+        self.tools = tools
         if directory:
             self.directory = directory
         self.warnings = []

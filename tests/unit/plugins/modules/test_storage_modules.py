@@ -13,9 +13,9 @@ import json
 
 import pytest
 
-from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
 
+from ansible_collections.skillvl.offline_first.plugins.module_utils import command
 from ansible_collections.skillvl.offline_first.plugins.modules import iscsi_target, nfs_export
 
 
@@ -23,7 +23,7 @@ def run_module(mod, args, monkeypatch, commands=None, check_mode=False, diff=Fal
     calls = []
     script = list(commands or [])
 
-    def run_command(self, cmd, **kwargs):
+    def execute(cmd, data=None):
         argv = [str(a).rsplit("/", 1)[-1] if i == 0 else str(a) for i, a in enumerate(cmd)]
         calls.append(argv)
         if not script:
@@ -31,8 +31,8 @@ def run_module(mod, args, monkeypatch, commands=None, check_mode=False, diff=Fal
         step = script.pop(0)
         return step.get("rc", 0), step.get("out", ""), step.get("err", "")
 
-    monkeypatch.setattr(basic.AnsibleModule, "run_command", run_command)
-    monkeypatch.setattr(basic.AnsibleModule, "get_bin_path", lambda self, name, *a, **k: "/usr/sbin/" + name)
+    monkeypatch.setattr(command, "execute", execute)
+    monkeypatch.setattr(command, "which", lambda name, path=None: "/usr/sbin/" + name)
     full = dict(args)
     if check_mode:
         full["_ansible_check_mode"] = True
