@@ -97,3 +97,24 @@ def test_iscsi_target_malformed_iqn(monkeypatch, capsys):
     out, calls = run_module(iscsi_target, dict(iqn="iqn.2026-13.x:y", backend="tgt", state="absent"),
                             monkeypatch, capsys=capsys)
     assert out["failed"] and "malformed" in out["msg"] and calls == []
+
+
+@pytest.mark.parametrize("extra", ["insecure", "no_root_squash", "async", "rw", "Squash = None",
+                                   "PrivilegedPort=false", "anonuid=0"])
+def test_nfs_export_refuses_overriding_extra_options(tmp_path, monkeypatch, capsys, extra):
+    (tmp_path / "srv").mkdir()
+    args = dict(name="vms", path=str(tmp_path / "srv"), config_dir=str(tmp_path / "d"),
+                clients=[dict(host="198.51.100.0/24", extra_options=[extra])])
+    out, calls = run_module(nfs_export, args, monkeypatch, capsys=capsys)
+    assert out["failed"] and "allow_insecure_options" in out["msg"] and not out["changed"]
+    assert calls == [] and not (tmp_path / "d").exists()
+
+
+def test_nfs_export_insecure_options_when_allowed(tmp_path, monkeypatch, capsys):
+    (tmp_path / "srv").mkdir()
+    args = dict(name="vms", path=str(tmp_path / "srv"), config_dir=str(tmp_path / "d"),
+                clients=[dict(host="198.51.100.0/24", extra_options=["no_root_squash", "anonuid=64055"])],
+                allow_insecure_options=True)
+    out, calls = run_module(nfs_export, args, monkeypatch, check_mode=True, diff=True, capsys=capsys)
+    assert out["changed"] and calls == []
+    assert "no_subtree_check,secure,no_root_squash,anonuid=64055)" in out["diff"][0]["after"]
