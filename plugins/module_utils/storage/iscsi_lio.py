@@ -184,11 +184,8 @@ class LioBackend(object):
                         mutual_userid=chap.mutual_username if chap else None,
                         mutual_password=chap.mutual_password if chap else None)
             if want != have:
-                args = ["userid=%s" % (want["userid"] or ""), "password=%s" % (want["password"] or ""),
-                        "mutual_userid=%s" % (want["mutual_userid"] or ""),
-                        "mutual_password=%s" % (want["mutual_password"] or "")]
-                steps.append(Step("set CHAP for %s" % init, self._op(
-                    "setting CHAP for %s" % init, "%s/acls/%s" % (base, init), "set", "auth", *args)))
+                # Secrets go straight into configfs (what rtslib does), never on a command line.
+                steps.append(Step("set CHAP for %s" % init, self._set_chap(iqn, init, want)))
         want_attrib = dict(authentication="1" if chap else "0", generate_node_acls="0")
         if any(cur["attrib"].get(k) != v for k, v in want_attrib.items()):
             steps.append(Step("set authentication=%s generate_node_acls=0" % want_attrib["authentication"], self._op(
@@ -214,6 +211,17 @@ class LioBackend(object):
         if any(s.description.startswith("set CHAP") for s in steps):
             after["chap_secret"] = MASK + " (set)"
         return steps, before, after
+
+    def _set_chap(self, iqn, init, want):
+        auth = os.path.join(self.root, "iscsi", iqn, "tpgt_1", "acls", init, "auth")
+        files = (("userid", "userid"), ("password", "password"), ("userid_mutual", "mutual_userid"),
+                 ("password_mutual", "mutual_password"))
+
+        def apply():
+            for fname, key in files:
+                with open(os.path.join(auth, fname), "w") as f:
+                    f.write(want[key] or "")
+        return apply
 
     def verify(self, target):
         cur = read_target(target.iqn, self.root)
