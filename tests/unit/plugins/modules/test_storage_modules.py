@@ -118,3 +118,25 @@ def test_nfs_export_insecure_options_when_allowed(tmp_path, monkeypatch, capsys)
     out, calls = run_module(nfs_export, args, monkeypatch, check_mode=True, diff=True, capsys=capsys)
     assert out["changed"] and calls == []
     assert "no_subtree_check,secure,no_root_squash,anonuid=64055)" in out["diff"][0]["after"]
+
+
+def test_iscsi_target_raw_result_diff_warnings_hold_no_secret(tmp_path, monkeypatch, capsys):
+    """The result as the module hands it over, before Ansible's no_log masking."""
+    raw = []
+
+    def capture(module, result):
+        raw.append(result)
+        print(json.dumps(dict(captured=True)))
+        raise SystemExit(0)
+    monkeypatch.setattr(iscsi_target, "exit_with_result", capture)
+    (tmp_path / "lun.img").write_bytes(b"\0" * 4096)
+    args = dict(iqn="iqn.2026-11.org.skillvl:t", backend="tgt", luns=[dict(path=str(tmp_path / "lun.img"))],
+                initiators=["iqn.2026-11.org.skillvl:c"],
+                chap=dict(username="u", password="s3cretpassw0rd", mutual_username="m",
+                          mutual_password="mutu4lpassw0rd"))
+    reads = [dict(out=""), dict(out="Account list:\n"), dict(out="Portal: 0.0.0.0:3260,1\n")]
+    run_module(iscsi_target, args, monkeypatch, commands=reads, check_mode=True, diff=True, capsys=capsys)
+    assert len(raw) == 1 and raw[0]["changed"]
+    text = json.dumps(raw[0])
+    assert "s3cretpassw0rd" not in text and "mutu4lpassw0rd" not in text
+    assert raw[0]["diff"]["after"]["initiators"] == ["iqn.2026-11.org.skillvl:c"]
