@@ -229,7 +229,7 @@ def main():
             target = build_target(p["iqn"], p["luns"], p["initiators"], p["chap"], p["portals"])
         else:
             check_iqn(p["iqn"], "target IQN")
-        backend = iscsi_backend(module, p["backend"])
+        backend = iscsi_backend(p["backend"])
         result = ensure_target(backend, target, state=p["state"], iqn=p["iqn"], force=p["force"],
                                check_mode=module.check_mode)
     except StorageError as exc:

@@ -68,7 +68,7 @@ def main():
         supports_check_mode=True,
     )
     try:
-        backend = iscsi_backend(module, module.params["backend"])
+        backend = iscsi_backend(module.params["backend"])
         if backend.kind == "lio":
             backend.available()
         info = backend.info()

@@ -88,6 +88,10 @@ options:
         description:
           - Further options in the server's own syntax, C(name) or C(name=value), for example
             V(anonuid=64055) (kernel) or V(Anonymous_Uid=64055) (ganesha). The server validates them.
+          - An option that overrides O(clients[].access), O(clients[].squash), O(clients[].sync) or
+            O(clients[].secure) (for example V(insecure), V(no_root_squash), V(async), V(Squash=None)),
+            or maps squashed users to root (V(anonuid=0)), is refused unless
+            O(allow_insecure_options=true).
         type: list
         elements: str
         default: []
@@ -114,6 +118,12 @@ options:
     default: []
   allow_any_client:
     description: Allow V(*) and V(0.0.0.0/0) as clients (every host that can reach the server).
+    type: bool
+    default: false
+  allow_insecure_options:
+    description:
+      - Accept O(clients[].extra_options) that override the client's access, squash, sync or secure
+        setting or map squashed users to root. Without it such an option is an error and nothing is written.
     type: bool
     default: false
   protocols:
@@ -250,6 +260,7 @@ def main():
             exclusive=dict(type="bool", default=False),
             keep=dict(type="list", elements="str", default=[]),
             allow_any_client=dict(type="bool", default=False),
+            allow_insecure_options=dict(type="bool", default=False),
             protocols=dict(type="list", elements="int", default=[3, 4]),
             export_id=dict(type="int"),
             pseudo=dict(type="str"),
@@ -267,9 +278,10 @@ def main():
         export = None
         if p["state"] == "present":
             export = build_export(p["name"], p["path"], p["clients"], allow_any_client=p["allow_any_client"],
-                                  protocols=p["protocols"], export_id=p["export_id"], pseudo=p["pseudo"])
+                                  protocols=p["protocols"], export_id=p["export_id"], pseudo=p["pseudo"],
+                                  allow_insecure_options=p["allow_insecure_options"])
         extra = dict(main_conf=p["main_config"]) if p["backend"] == "ganesha" else {}
-        backend = nfs_backend(module, p["backend"], directory=p["config_dir"], **extra)
+        backend = nfs_backend(p["backend"], directory=p["config_dir"], **extra)
         result = backend.ensure(export, p["name"], state=p["state"], exclusive=p["exclusive"], keep=p["keep"],
                                 check_mode=module.check_mode)
     except StorageError as exc:

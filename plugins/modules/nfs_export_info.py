@@ -87,7 +87,7 @@ def main():
         supports_check_mode=True,
     )
     try:
-        backend = nfs_backend(module, module.params["backend"], directory=module.params["config_dir"])
+        backend = nfs_backend(module.params["backend"], directory=module.params["config_dir"])
         exports = backend.info()
         server = backend.server_state()
     except StorageError as exc:

@@ -12,6 +12,8 @@ import re
 import tempfile
 import traceback
 
+from ansible_collections.skillvl.offline_first.plugins.module_utils.command import ToolError, tool_factory
+
 try:
     import netaddr
     HAS_NETADDR = True
@@ -34,6 +36,23 @@ _IQN_RE = re.compile(r"^iqn\.\d{4}-(0[1-9]|1[0-2])\.[a-z0-9](?:[a-z0-9-]*[a-z0-9
 
 class StorageError(Exception):
     """An error that says what is wrong in an administrator's words."""
+
+
+def resolve_tool(tools, name):
+    """The Tool for `name` (tools: a callable name -> Tool, None for the real one); a missing
+    binary is a StorageError raised before anything is written."""
+    try:
+        return tool_factory(tools)(name)
+    except ToolError as exc:
+        raise StorageError(str(exc))
+
+
+def run_tool(tool, args, data=None, secrets=()):
+    """Run and return (rc, out, err); a tool that cannot start is a StorageError."""
+    try:
+        return tool.run(args, data=data, secrets=secrets)
+    except ToolError as exc:
+        raise StorageError(str(exc))
 
 
 def check_name(name, what="entry name"):

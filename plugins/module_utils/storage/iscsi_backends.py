@@ -14,8 +14,9 @@ from ansible_collections.skillvl.offline_first.plugins.module_utils.storage.iscs
 BACKENDS = dict(lio=LioBackend, tgt=TgtBackend)
 
 
-def iscsi_backend(module, kind):
+def iscsi_backend(kind, tools=None):
     try:
-        return BACKENDS[kind](module)
+        cls = BACKENDS[kind]
     except KeyError:
         raise StorageError("unknown iSCSI target kind %r: use %s" % (kind, " or ".join(sorted(BACKENDS))))
+    return cls(tools)

@@ -17,30 +17,15 @@ __metaclass__ = type
 import os
 import re
 
-from ansible_collections.community.general.plugins.module_utils.cmd_runner import CmdRunner, cmd_runner_fmt
 
 from ansible_collections.skillvl.offline_first.plugins.module_utils.storage.common import (
-    StorageError, format_portal, read_text,
+    StorageError, format_portal, read_text, resolve_tool, run_tool,
 )
 from ansible_collections.skillvl.offline_first.plugins.module_utils.storage.iscsi import MASK, Step
 
 CONFIGFS = "/sys/kernel/config/target"
 HBA_KIND = dict(fileio="file", iblock="block")
 TARGETCLI_STORE = dict(file="fileio", block="block")
-
-
-def targetcli_runner(module):
-    """The one runner for targetcli (one-shot mode: a path, a command and its arguments)."""
-    return CmdRunner(
-        module,
-        command="targetcli",
-        arg_formats=dict(
-            path=cmd_runner_fmt.as_list(),
-            command=cmd_runner_fmt.as_list(),
-            args=cmd_runner_fmt.as_list(),
-        ),
-        check_rc=False,
-    )
 
 
 def _read(path):
@@ -102,21 +87,13 @@ def read_target(iqn, root=CONFIGFS):
 class LioBackend(object):
     kind = "lio"
 
-    def __init__(self, module, runner=None, root=CONFIGFS):
-        self.module = module
-        self._runner = runner
+    def __init__(self, tools=None, root=CONFIGFS):
+        self.targetcli_tool = resolve_tool(tools, "targetcli")
         self.root = root
         self.warnings = []
 
-    @property
-    def runner(self):
-        if self._runner is None:
-            self._runner = targetcli_runner(self.module)
-        return self._runner
-
     def targetcli(self, what, path, command, *args):
-        with self.runner("path command args") as ctx:
-            rc, out, err = ctx.run(path=[path], command=[command], args=list(args))
+        rc, out, err = run_tool(self.targetcli_tool, [path, command] + list(args))
         if rc != 0:
             raise StorageError("LIO: %s failed: %s" % (what, (err or out).strip() or "rc=%s" % rc))
         return out
@@ -207,11 +184,8 @@ class LioBackend(object):
                         mutual_userid=chap.mutual_username if chap else None,
                         mutual_password=chap.mutual_password if chap else None)
             if want != have:
-                args = ["userid=%s" % (want["userid"] or ""), "password=%s" % (want["password"] or ""),
-                        "mutual_userid=%s" % (want["mutual_userid"] or ""),
-                        "mutual_password=%s" % (want["mutual_password"] or "")]
-                steps.append(Step("set CHAP for %s" % init, self._op(
-                    "setting CHAP for %s" % init, "%s/acls/%s" % (base, init), "set", "auth", *args)))
+                # Secrets go straight into configfs (what rtslib does), never on a command line.
+                steps.append(Step("set CHAP for %s" % init, self._set_chap(iqn, init, want)))
         want_attrib = dict(authentication="1" if chap else "0", generate_node_acls="0")
         if any(cur["attrib"].get(k) != v for k, v in want_attrib.items()):
             steps.append(Step("set authentication=%s generate_node_acls=0" % want_attrib["authentication"], self._op(
@@ -237,6 +211,17 @@ class LioBackend(object):
         if any(s.description.startswith("set CHAP") for s in steps):
             after["chap_secret"] = MASK + " (set)"
         return steps, before, after
+
+    def _set_chap(self, iqn, init, want):
+        auth = os.path.join(self.root, "iscsi", iqn, "tpgt_1", "acls", init, "auth")
+        files = (("userid", "userid"), ("password", "password"), ("userid_mutual", "mutual_userid"),
+                 ("password_mutual", "mutual_password"))
+
+        def apply():
+            for fname, key in files:
+                with open(os.path.join(auth, fname), "w") as f:
+                    f.write(want[key] or "")
+        return apply
 
     def verify(self, target):
         cur = read_target(target.iqn, self.root)

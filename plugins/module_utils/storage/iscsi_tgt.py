@@ -20,43 +20,35 @@ __metaclass__ = type
 import os
 import re
 
-from ansible_collections.community.general.plugins.module_utils.cmd_runner import CmdRunner, cmd_runner_fmt
 
 from ansible_collections.skillvl.offline_first.plugins.module_utils.storage.common import (
-    MANAGED_MARKER, StorageError, format_portal, read_text, remove_file, write_text,
+    MANAGED_MARKER, StorageError, format_portal, read_text, remove_file, resolve_tool, run_tool, write_text,
 )
 from ansible_collections.skillvl.offline_first.plugins.module_utils.storage.iscsi import (
     MASK, Step, create_sparse_file,
 )
 
 CONF_DIR = "/etc/tgt/conf.d"
-ORDER = ("lld mode op tid targetname lun backing_store initiator_name initiator_address "
-         "user password outgoing force param")
 
 
-def tgtadm_runner(module):
-    """The one runner for tgtadm."""
-    return CmdRunner(
-        module,
-        command="tgtadm",
-        arg_formats=dict(
-            lld=cmd_runner_fmt.as_fixed("--lld", "iscsi"),
-            mode=cmd_runner_fmt.as_opt_val("--mode"),
-            op=cmd_runner_fmt.as_opt_val("--op"),
-            tid=cmd_runner_fmt.as_opt_val("--tid"),
-            targetname=cmd_runner_fmt.as_opt_val("--targetname"),
-            lun=cmd_runner_fmt.as_opt_val("--lun"),
-            backing_store=cmd_runner_fmt.as_opt_val("--backing-store"),
-            initiator_name=cmd_runner_fmt.as_opt_val("--initiator-name"),
-            initiator_address=cmd_runner_fmt.as_opt_val("--initiator-address"),
-            user=cmd_runner_fmt.as_opt_val("--user"),
-            password=cmd_runner_fmt.as_opt_val("--password"),
-            outgoing=cmd_runner_fmt.as_bool("--outgoing"),
-            force=cmd_runner_fmt.as_bool("--force"),
-            param=cmd_runner_fmt.as_opt_val("--param"),
-        ),
-        check_rc=False,
-    )
+# tgtadm options in the order they are given, for argv that reads like the manual.
+TGTADM_OPTIONS = (("mode", "--mode"), ("op", "--op"), ("tid", "--tid"), ("targetname", "--targetname"),
+                  ("lun", "--lun"), ("backing_store", "--backing-store"), ("initiator_name", "--initiator-name"),
+                  ("initiator_address", "--initiator-address"), ("user", "--user"), ("password", "--password"))
+TGTADM_FLAGS = (("outgoing", "--outgoing"), ("force", "--force"))
+
+
+def tgtadm_args(**kwargs):
+    args = ["--lld", "iscsi"]
+    for key, opt in TGTADM_OPTIONS:
+        if kwargs.get(key) is not None:
+            args += [opt, str(kwargs[key])]
+    for key, flag in TGTADM_FLAGS:
+        if kwargs.get(key):
+            args.append(flag)
+    if kwargs.get("param") is not None:
+        args += ["--param", str(kwargs["param"])]
+    return args
 
 
 def parse_target_show(text):
@@ -144,24 +136,14 @@ def parse_conf_secrets(text):
 class TgtBackend(object):
     kind = "tgt"
 
-    def __init__(self, module, runner=None, conf_dir=CONF_DIR):
-        self.module = module
-        self._runner = runner
+    def __init__(self, tools=None, conf_dir=CONF_DIR):
+        self.tgtadm_tool = resolve_tool(tools, "tgtadm")
         self.conf_dir = conf_dir
         self.warnings = []
 
-    @property
-    def runner(self):
-        if self._runner is None:
-            self._runner = tgtadm_runner(self.module)
-        return self._runner
-
     def tgtadm(self, what, **kwargs):
         """Run tgtadm; `what` describes the step for errors (never a secret)."""
-        kwargs = dict((k, v) for k, v in kwargs.items() if v is not None)
-        order = [k for k in ORDER.split() if k == "lld" or k in kwargs]
-        with self.runner(order) as ctx:
-            rc, out, err = ctx.run(**kwargs)
+        rc, out, err = run_tool(self.tgtadm_tool, tgtadm_args(**kwargs), secrets=[kwargs.get("password")])
         if rc != 0:
             reason = (err or out).strip().replace("tgtadm: ", "") or "rc=%s" % rc
             raise StorageError("tgt: %s failed: %s" % (what, reason))

@@ -24,6 +24,31 @@ from ansible_collections.skillvl.offline_first.plugins.module_utils.storage.comm
 ACCESS = ("rw", "ro")
 SQUASH = ("root_squash", "no_root_squash", "all_squash")
 
+# Extra options that would override a declared client setting (kernel and ganesha spellings),
+# or map squashed users to root: refused unless the caller allows insecure options.
+OVERRIDING_OPTIONS = frozenset([
+    "rw", "ro", "sync", "async", "secure", "insecure", "root_squash", "no_root_squash", "all_squash",
+    "no_all_squash", "insecure_locks", "no_auth_nlm",
+    "access_type", "squash", "privilegedport", "clients", "sectype",
+])
+ROOT_MAPPING_OPTIONS = frozenset(["anonuid", "anongid", "anonymous_uid", "anonymous_gid"])
+
+
+def check_extra_option(host, extra, allow_insecure_options=False):
+    """Refuse an extra option that silently overrides access, squash, sync or secure."""
+    key, _sep, value = extra.partition("=")
+    key = key.strip().lower()
+    if allow_insecure_options:
+        return
+    if key in OVERRIDING_OPTIONS:
+        raise StorageError(
+            "client %s: extra option %r overrides a setting this module owns (access, squash, sync, secure): "
+            "use the client's own option, or set allow_insecure_options=true" % (host, extra))
+    if key in ROOT_MAPPING_OPTIONS and value.strip() == "0":
+        raise StorageError("client %s: extra option %r maps squashed users to root: "
+                           "set allow_insecure_options=true if that is really meant" % (host, extra))
+
+
 CLIENT_DEFAULTS = dict(access="ro", squash="root_squash", sync=True, secure=True, extra_options=None)
 
 
@@ -60,7 +85,7 @@ class NfsExport(object):
 
 
 def build_export(name, path, clients, allow_any_client=False, protocols=None, export_id=None, pseudo=None,
-                 require_clients=True):
+                 require_clients=True, allow_insecure_options=False):
     """Check the caller's input and build an NfsExport; raises StorageError naming the problem."""
     check_name(name, "export name")
     path = check_abs_path(path, "export path")
@@ -99,6 +124,7 @@ def build_export(name, path, clients, allow_any_client=False, protocols=None, ex
             if not isinstance(extra, str) or not re.match(r"^[A-Za-z_][A-Za-z0-9_]*(\s*=\s*[A-Za-z0-9_.,:/-]+)?$",
                                                           extra.strip()):
                 raise StorageError("client %s: extra option %r is not of the form name or name=value" % (host, extra))
+            check_extra_option(host, extra.strip(), allow_insecure_options)
         result.append(NfsClient(host, opts["access"], opts["squash"], bool(opts["sync"]), bool(opts["secure"]),
                                 [e.strip() for e in opts["extra_options"] or []]))
     if require_clients and not result:
@@ -119,8 +145,9 @@ class NfsBackend(object):
     suffix = None
     file_mode = 0o644
 
-    def __init__(self, module, directory=None):
-        self.module = module
+    def __init__(self, tools=None, directory=None):
+        # tools: a callable name -> command.Tool (None: the installed binaries)
+        self.tools = tools
         if directory:
             self.directory = directory
         self.warnings = []

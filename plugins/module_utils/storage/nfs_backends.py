@@ -14,9 +14,9 @@ from ansible_collections.skillvl.offline_first.plugins.module_utils.storage.nfs_
 BACKENDS = dict(kernel=KernelNfsBackend, ganesha=GaneshaNfsBackend)
 
 
-def nfs_backend(module, kind, directory=None, **kwargs):
+def nfs_backend(kind, directory=None, tools=None, **kwargs):
     try:
         cls = BACKENDS[kind]
     except KeyError:
         raise StorageError("unknown NFS server kind %r: use %s" % (kind, " or ".join(sorted(BACKENDS))))
-    return cls(module, directory=directory, **kwargs)
+    return cls(tools, directory=directory, **kwargs)

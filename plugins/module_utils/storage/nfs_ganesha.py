@@ -18,10 +18,9 @@ import os
 import re
 import time
 
-from ansible_collections.community.general.plugins.module_utils.cmd_runner import CmdRunner, cmd_runner_fmt
 
 from ansible_collections.skillvl.offline_first.plugins.module_utils.storage.common import (
-    StorageError, read_text,
+    StorageError, read_text, resolve_tool, run_tool,
 )
 from ansible_collections.skillvl.offline_first.plugins.module_utils.storage.nfs import NfsBackend, marker_line
 
@@ -30,31 +29,8 @@ MAIN_CONF = "/etc/ganesha/ganesha.conf"
 LOG_FILE = "/var/log/ganesha/ganesha.log"
 
 
-def systemctl_runner(module):
-    """The one runner for systemctl (service state and reload)."""
-    return CmdRunner(
-        module,
-        command="systemctl",
-        arg_formats=dict(
-            action=cmd_runner_fmt.as_list(),
-            unit=cmd_runner_fmt.as_list(),
-        ),
-        check_rc=False,
-    )
-
-
-def dbus_send_runner(module):
-    """The one runner for dbus-send (ganesha's ExportMgr interface)."""
-    return CmdRunner(
-        module,
-        command="dbus-send",
-        arg_formats=dict(
-            method=cmd_runner_fmt.as_func(lambda m: [
-                "--system", "--print-reply", "--reply-timeout=5000", "--dest=org.ganesha.nfsd",
-                "/org/ganesha/nfsd/ExportMgr", "org.ganesha.nfsd.exportmgr.%s" % m]),
-        ),
-        check_rc=False,
-    )
+DBUS_EXPORTMGR = ["--system", "--print-reply", "--reply-timeout=5000", "--dest=org.ganesha.nfsd",
+                  "/org/ganesha/nfsd/ExportMgr"]
 
 
 def parse_show_exports(text):
@@ -77,27 +53,14 @@ class GaneshaNfsBackend(NfsBackend):
     directory = "/etc/ganesha/exports.d"
     suffix = ".conf"
 
-    def __init__(self, module, directory=None, main_conf=MAIN_CONF, log_file=LOG_FILE,
-                 systemctl=None, dbus=None, reload_timeout=15.0):
-        super(GaneshaNfsBackend, self).__init__(module, directory)
+    def __init__(self, tools=None, directory=None, main_conf=MAIN_CONF, log_file=LOG_FILE, reload_timeout=15.0):
+        super(GaneshaNfsBackend, self).__init__(tools, directory)
+        self.systemctl = resolve_tool(tools, "systemctl")
+        self.dbus_send = resolve_tool(tools, "dbus-send")
         self.main_conf = main_conf
         self.log_file = log_file
-        self._systemctl = systemctl
-        self._dbus = dbus
         self.reload_timeout = reload_timeout
         self.reloaded = False
-
-    @property
-    def systemctl(self):
-        if self._systemctl is None:
-            self._systemctl = systemctl_runner(self.module)
-        return self._systemctl
-
-    @property
-    def dbus(self):
-        if self._dbus is None:
-            self._dbus = dbus_send_runner(self.module)
-        return self._dbus
 
     # ---- rendering ---------------------------------------------------------------------
     def used_export_ids(self, skip_name=None):
@@ -210,8 +173,7 @@ class GaneshaNfsBackend(NfsBackend):
 
     # ---- apply and validate ------------------------------------------------------------
     def is_running(self):
-        with self.systemctl("action unit") as ctx:
-            rc, out, _err = ctx.run(action=["is-active", "--quiet"], unit=[SERVICE])
+        rc, _out, _err = run_tool(self.systemctl, ["is-active", "--quiet", SERVICE])
         return rc == 0
 
     def _log_size(self):
@@ -236,8 +198,7 @@ class GaneshaNfsBackend(NfsBackend):
             self._log_offset = None
             return
         self._log_offset = self._log_size()
-        with self.systemctl("action unit") as ctx:
-            rc, _out, err = ctx.run(action=["reload"], unit=[SERVICE])
+        rc, _out, err = run_tool(self.systemctl, ["reload", SERVICE])
         if rc != 0:
             raise StorageError("reloading nfs-ganesha failed (rc=%s): %s" % (rc, err.strip()))
         self.reloaded = True
@@ -250,8 +211,7 @@ class GaneshaNfsBackend(NfsBackend):
                              % self.reload_timeout)
 
     def exports_from_server(self):
-        with self.dbus("method") as ctx:
-            rc, out, err = ctx.run(method="ShowExports")
+        rc, out, err = run_tool(self.dbus_send, DBUS_EXPORTMGR + ["org.ganesha.nfsd.exportmgr.ShowExports"])
         if rc != 0:
             raise StorageError("could not ask nfs-ganesha for its exports over D-Bus (rc=%s): %s"
                                % (rc, err.strip()))

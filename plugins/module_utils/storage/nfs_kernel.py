@@ -16,25 +16,13 @@ __metaclass__ = type
 import os
 import re
 
-from ansible_collections.community.general.plugins.module_utils.cmd_runner import CmdRunner, cmd_runner_fmt
 
-from ansible_collections.skillvl.offline_first.plugins.module_utils.storage.common import StorageError
+from ansible_collections.skillvl.offline_first.plugins.module_utils.storage.common import (
+    StorageError, resolve_tool, run_tool,
+)
 from ansible_collections.skillvl.offline_first.plugins.module_utils.storage.nfs import NfsBackend, marker_line
 
 NFSD_THREADS = "/proc/fs/nfsd/threads"
-
-
-def exportfs_runner(module, binary="exportfs"):
-    """The one runner for exportfs."""
-    return CmdRunner(
-        module,
-        command=binary,
-        arg_formats=dict(
-            reexport_all=cmd_runner_fmt.as_bool("-ra"),
-            verbose=cmd_runner_fmt.as_bool("-v"),
-        ),
-        check_rc=False,
-    )
 
 
 def client_options(client):
@@ -86,16 +74,10 @@ class KernelNfsBackend(NfsBackend):
     directory = "/etc/exports.d"
     suffix = ".exports"
 
-    def __init__(self, module, directory=None, runner=None, threads_file=NFSD_THREADS):
-        super(KernelNfsBackend, self).__init__(module, directory)
-        self._runner = runner
+    def __init__(self, tools=None, directory=None, threads_file=NFSD_THREADS):
+        super(KernelNfsBackend, self).__init__(tools, directory)
+        self.exportfs = resolve_tool(tools, "exportfs")
         self.threads_file = threads_file
-
-    @property
-    def runner(self):
-        if self._runner is None:
-            self._runner = exportfs_runner(self.module)
-        return self._runner
 
     def render(self, export, current_text):
         words = ['"%s"' % export.path]
@@ -118,8 +100,7 @@ class KernelNfsBackend(NfsBackend):
         return dict(path=None, clients={})
 
     def apply(self, changes):
-        with self.runner("reexport_all") as ctx:
-            rc, out, err = ctx.run(reexport_all=True)
+        rc, out, err = run_tool(self.exportfs, ["-ra"])
         messages = [m for m in (err or "").splitlines() if m.strip()]
         if rc != 0:
             raise StorageError("exportfs -ra rejected the exports (rc=%s): %s"
@@ -129,8 +110,7 @@ class KernelNfsBackend(NfsBackend):
             raise StorageError("exportfs -ra reported: %s" % " ".join(errors))
 
     def current(self):
-        with self.runner("verbose") as ctx:
-            rc, out, err = ctx.run(verbose=True)
+        rc, out, err = run_tool(self.exportfs, ["-v"])
         if rc != 0:
             raise StorageError("exportfs -v failed (rc=%s): %s" % (rc, err.strip()))
         return parse_exportfs_v(out)

@@ -13,9 +13,9 @@ import json
 
 import pytest
 
-from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
 
+from ansible_collections.skillvl.offline_first.plugins.module_utils import command
 from ansible_collections.skillvl.offline_first.plugins.modules import iscsi_target, nfs_export
 
 
@@ -23,7 +23,7 @@ def run_module(mod, args, monkeypatch, commands=None, check_mode=False, diff=Fal
     calls = []
     script = list(commands or [])
 
-    def run_command(self, cmd, **kwargs):
+    def execute(cmd, data=None):
         argv = [str(a).rsplit("/", 1)[-1] if i == 0 else str(a) for i, a in enumerate(cmd)]
         calls.append(argv)
         if not script:
@@ -31,8 +31,8 @@ def run_module(mod, args, monkeypatch, commands=None, check_mode=False, diff=Fal
         step = script.pop(0)
         return step.get("rc", 0), step.get("out", ""), step.get("err", "")
 
-    monkeypatch.setattr(basic.AnsibleModule, "run_command", run_command)
-    monkeypatch.setattr(basic.AnsibleModule, "get_bin_path", lambda self, name, *a, **k: "/usr/sbin/" + name)
+    monkeypatch.setattr(command, "execute", execute)
+    monkeypatch.setattr(command, "which", lambda name, path=None: "/usr/sbin/" + name)
     full = dict(args)
     if check_mode:
         full["_ansible_check_mode"] = True
@@ -97,3 +97,46 @@ def test_iscsi_target_malformed_iqn(monkeypatch, capsys):
     out, calls = run_module(iscsi_target, dict(iqn="iqn.2026-13.x:y", backend="tgt", state="absent"),
                             monkeypatch, capsys=capsys)
     assert out["failed"] and "malformed" in out["msg"] and calls == []
+
+
+@pytest.mark.parametrize("extra", ["insecure", "no_root_squash", "async", "rw", "Squash = None",
+                                   "PrivilegedPort=false", "anonuid=0"])
+def test_nfs_export_refuses_overriding_extra_options(tmp_path, monkeypatch, capsys, extra):
+    (tmp_path / "srv").mkdir()
+    args = dict(name="vms", path=str(tmp_path / "srv"), config_dir=str(tmp_path / "d"),
+                clients=[dict(host="198.51.100.0/24", extra_options=[extra])])
+    out, calls = run_module(nfs_export, args, monkeypatch, capsys=capsys)
+    assert out["failed"] and "allow_insecure_options" in out["msg"] and not out["changed"]
+    assert calls == [] and not (tmp_path / "d").exists()
+
+
+def test_nfs_export_insecure_options_when_allowed(tmp_path, monkeypatch, capsys):
+    (tmp_path / "srv").mkdir()
+    args = dict(name="vms", path=str(tmp_path / "srv"), config_dir=str(tmp_path / "d"),
+                clients=[dict(host="198.51.100.0/24", extra_options=["no_root_squash", "anonuid=64055"])],
+                allow_insecure_options=True)
+    out, calls = run_module(nfs_export, args, monkeypatch, check_mode=True, diff=True, capsys=capsys)
+    assert out["changed"] and calls == []
+    assert "no_subtree_check,secure,no_root_squash,anonuid=64055)" in out["diff"][0]["after"]
+
+
+def test_iscsi_target_raw_result_diff_warnings_hold_no_secret(tmp_path, monkeypatch, capsys):
+    """The result as the module hands it over, before Ansible's no_log masking."""
+    raw = []
+
+    def capture(module, result):
+        raw.append(result)
+        print(json.dumps(dict(captured=True)))
+        raise SystemExit(0)
+    monkeypatch.setattr(iscsi_target, "exit_with_result", capture)
+    (tmp_path / "lun.img").write_bytes(b"\0" * 4096)
+    args = dict(iqn="iqn.2026-11.org.skillvl:t", backend="tgt", luns=[dict(path=str(tmp_path / "lun.img"))],
+                initiators=["iqn.2026-11.org.skillvl:c"],
+                chap=dict(username="u", password="s3cretpassw0rd", mutual_username="m",
+                          mutual_password="mutu4lpassw0rd"))
+    reads = [dict(out=""), dict(out="Account list:\n"), dict(out="Portal: 0.0.0.0:3260,1\n")]
+    run_module(iscsi_target, args, monkeypatch, commands=reads, check_mode=True, diff=True, capsys=capsys)
+    assert len(raw) == 1 and raw[0]["changed"]
+    text = json.dumps(raw[0])
+    assert "s3cretpassw0rd" not in text and "mutu4lpassw0rd" not in text
+    assert raw[0]["diff"]["after"]["initiators"] == ["iqn.2026-11.org.skillvl:c"]

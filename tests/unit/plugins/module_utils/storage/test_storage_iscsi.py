@@ -186,8 +186,6 @@ def test_lio_new_target_plan(tmp_path, fake_module):
         {"argv": ["targetcli", base + "/luns", "create", "/backstores/fileio/vm1_img", "lun=0",
                   "add_mapped_luns=false"]},
         {"argv": ["targetcli", base + "/acls", "create", LIO_INIT, "add_mapped_luns=true"]},
-        {"argv": ["targetcli", "%s/acls/%s" % (base, LIO_INIT), "set", "auth", "userid=vmsuser",
-                  "password=s3cretpassw0rd", "mutual_userid=", "mutual_password="]},
         {"argv": ["targetcli", base, "set", "attribute", "authentication=1", "generate_node_acls=0"]},
         {"argv": ["targetcli", base + "/portals", "delete", "0.0.0.0", "3260"]},
         {"argv": ["targetcli", base + "/portals", "create", "198.51.100.31", "3260"]},
@@ -200,9 +198,16 @@ def test_lio_new_target_plan(tmp_path, fake_module):
     # the backstore is created before the target in the plan? no: target first, then backstore
     order = [s.description.split(" ")[0:2] for s in steps]
     assert order[0] == ["create", "target"]
+    # the kernel makes the ACL's auth directory when targetcli creates the ACL
+    auth = root / "iscsi" / LIO_IQN / "tpgt_1" / "acls" / LIO_INIT / "auth"
+    auth.mkdir(parents=True)
     for step in steps:
         step.run()
     assert module.script == []
+    # CHAP went into configfs, on no command line and no stdin
+    assert (auth / "userid").read_text() == "vmsuser" and (auth / "password").read_text() == "s3cretpassw0rd"
+    assert (auth / "password_mutual").read_text() == ""
+    assert not any("s3cret" in " ".join(argv) for argv in module.calls)
     assert not any("s3cret" in s.description for s in steps)
     assert after["chap_secret"] == "******** (set)"
 

@@ -1,0 +1,75 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, SKILL/VL offline-first team
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""NFS backends driven by the YAML cases beside this file: exact argv, result, files."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import os
+
+import pytest
+import yaml
+
+from ansible_collections.skillvl.offline_first.plugins.module_utils.storage.common import StorageError
+from ansible_collections.skillvl.offline_first.plugins.module_utils.storage.nfs import build_export
+from ansible_collections.skillvl.offline_first.plugins.module_utils.storage.nfs_backends import nfs_backend
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+with open(os.path.join(HERE, "test_storage_nfs_cases.yaml")) as _f:
+    CASES = yaml.safe_load(_f)
+
+
+def _subst(value, tmp):
+    if isinstance(value, str):
+        return value.replace("@TMP@", tmp)
+    if isinstance(value, list):
+        return [_subst(v, tmp) for v in value]
+    if isinstance(value, dict):
+        return dict((k, _subst(v, tmp)) for k, v in value.items())
+    return value
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
+def test_nfs_case(case, tmp_path, fake_module):
+    tmp = str(tmp_path)
+    for sub in ("srv", "exports.d"):
+        (tmp_path / sub).mkdir()
+    main = tmp_path / "ganesha.conf"
+    main.write_text("EXPORT { Export_Id = 1; Path = /x; }\n")
+    log = tmp_path / "ganesha.log"
+    log.write_text("")
+    case = _subst(case, tmp)
+    args = case["input"]
+    state = case.get("state", "present")
+    tools = fake_module(case["run"])
+    run_command = tools.run_command
+
+    def logging_run(cmd, **kwargs):
+        result = run_command(cmd, **kwargs)
+        if list(cmd)[1:2] == ["reload"]:
+            with open(str(log), "a") as f:
+                f.write("x reread_exports :CONFIG :EVENT :Reread exports complete\n")
+        return result
+    tools.run_command = logging_run
+    extra = dict(main_conf=str(main), log_file=str(log), reload_timeout=0.5) if case["backend"] == "ganesha" \
+        else dict(threads_file=str(tmp_path / "threads"))
+    backend = nfs_backend(case["backend"], directory=str(tmp_path / "exports.d"), tools=tools, **extra)
+    export = build_export(args["name"], args["path"], args["clients"]) if state == "present" else None
+    if "error" in case:
+        with pytest.raises(StorageError) as exc:
+            backend.ensure(export, args["name"], state=state)
+        assert case["error"] in str(exc.value)
+    else:
+        result = backend.ensure(export, args["name"], state=state)
+        assert result["changed"] == case["expected"]["changed"]
+        if "warning" in case["expected"]:
+            assert any(case["expected"]["warning"] in w for w in result.get("warnings", []))
+    assert tools.script == [], "commands expected but not run: %s" % tools.script
+    for rel, text in (case.get("files") or {}).items():
+        path = tmp_path / rel
+        if text is None:
+            assert not path.exists()
+        else:
+            assert path.read_text() == text
