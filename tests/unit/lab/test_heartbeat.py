@@ -5,7 +5,6 @@ import sys
 import time
 import zlib
 
-import pytest
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 sys.path.insert(0, os.path.join(TOP, "lab"))
