@@ -1,0 +1,106 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, SKILL/VL offline-first team
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Where a VM is, and so which host a migration starts from: exactly one, or a clear refusal.
+
+Plain Python: the input is what each hypervisor of the inventory said about the VM
+(its libvirt state, or None when the host could not be asked), so a playbook filter, the
+planner and an experiment runner decide the same way.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+# States in which a QEMU process exists for the VM (it holds its disk and memory).
+ACTIVE_STATES = frozenset(('running', 'paused', 'blocked', 'pmsuspended', 'shutdown', 'nostate'))
+MODES = ('live', 'cold')
+
+
+def _hosts(names):
+    return ', '.join(sorted(names))
+
+
+def _unasked_note(unasked):
+    if not unasked:
+        return ''
+    return '; could not ask %s' % _hosts('%s (%s)' % (h, why) if why else h for h, why in unasked.items())
+
+
+def migration_source(vm, states, target, source=None, mode='live', errors=None):
+    """Choose the one host to migrate ``vm`` from.
+
+    ``states`` maps every hypervisor of the inventory to the VM's state there ('absent' when it
+    has no such VM) or None when it could not be asked; ``errors`` optionally gives the reason
+    for each host that could not be asked.
+
+    Returns a dict: ``source`` (a host, or None when there is nothing to do or on refusal),
+    ``error`` (why the move is refused, or None), ``msg`` (what was decided), ``active`` and
+    ``defined`` (hosts where the VM runs / is defined), ``unasked`` (hosts not asked).
+    """
+    errors = errors or {}
+    unasked = dict((h, errors.get(h)) for h, s in states.items() if s is None)
+    active = sorted(h for h, s in states.items() if s in ACTIVE_STATES)
+    defined = sorted(h for h, s in states.items() if s not in (None, 'absent'))
+    out = {'vm': vm, 'source': None, 'error': None, 'msg': None, 'active': active, 'defined': defined,
+           'unasked': sorted(unasked), 'already_there': False}
+
+    def refuse(msg):
+        out['error'] = msg
+        return out
+
+    if mode not in MODES:
+        return refuse('mode must be one of %s, not %r' % (', '.join(MODES), mode))
+    if target not in states:
+        return refuse('the target %s is not a hypervisor of this inventory' % target)
+    if source is not None and source not in states:
+        return refuse('the source %s is not a hypervisor of this inventory' % source)
+    if target in unasked:
+        return refuse('cannot ask the target %s about VM %s%s' % (target, vm, ': %s' % unasked[target]
+                                                                  if unasked[target] else ''))
+    if len(active) > 1:
+        return refuse('VM %s runs on %s: a VM must run in one place, so neither copy is moved. '
+                      'Find the current one (its clients, its disk), stop the other with virsh destroy, '
+                      'then migrate again' % (vm, ' and '.join(active)))
+
+    if source is not None:
+        if source == target:
+            return refuse('the source and the target are both %s' % target)
+        if source in unasked:
+            return refuse('cannot ask the source %s about VM %s%s' % (source, vm, ': %s' % unasked[source]
+                                                                      if unasked[source] else ''))
+        if active and active != [source]:
+            return refuse('VM %s runs on %s, not on the source %s given' % (vm, active[0], source))
+        if mode == 'live' and source not in active:
+            return refuse('VM %s does not run on %s (%s there): a live migration needs a running VM; '
+                          '-e mode=cold moves a stopped one' % (vm, source, states[source]))
+        if source not in defined:
+            return refuse('%s has no VM called %s' % (source, vm))
+        out.update(source=source, msg='VM %s moves from %s to %s%s' % (vm, source, target, _unasked_note(unasked)))
+        return out
+
+    if active == [target]:
+        out.update(already_there=True,
+                   msg='VM %s already runs on %s: nothing to migrate%s' % (vm, target, _unasked_note(unasked)))
+        return out
+    if active:
+        candidates = active
+    elif mode == 'live':
+        if defined:
+            return refuse('VM %s runs nowhere (defined, not running, on %s): a live migration needs a running '
+                          'VM; -e mode=cold moves a stopped one' % (vm, _hosts(defined)))
+        return refuse('no hypervisor knows a VM called %s%s' % (vm, _unasked_note(unasked)))
+    else:
+        candidates = [h for h in defined if h != target]
+        if not candidates:
+            if target in defined:
+                out.update(already_there=True, msg='VM %s is already defined on %s: nothing to move%s'
+                           % (vm, target, _unasked_note(unasked)))
+                return out
+            return refuse('no hypervisor knows a VM called %s%s' % (vm, _unasked_note(unasked)))
+        if len(candidates) > 1:
+            return refuse('VM %s is defined, stopped, on %s: say which copy to move with -e source=HOST'
+                          % (vm, ' and '.join(candidates)))
+    out.update(source=candidates[0], msg='VM %s moves from %s to %s%s' % (vm, candidates[0], target,
+                                                                          _unasked_note(unasked)))
+    return out

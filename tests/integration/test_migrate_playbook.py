@@ -1,0 +1,114 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, SKILL/VL offline-first team
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""playbooks/migrate.yml as an admin (or an AWX job) runs it, in the lab: a failed move fails
+the play, the move starts from exactly one host, --check and --limit behave.
+"""
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from test_migration import Guests, HYPERVISORS, IMAGES  # noqa: E402  pylint: disable=wrong-import-position
+
+LOG_DIR = "/var/log/skillvl-migration"
+
+
+@pytest.fixture(scope="module")
+def guests(lab):
+    g = Guests(lab)
+    for host in HYPERVISORS:
+        lab.run(host, "systemctl start libvirtd.service >/dev/null 2>&1 || true", check=False)
+    try:
+        yield g
+    finally:
+        for name in g.names:
+            g.remove(name)
+            for host in HYPERVISORS:
+                lab.run(host, "rm -f %s/%s.jsonl" % (LOG_DIR, name), check=False)
+
+
+def migrate_yml(lab, vm, target, args=(), **extra):
+    ev = {"vm": vm, "target": target}
+    ev.update(extra)
+    return lab.playbook("playbooks/migrate.yml", ev, check=False, args=args)
+
+
+def where(guests, name):
+    return dict((h, guests.state(h, name)) for h in HYPERVISORS)
+
+
+def test_a_failed_move_fails_the_play_and_the_vm_stays(lab, guests):
+    """The admin's case: a local disk, storage defaulting to shared: refused, rc != 0, VM untouched."""
+    name = "mpb-local"
+    guests.names.append(name)
+    guests.remove(name)
+    disk = "%s/%s.raw" % (IMAGES, name)
+    lab.run("cloud1", "truncate -s 16M %s" % disk)
+    guests.boot(name, host="cloud1", clean=False, disk=disk)
+    before = guests.last_seq("cloud1", name)
+
+    proc = migrate_yml(lab, name, "ws01")
+    assert proc.returncode != 0, proc.stdout[-4000:]
+    assert "did not move" in proc.stdout and "storage=copy" in proc.stdout, proc.stdout[-4000:]
+    assert "moved from" not in proc.stdout
+    assert where(guests, name) == {"cloud1": "running", "ws01": "absent", "ws02": "absent"}
+    guests.assert_alive("cloud1", name, before, "refused move")
+
+
+def test_check_mode_and_limit_move_nothing(lab, guests):
+    name = guests.boot("mpb-check", host="cloud1")
+
+    proc = migrate_yml(lab, name, "ws01", args=["--check"])
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    assert "would live-migrate" in proc.stdout and "would move from cloud1 to ws01" in proc.stdout
+    assert where(guests, name) == {"cloud1": "running", "ws01": "absent", "ws02": "absent"}
+
+    proc = migrate_yml(lab, name, "ws01", args=["--limit", "ws01"])
+    assert proc.returncode != 0
+    assert "runs on cloud1, which this run excludes (--limit)" in proc.stdout, proc.stdout[-4000:]
+    assert where(guests, name) == {"cloud1": "running", "ws01": "absent", "ws02": "absent"}
+
+    proc = migrate_yml(lab, name, "ws01", source="ws02")
+    assert proc.returncode != 0 and "not on the source ws02 given" in proc.stdout, proc.stdout[-4000:]
+    guests.remove(name)
+
+
+def test_two_running_copies_are_refused(lab, guests):
+    """Two QEMUs of one VM name (each with its own memory): neither is touched."""
+    name = guests.boot("mpb-twice", host="cloud1")
+    guests.boot(name, host="ws02", clean=False)
+
+    proc = migrate_yml(lab, name, "ws01")
+    assert proc.returncode != 0
+    assert "VM %s runs on cloud1 and ws02" % name in proc.stdout, proc.stdout[-4000:]
+    assert where(guests, name) == {"cloud1": "running", "ws01": "absent", "ws02": "running"}
+    for host in HYPERVISORS:
+        assert lab.run(host, "test -e %s/%s.jsonl" % (LOG_DIR, name), check=False).returncode != 0, host
+    guests.remove(name)
+
+
+def test_one_source_there_and_back_despite_a_stale_definition(lab, guests):
+    """A stopped leftover definition on ws02 is not a second source; two imports in one run
+    (make demo does that) each start from the host the VM runs on."""
+    name = guests.boot("mpb-move", host="cloud1")
+    lab.run("ws02", "cat > /tmp/%s.xml" % name, input=lab.run("cloud1", "virsh -c qemu:///system dumpxml %s"
+                                                                % name).stdout)
+    lab.virsh("ws02", "define", "/tmp/%s.xml" % name)
+    before = guests.last_seq("cloud1", name)
+
+    proc = lab.playbook("tests/integration/playbooks/migrate_there_and_back.yml",
+                        {"vm": name, "there": "ws01", "back": "cloud1"}, check=False)
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+    assert "VM %s moved from cloud1 to ws01" % name in proc.stdout
+    assert "VM %s moved from ws01 to cloud1" % name in proc.stdout
+    assert "did not move" not in proc.stdout
+    assert where(guests, name) == {"cloud1": "running", "ws01": "shut off", "ws02": "shut off"} or \
+        where(guests, name) == {"cloud1": "running", "ws01": "absent", "ws02": "shut off"}
+    assert lab.run("ws02", "test -e %s/%s.jsonl" % (LOG_DIR, name), check=False).returncode != 0, \
+        "a migration was started from the stale definition on ws02"
+    guests.assert_alive("cloud1", name, before, "there and back")
+    guests.remove(name)
