@@ -12,23 +12,18 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from test_migration import Guests, HYPERVISORS, IMAGES  # noqa: E402  pylint: disable=wrong-import-position
+# `guests` is test_migration's fixture: it boots, watches and removes the test guests.
+from test_migration import HYPERVISORS, IMAGES, guests  # noqa: E402,F401  pylint: disable=wrong-import-position,unused-import
 
 LOG_DIR = "/var/log/skillvl-migration"
 
 
-@pytest.fixture(scope="module")
-def guests(lab):
-    g = Guests(lab)
+@pytest.fixture(scope="module", autouse=True)
+def progress_logs(lab):
+    """Remove the progress logs of this module's guests from every hypervisor."""
+    yield
     for host in HYPERVISORS:
-        lab.run(host, "systemctl start libvirtd.service >/dev/null 2>&1 || true", check=False)
-    try:
-        yield g
-    finally:
-        for name in g.names:
-            g.remove(name)
-            for host in HYPERVISORS:
-                lab.run(host, "rm -f %s/%s.jsonl" % (LOG_DIR, name), check=False)
+        lab.run(host, "rm -f %s/mpb-*.jsonl" % LOG_DIR, check=False)
 
 
 def migrate_yml(lab, vm, target, args=(), **extra):
