@@ -298,44 +298,11 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.skillvl.offline_first.plugins.module_utils.ovs import ovsdb
 from ansible_collections.skillvl.offline_first.plugins.module_utils.ovs import vxlan
-from ansible_collections.skillvl.offline_first.plugins.module_utils.module_result import exit_with_result
-
-
-TUNNEL_SPEC = dict(
-    name=dict(type="str"),
-    remote_ip=dict(type="str", required=True),
-    local_ip=dict(type="str"),
-    vni=dict(type="int"),
-    dst_port=dict(type="int"),
-    df_default=dict(type="bool"),
-    tos=dict(type="str"),
-    ttl=dict(type="str"),
-    csum=dict(type="bool"),
-)
+from ansible_collections.skillvl.offline_first.plugins.module_utils.module_result import fail_with_error, run_backend
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            bridge=dict(type="str", required=True),
-            state=dict(type="str", default="present", choices=["present", "absent"]),
-            datapath_type=dict(type="str", choices=list(vxlan.DATAPATH_TYPES)),
-            fail_mode=dict(type="str", choices=list(vxlan.FAIL_MODES)),
-            vni=dict(type="int"),
-            local_ip=dict(type="str"),
-            dst_port=dict(type="int", default=vxlan.DEFAULT_DST_PORT),
-            df_default=dict(type="bool"),
-            tos=dict(type="str"),
-            ttl=dict(type="str"),
-            csum=dict(type="bool"),
-            tunnels=dict(type="list", elements="dict", options=TUNNEL_SPEC),
-            split_horizon=dict(type="bool", default=True),
-            exclusive=dict(type="bool", default=False),
-            ovsdb=dict(type="str", default=ovsdb.DEFAULT_REMOTE),
-            timeout=dict(type="int", default=30),
-        ),
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(argument_spec=vxlan.argument_spec(), supports_check_mode=True)
     if not vxlan.HAS_NETADDR:
         module.fail_json(msg=missing_required_lib("netaddr (Debian: python3-netaddr)"))
     if not ovsdb.HAS_OVS:
@@ -346,19 +313,13 @@ def main():
     try:
         vxlan.normalize(module.params)
     except vxlan.OvsError as exc:
-        module.fail_json(msg=str(exc), changed=False)
+        fail_with_error(module, exc)
 
-    session = ovsdb.OvsdbSession(module.params["ovsdb"], module.params["timeout"])
-    try:
-        with session:
-            result = vxlan.ensure(session, module.params, check_mode=module.check_mode)
-    except vxlan.OvsRecordedError as exc:
-        module.fail_json(msg=str(exc), changed=exc.changed, interfaces_in_error=exc.interfaces)
-    except vxlan.OvsInputError as exc:
-        module.fail_json(msg=str(exc), changed=False)
-    except vxlan.OvsError as exc:
-        module.fail_json(msg=str(exc))
-    exit_with_result(module, result)
+    def ensure():
+        with ovsdb.OvsdbSession(module.params["ovsdb"], module.params["timeout"]) as session:
+            return vxlan.ensure(session, module.params, check_mode=module.check_mode)
+
+    run_backend(module, ensure)
 
 
 if __name__ == "__main__":

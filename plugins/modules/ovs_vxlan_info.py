@@ -93,26 +93,22 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.skillvl.offline_first.plugins.module_utils.ovs import ovsdb
 from ansible_collections.skillvl.offline_first.plugins.module_utils.ovs import vxlan
+from ansible_collections.skillvl.offline_first.plugins.module_utils.module_result import run_backend
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            bridge=dict(type="str"),
-            ovsdb=dict(type="str", default=ovsdb.DEFAULT_REMOTE),
-            timeout=dict(type="int", default=30),
-        ),
-        supports_check_mode=True,
-    )
+    spec = dict(bridge=dict(type="str"))
+    spec.update(vxlan.connection_argument_spec())
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
     if not ovsdb.HAS_OVS:
         module.fail_json(msg=missing_required_lib("ovs (Debian: python3-openvswitch)"),
                          exception=ovsdb.OVS_IMPORT_ERROR)
-    try:
+
+    def describe():
         with ovsdb.OvsdbSession(module.params["ovsdb"], module.params["timeout"]) as session:
-            result = vxlan.describe(session, module.params["bridge"])
-    except vxlan.OvsError as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(changed=False, **result)
+            return dict(vxlan.describe(session, module.params["bridge"]), changed=False)
+
+    run_backend(module, describe)
 
 
 if __name__ == "__main__":

@@ -17,8 +17,9 @@ import os
 import time
 import traceback
 
-from ansible_collections.skillvl.offline_first.plugins.module_utils.ovs.vxlan import (
-    MANAGED_KEY, MANAGED_VALUE, OvsError, OvsTryAgain)
+from ansible_collections.skillvl.offline_first.plugins.module_utils.ovs.common import (
+    ADD_TUNNEL, CREATE_BRIDGE, DEFAULT_REMOTE, DELETE_BRIDGE, DELETE_PORT, MANAGED_KEY, MANAGED_VALUE, UPDATE_BRIDGE, UPDATE_TUNNEL,
+    OvsError, OvsTryAgain)
 
 OVS_IMPORT_ERROR = None
 try:
@@ -31,7 +32,6 @@ except ImportError:
     HAS_OVS = False
     OVS_IMPORT_ERROR = traceback.format_exc()
 
-DEFAULT_REMOTE = "unix:/var/run/openvswitch/db.sock"
 DEFAULT_SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
 DEFAULT_LOG = "/var/log/openvswitch/ovs-vswitchd.log"
 
@@ -216,7 +216,7 @@ class OvsdbSession(object):
 
         for op in ops:
             kind = op["op"]
-            if kind == "create_bridge":
+            if kind == CREATE_BRIDGE:
                 br = txn.insert(tables["Bridge"])
                 br.name = op["bridge"]
                 br.datapath_type = op["datapath_type"]
@@ -228,7 +228,7 @@ class OvsdbSession(object):
                     root_bridges = list(root.bridges)
                 root_bridges.append(br)
                 continue
-            if kind == "delete_bridge":
+            if kind == DELETE_BRIDGE:
                 br = self._find("Bridge", op["bridge"])
                 for port in list(br.ports):
                     delete_port(port)
@@ -240,15 +240,15 @@ class OvsdbSession(object):
                 br.delete()
                 continue
             br = self._bridge_in_txn(op["bridge"], bridge_ports)
-            if kind == "update_bridge":
+            if kind == UPDATE_BRIDGE:
                 if "datapath_type" in op:
                     br.datapath_type = op["datapath_type"]
                 if "fail_mode" in op:
                     br.fail_mode = [op["fail_mode"]]
-            elif kind == "add_tunnel":
+            elif kind == ADD_TUNNEL:
                 ports_of(br).append(new_port(op["port"], "vxlan", op["options"], {MANAGED_KEY: MANAGED_VALUE},
                                              op["protected"]))
-            elif kind == "update_tunnel":
+            elif kind == UPDATE_TUNNEL:
                 port = self._find("Port", op["port"])
                 iface = port.interfaces[0]
                 if iface.options != op["options"]:
@@ -260,7 +260,7 @@ class OvsdbSession(object):
                     ids = dict(port.external_ids)
                     ids[MANAGED_KEY] = MANAGED_VALUE
                     port.external_ids = ids
-            elif kind == "delete_port":
+            elif kind == DELETE_PORT:
                 plist = ports_of(br)
                 port = self._find("Port", op["port"])
                 bridge_ports[br.uuid] = (br, [p for p in plist if p.uuid != port.uuid])

@@ -17,6 +17,10 @@ __metaclass__ = type
 import re
 import zlib
 
+from ansible_collections.skillvl.offline_first.plugins.module_utils.ovs.common import (  # noqa: F401 (errors re-exported)
+    ADD_TUNNEL, CREATE_BRIDGE, DELETE_BRIDGE, DELETE_PORT, MANAGED_KEY, MANAGED_VALUE, UPDATE_BRIDGE, UPDATE_TUNNEL,
+    OvsError, OvsInputError, OvsRecordedError, OvsTryAgain, connection_argument_spec, op)
+
 try:
     import netaddr
     HAS_NETADDR = True
@@ -27,33 +31,45 @@ except ImportError:
 VNI_MIN = 1
 VNI_MAX = 16777215
 IFNAMSIZ = 15
-MANAGED_KEY = "skillvl-managed-by"
-MANAGED_VALUE = "ovs_vxlan"
 DEFAULT_DST_PORT = 4789
 DATAPATH_TYPES = ("system", "netdev")
 FAIL_MODES = ("standalone", "secure")
 _NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
-class OvsError(Exception):
-    """Something is wrong, explained in an administrator's words."""
+TUNNEL_SPEC = dict(
+    name=dict(type="str"),
+    remote_ip=dict(type="str", required=True),
+    local_ip=dict(type="str"),
+    vni=dict(type="int"),
+    dst_port=dict(type="int"),
+    df_default=dict(type="bool"),
+    tos=dict(type="str"),
+    ttl=dict(type="str"),
+    csum=dict(type="bool"),
+)
 
 
-class OvsInputError(OvsError):
-    """The requested configuration is invalid; nothing was changed."""
-
-
-class OvsRecordedError(OvsError):
-    """ovs-vswitchd accepted the configuration but recorded an error on an interface."""
-
-    def __init__(self, msg, interfaces=None, changed=False):
-        super(OvsRecordedError, self).__init__(msg)
-        self.interfaces = interfaces or {}
-        self.changed = changed
-
-
-class OvsTryAgain(OvsError):
-    """OVSDB reported a concurrent change; plan again from a fresh snapshot."""
+def argument_spec():
+    """The options of ovs_vxlan: the desired bridge and tunnels, and how to reach OVSDB."""
+    spec = dict(
+        bridge=dict(type="str", required=True),
+        state=dict(type="str", default="present", choices=["present", "absent"]),
+        datapath_type=dict(type="str", choices=list(DATAPATH_TYPES)),
+        fail_mode=dict(type="str", choices=list(FAIL_MODES)),
+        vni=dict(type="int"),
+        local_ip=dict(type="str"),
+        dst_port=dict(type="int", default=DEFAULT_DST_PORT),
+        df_default=dict(type="bool"),
+        tos=dict(type="str"),
+        ttl=dict(type="str"),
+        csum=dict(type="bool"),
+        tunnels=dict(type="list", elements="dict", options=TUNNEL_SPEC),
+        split_horizon=dict(type="bool", default=True),
+        exclusive=dict(type="bool", default=False),
+    )
+    spec.update(connection_argument_spec())
+    return spec
 
 
 # --- validation ---------------------------------------------------------------------------
@@ -286,7 +302,7 @@ def plan(snapshot, desired):
         if br is None:
             pass
         elif not desired["tunnels_given"]:
-            ops.append({"op": "delete_bridge", "bridge": bridge})
+            ops.append(op(DELETE_BRIDGE, bridge))
             result["bridge_removed"] = True
             result["removed"] = sorted(p for p in br["ports"] if _vxlan_iface(snapshot, p) is not None)
         else:
@@ -302,7 +318,7 @@ def plan(snapshot, desired):
                 hit = pname in wanted or any(
                     _tunnel_identity(t["options"]) == ident for t in desired["tunnels"])
                 if hit:
-                    ops.append({"op": "delete_port", "bridge": bridge, "port": pname})
+                    ops.append(op(DELETE_PORT, bridge, port=pname))
                     result["removed"].append(pname)
         after = _apply_view(before, ops, desired)
         result.update({"ops": ops, "before": before, "after": after})
@@ -310,9 +326,8 @@ def plan(snapshot, desired):
 
     # state == present
     if br is None:
-        ops.append({"op": "create_bridge", "bridge": bridge,
-                    "datapath_type": desired["datapath_type"] or "system",
-                    "fail_mode": desired["fail_mode"]})
+        ops.append(op(CREATE_BRIDGE, bridge, datapath_type=desired["datapath_type"] or "system",
+                      fail_mode=desired["fail_mode"]))
         result["bridge_created"] = True
     else:
         changes = {}
@@ -322,9 +337,7 @@ def plan(snapshot, desired):
         if desired["fail_mode"] is not None and (br.get("fail_mode") or "standalone") != desired["fail_mode"]:
             changes["fail_mode"] = desired["fail_mode"]
         if changes:
-            op = {"op": "update_bridge", "bridge": bridge}
-            op.update(changes)
-            ops.append(op)
+            ops.append(op(UPDATE_BRIDGE, bridge, **changes))
             result["bridge_updated"] = sorted(changes)
 
     wanted_names = set(t["name"] for t in desired["tunnels"])
@@ -352,8 +365,7 @@ def plan(snapshot, desired):
                     "name it %s or remove that port first"
                     % (ident[0], ident[1], ident[2], other, iface.get("bridge"), other))
         if port is None:
-            ops.append({"op": "add_tunnel", "bridge": bridge, "port": name, "options": tun["options"],
-                        "protected": tun["protected"]})
+            ops.append(op(ADD_TUNNEL, bridge, port=name, options=tun["options"], protected=tun["protected"]))
             result["added"].append(name)
             continue
         iface = _vxlan_iface(snapshot, name)
@@ -363,12 +375,12 @@ def plan(snapshot, desired):
         managed = _is_managed(snapshot, name)
         if iface["options"] != tun["options"] or not managed or \
                 bool(port.get("protected")) != tun["protected"]:
-            ops.append({"op": "update_tunnel", "bridge": bridge, "port": name, "options": tun["options"],
-                        "mark": not managed, "protected": tun["protected"]})
+            ops.append(op(UPDATE_TUNNEL, bridge, port=name, options=tun["options"], mark=not managed,
+                          protected=tun["protected"]))
             result["updated"].append(name)
 
     for pname in sorted(leaving):
-        ops.append({"op": "delete_port", "bridge": bridge, "port": pname})
+        ops.append(op(DELETE_PORT, bridge, port=pname))
         result["removed"].append(pname)
 
     after = _apply_view(before, ops, desired)
@@ -382,24 +394,24 @@ def _apply_view(before, ops, desired):
     if before is not None:
         view = dict(before)
         view["tunnels"] = dict((k, dict(v)) for k, v in before["tunnels"].items())
-    for op in ops:
-        kind = op["op"]
-        if kind == "create_bridge":
-            view = {"name": op["bridge"], "datapath_type": op["datapath_type"],
-                    "fail_mode": op["fail_mode"] or "standalone", "tunnels": {}}
-        elif kind == "update_bridge":
+    for step in ops:
+        kind = step["op"]
+        if kind == CREATE_BRIDGE:
+            view = {"name": step["bridge"], "datapath_type": step["datapath_type"],
+                    "fail_mode": step["fail_mode"] or "standalone", "tunnels": {}}
+        elif kind == UPDATE_BRIDGE:
             for key in ("datapath_type", "fail_mode"):
-                if key in op:
-                    view[key] = op[key]
-        elif kind == "delete_bridge":
+                if key in step:
+                    view[key] = step[key]
+        elif kind == DELETE_BRIDGE:
             view = None
-        elif kind in ("add_tunnel", "update_tunnel"):
-            entry = dict(op["options"])
+        elif kind in (ADD_TUNNEL, UPDATE_TUNNEL):
+            entry = dict(step["options"])
             entry["managed"] = True
-            entry["split_horizon"] = op["protected"]
-            view["tunnels"][op["port"]] = entry
-        elif kind == "delete_port":
-            view["tunnels"].pop(op["port"], None)
+            entry["split_horizon"] = step["protected"]
+            view["tunnels"][step["port"]] = entry
+        elif kind == DELETE_PORT:
+            view["tunnels"].pop(step["port"], None)
     return view
 
 
@@ -485,10 +497,8 @@ def ensure(session, params, check_mode=False, attempts=3):
         "bridge_removed": planned["bridge_removed"],
         "bridge_updated": planned["bridge_updated"],
         "diff": {"before": planned["before"] or {}, "after": planned["after"] or {}},
-        "tunnels": [] if check_mode else tunnel_facts(snapshot, desired["bridge"]),
+        "tunnels": tunnel_facts(snapshot, desired["bridge"]),
     }
-    if check_mode:
-        result["tunnels"] = tunnel_facts(snapshot, desired["bridge"])
     if not check_mode and desired["state"] == "present":
         names = [desired["bridge"]] + [t["name"] for t in desired["tunnels"]]
         problems = recorded_errors(snapshot, names)

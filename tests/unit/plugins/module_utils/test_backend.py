@@ -1,0 +1,79 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, SKILL/VL offline-first team
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The backend contract: one error family, one way from a backend's result or error to a module's exit."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import pytest
+
+from ansible_collections.skillvl.offline_first.plugins.module_utils.backend import BackendError
+from ansible_collections.skillvl.offline_first.plugins.module_utils.module_result import run_backend
+from ansible_collections.skillvl.offline_first.plugins.module_utils.ovs import common as ovs_common
+
+
+class Exit(Exception):
+    pass
+
+
+class FakeModule(object):
+    """Records what a module would print; exit_json/fail_json end the call like the real ones."""
+
+    def __init__(self, diff=False):
+        self._diff = diff
+        self.warnings = []
+        self.exited = None
+        self.failed = None
+
+    def warn(self, text):
+        self.warnings.append(text)
+
+    def exit_json(self, **result):
+        self.exited = result
+        raise Exit()
+
+    def fail_json(self, **result):
+        self.failed = result
+        raise Exit()
+
+
+def test_error_carries_changed_and_fields():
+    exc = BackendError("disk busy", changed=True, reasons=[{"check": "disk"}])
+    assert str(exc) == "disk busy"
+    assert exc.as_result() == {"msg": "disk busy", "changed": True, "reasons": [{"check": "disk"}]}
+
+
+def test_run_backend_fails_with_the_error_fields():
+    module = FakeModule()
+
+    def broken():
+        raise ovs_common.OvsRecordedError("br-ovl failed", {"br-ovl": "no such device"}, changed=True)
+
+    with pytest.raises(Exit):
+        run_backend(module, broken)
+    assert module.failed == {"msg": "br-ovl failed", "changed": True, "interfaces_in_error": {"br-ovl": "no such device"}}
+
+
+@pytest.mark.parametrize("diff", [False, True])
+def test_run_backend_passes_warnings_and_diff_only_in_diff_mode(diff):
+    module = FakeModule(diff=diff)
+    with pytest.raises(Exit):
+        run_backend(module, lambda: {"changed": True, "warnings": ["careful"], "diff": {"before": 1, "after": 2}})
+    assert module.warnings == ["careful"]
+    assert ("diff" in module.exited) is diff
+    assert "warnings" not in module.exited
+
+
+def test_every_backend_error_is_a_backend_error():
+    from ansible_collections.skillvl.offline_first.plugins.module_utils.ovs import vxlan
+    assert issubclass(vxlan.OvsInputError, BackendError)
+    assert issubclass(ovs_common.OvsTryAgain, BackendError)
+
+
+def test_ovs_operations_have_known_kinds():
+    assert ovs_common.op(ovs_common.DELETE_PORT, "br0", port="vx1") == {"op": "delete_port", "bridge": "br0",
+                                                                       "port": "vx1"}
+    with pytest.raises(ValueError):
+        ovs_common.op("drop_everything", "br0")
