@@ -33,6 +33,7 @@ requirements:
   - a running C(ovsdb-server) and C(ovs-vswitchd)
 extends_documentation_fragment:
   - skillvl.offline_first.attributes
+  - skillvl.offline_first.ovsdb
 attributes:
   check_mode:
     support: full
@@ -148,16 +149,6 @@ options:
         O(tunnels) are removed. Only with O(state=present).
     type: bool
     default: false
-  ovsdb:
-    description:
-      - OVSDB remote to connect to.
-    type: str
-    default: unix:/var/run/openvswitch/db.sock
-  timeout:
-    description:
-      - Seconds to wait for OVSDB and for ovs-vswitchd to apply the change.
-    type: int
-    default: 30
 seealso:
   - module: skillvl.offline_first.ovs_vxlan_info
   - name: Open vSwitch VXLAN interface options
@@ -316,7 +307,7 @@ def main():
         fail_with_error(module, exc)
 
     def ensure():
-        with ovsdb.OvsdbSession(module.params["ovsdb"], module.params["timeout"]) as session:
+        with ovsdb.OvsdbSession(module.params["ovsdb"], module.params["ovsdb_timeout"]) as session:
             return vxlan.ensure(session, module.params, check_mode=module.check_mode)
 
     run_backend(module, ensure)

@@ -24,6 +24,7 @@ requirements:
 extends_documentation_fragment:
   - skillvl.offline_first.attributes
   - skillvl.offline_first.attributes.info_module
+  - skillvl.offline_first.ovsdb
 attributes:
   platform:
     details: Linux hosts with Open vSwitch.
@@ -32,14 +33,6 @@ options:
     description:
       - Only this bridge. All bridges when omitted.
     type: str
-  ovsdb:
-    description: OVSDB remote to connect to.
-    type: str
-    default: unix:/var/run/openvswitch/db.sock
-  timeout:
-    description: Seconds to wait for OVSDB.
-    type: int
-    default: 30
 seealso:
   - module: skillvl.offline_first.ovs_vxlan
 """
@@ -105,7 +98,7 @@ def main():
                          exception=ovsdb.OVS_IMPORT_ERROR)
 
     def describe():
-        with ovsdb.OvsdbSession(module.params["ovsdb"], module.params["timeout"]) as session:
+        with ovsdb.OvsdbSession(module.params["ovsdb"], module.params["ovsdb_timeout"]) as session:
             return dict(vxlan.describe(session, module.params["bridge"]), changed=False)
 
     run_backend(module, describe)

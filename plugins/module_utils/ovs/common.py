@@ -60,5 +60,5 @@ def connection_argument_spec():
     """How a module reaches OVSDB: the same two options in ovs_vxlan and ovs_vxlan_info."""
     return dict(
         ovsdb=dict(type="str", default=DEFAULT_REMOTE),
-        timeout=dict(type="int", default=30),
+        ovsdb_timeout=dict(type="int", default=30, aliases=["timeout"]),
     )
