@@ -21,7 +21,7 @@ options:
     description:
       - Seconds to wait for OVSDB to answer and, when changing, for ovs-vswitchd to apply the change.
       - It bounds each wait, not the whole module run.
-      - O(timeout) is an alias: the option's earlier name.
+      - O(timeout) is an alias, the option's earlier name.
     type: int
     default: 30
     aliases: [timeout]

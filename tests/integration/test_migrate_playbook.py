@@ -90,8 +90,8 @@ def test_one_source_there_and_back_despite_a_stale_definition(lab, guests):
     """A stopped leftover definition on ws02 is not a second source; two imports in one run
     (make demo does that) each start from the host the VM runs on."""
     name = guests.boot("mpb-move", host="cloud1")
-    lab.run("ws02", "cat > /tmp/%s.xml" % name, input=lab.run("cloud1", "virsh -c qemu:///system dumpxml %s"
-                                                                % name).stdout)
+    xml = lab.virsh("cloud1", "dumpxml", name).stdout
+    lab.run("ws02", "cat > /tmp/%s.xml" % name, input=xml)
     lab.virsh("ws02", "define", "/tmp/%s.xml" % name)
     before = guests.last_seq("cloud1", name)
 

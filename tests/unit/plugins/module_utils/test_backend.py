@@ -73,7 +73,7 @@ def test_every_backend_error_is_a_backend_error():
 
 
 def test_ovs_operations_have_known_kinds():
-    assert ovs_common.op(ovs_common.DELETE_PORT, "br0", port="vx1") == {"op": "delete_port", "bridge": "br0",
-                                                                       "port": "vx1"}
+    want = {"op": "delete_port", "bridge": "br0", "port": "vx1"}
+    assert ovs_common.op(ovs_common.DELETE_PORT, "br0", port="vx1") == want
     with pytest.raises(ValueError):
         ovs_common.op("drop_everything", "br0")
