@@ -28,6 +28,7 @@ author:
   - SKILL/VL offline-first team (@skillvl)
 extends_documentation_fragment:
   - skillvl.offline_first.attributes
+  - skillvl.offline_first.nfs_server
 attributes:
   check_mode:
     support: full
@@ -95,11 +96,6 @@ options:
         type: list
         elements: str
         default: []
-  backend:
-    description: Which NFS server the host runs.
-    type: str
-    choices: [kernel, ganesha]
-    default: kernel
   state:
     description: Whether the export should exist.
     type: str
@@ -138,13 +134,6 @@ options:
   pseudo:
     description: ganesha NFSv4 pseudo path; defaults to O(path).
     type: str
-  config_dir:
-    description: Directory of the entry files, when not the backend's default.
-    type: path
-  main_config:
-    description: ganesha's main configuration file, which includes the entries.
-    type: path
-    default: /etc/ganesha/ganesha.conf
 requirements:
   - python3-netaddr on the target host
   - nfs-kernel-server (C(exportfs)) or nfs-ganesha with C(dbus-send)
@@ -233,60 +222,18 @@ export:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.skillvl.offline_first.plugins.module_utils.storage.common import (
-    HAS_NETADDR, NETADDR_IMPORT_ERROR, StorageError,
-)
-from ansible_collections.skillvl.offline_first.plugins.module_utils.storage.nfs import build_export
-from ansible_collections.skillvl.offline_first.plugins.module_utils.storage.nfs_backends import nfs_backend
-from ansible_collections.skillvl.offline_first.plugins.module_utils.module_result import exit_with_result
+from ansible_collections.skillvl.offline_first.plugins.module_utils.storage.common import HAS_NETADDR, NETADDR_IMPORT_ERROR
+from ansible_collections.skillvl.offline_first.plugins.module_utils.storage import nfs_backends
+from ansible_collections.skillvl.offline_first.plugins.module_utils.module_result import run_backend
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            name=dict(type="str", required=True),
-            path=dict(type="str"),
-            clients=dict(type="list", elements="dict", default=[], options=dict(
-                host=dict(type="str", required=True),
-                access=dict(type="str", choices=["rw", "ro"], default="ro"),
-                squash=dict(type="str", choices=["root_squash", "no_root_squash", "all_squash"],
-                            default="root_squash"),
-                sync=dict(type="bool", default=True),
-                secure=dict(type="bool", default=True),
-                extra_options=dict(type="list", elements="str", default=[]),
-            )),
-            backend=dict(type="str", choices=["kernel", "ganesha"], default="kernel"),
-            state=dict(type="str", choices=["present", "absent"], default="present"),
-            exclusive=dict(type="bool", default=False),
-            keep=dict(type="list", elements="str", default=[]),
-            allow_any_client=dict(type="bool", default=False),
-            allow_insecure_options=dict(type="bool", default=False),
-            protocols=dict(type="list", elements="int", default=[3, 4]),
-            export_id=dict(type="int"),
-            pseudo=dict(type="str"),
-            config_dir=dict(type="path"),
-            main_config=dict(type="path", default="/etc/ganesha/ganesha.conf"),
-        ),
-        required_if=[("state", "present", ("path",))],
-        supports_check_mode=True,
-    )
-    p = module.params
+    module = AnsibleModule(argument_spec=nfs_backends.export_argument_spec(),
+                           required_if=[("state", "present", ("path",))], supports_check_mode=True)
     if not HAS_NETADDR:
         module.fail_json(msg=missing_required_lib("netaddr (Debian: python3-netaddr)"),
                          exception=NETADDR_IMPORT_ERROR)
-    try:
-        export = None
-        if p["state"] == "present":
-            export = build_export(p["name"], p["path"], p["clients"], allow_any_client=p["allow_any_client"],
-                                  protocols=p["protocols"], export_id=p["export_id"], pseudo=p["pseudo"],
-                                  allow_insecure_options=p["allow_insecure_options"])
-        extra = dict(main_conf=p["main_config"]) if p["backend"] == "ganesha" else {}
-        backend = nfs_backend(p["backend"], directory=p["config_dir"], **extra)
-        result = backend.ensure(export, p["name"], state=p["state"], exclusive=p["exclusive"], keep=p["keep"],
-                                check_mode=module.check_mode)
-    except StorageError as exc:
-        module.fail_json(msg=str(exc), changed=False)
-    exit_with_result(module, result)
+    run_backend(module, lambda: nfs_backends.ensure_export(module.params, check_mode=module.check_mode))
 
 
 if __name__ == "__main__":

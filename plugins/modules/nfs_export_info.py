@@ -22,18 +22,10 @@ author:
 extends_documentation_fragment:
   - skillvl.offline_first.attributes
   - skillvl.offline_first.attributes.info_module
+  - skillvl.offline_first.nfs_server
 attributes:
   platform:
     details: Debian 12 hosts with nfs-kernel-server or nfs-ganesha.
-options:
-  backend:
-    description: Which NFS server the host runs.
-    type: str
-    choices: [kernel, ganesha]
-    default: kernel
-  config_dir:
-    description: Directory of the entry files, when not the backend's default.
-    type: path
 seealso:
   - module: skillvl.offline_first.nfs_export
 """
@@ -74,26 +66,13 @@ server:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.skillvl.offline_first.plugins.module_utils.storage.common import StorageError
-from ansible_collections.skillvl.offline_first.plugins.module_utils.storage.nfs_backends import nfs_backend
+from ansible_collections.skillvl.offline_first.plugins.module_utils.storage import nfs_backends
+from ansible_collections.skillvl.offline_first.plugins.module_utils.module_result import run_backend
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            backend=dict(type="str", choices=["kernel", "ganesha"], default="kernel"),
-            config_dir=dict(type="path"),
-        ),
-        supports_check_mode=True,
-    )
-    try:
-        backend = nfs_backend(module.params["backend"], directory=module.params["config_dir"])
-        exports = backend.info()
-        server = backend.server_state()
-    except StorageError as exc:
-        module.fail_json(msg=str(exc))
-    server["exported"] = dict((str(k), v) for k, v in server["exported"].items())
-    module.exit_json(changed=False, exports=exports, server=server)
+    module = AnsibleModule(argument_spec=nfs_backends.server_argument_spec(), supports_check_mode=True)
+    run_backend(module, lambda: nfs_backends.describe_exports(module.params))
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import re
 import tempfile
 import traceback
 
+from ansible_collections.skillvl.offline_first.plugins.module_utils.backend import BackendError
 from ansible_collections.skillvl.offline_first.plugins.module_utils.command import ToolError, tool_factory
 
 try:
@@ -34,7 +35,7 @@ _IQN_RE = re.compile(r"^iqn\.\d{4}-(0[1-9]|1[0-2])\.[a-z0-9](?:[a-z0-9-]*[a-z0-9
                      r"(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*(?::[a-z0-9.:_-]+)?$")
 
 
-class StorageError(Exception):
+class StorageError(BackendError):
     """An error that says what is wrong in an administrator's words."""
 
 
