@@ -6,6 +6,7 @@
 the play, the move starts from exactly one host, --check and --limit behave.
 """
 import os
+import re
 import sys
 
 import pytest
@@ -30,6 +31,15 @@ def migrate_yml(lab, vm, target, args=(), **extra):
     ev = {"vm": vm, "target": target}
     ev.update(extra)
     return lab.playbook("playbooks/migrate.yml", ev, check=False, args=args)
+
+
+def task_hosts(stdout, task):
+    """For each run of a task in a playbook's output, the hosts it reported on."""
+    runs = []
+    for section in stdout.split("TASK [%s]" % task)[1:]:
+        section = section.split("\nTASK [")[0].split("\nPLAY [")[0]
+        runs.append(sorted(set(re.findall(r"^(?:ok|changed|fatal|failed|skipping): \[([^\]\s]+)", section, re.M))))
+    return runs
 
 
 def where(guests, name):
@@ -103,6 +113,8 @@ def test_one_source_there_and_back_despite_a_stale_definition(lab, guests):
     assert "did not move" not in proc.stdout
     assert where(guests, name) == {"cloud1": "running", "ws01": "shut off", "ws02": "shut off"} or \
         where(guests, name) == {"cloud1": "running", "ws01": "absent", "ws02": "shut off"}
+    # each import starts one migration, from the host the VM runs on then
+    assert task_hosts(proc.stdout, "Pre-flight") == [["cloud1"], ["ws01"]], proc.stdout[-6000:]
     assert lab.run("ws02", "test -e %s/%s.jsonl" % (LOG_DIR, name), check=False).returncode != 0, \
         "a migration was started from the stale definition on ws02"
     guests.assert_alive("cloud1", name, before, "there and back")
