@@ -27,13 +27,11 @@ except ImportError:
     LIBVIRT_IMPORT_ERROR = traceback.format_exc()
 
 TRANSPORTS = ('tls', 'ssh', 'tcp')
-LOCAL_URI = 'qemu:///system'
 
 _HOST_RE = re.compile(r'^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?)$')
 
 # libvirt error codes (virErrorNumber) we translate; numbers are stable ABI.
 ERR_NO_DOMAIN = 42
-ERR_OPERATION_INVALID = 55
 ERR_SYSTEM_ERROR = 38
 ERR_RPC = 39
 ERR_AUTH_FAILED = 45
@@ -41,7 +39,6 @@ ERR_NO_CONNECT = 5
 ERR_OPERATION_ABORTED = 78
 ERR_MIGRATE_UNSAFE = 81
 ERR_AUTH_UNAVAILABLE = 94
-ERR_AGENT_UNRESPONSIVE = 86
 
 
 class LibvirtError(Exception):

@@ -5,7 +5,7 @@
 
 """Migration options: defaults, validation, and the libvirt flags/parameters per strategy.
 
-Plain Python, no libvirt import: the flag values are libvirt's stable ABI numbers.
+Plain Python that works without libvirt-python: the flag values are libvirt's stable ABI numbers.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -14,12 +14,13 @@ __metaclass__ = type
 import copy
 import math
 
+from ansible_collections.skillvl.offline_first.plugins.module_utils.libvirt.session import TRANSPORTS
+
 STRATEGIES = ('auto', 'precopy', 'auto_converge', 'postcopy')
 STORAGE_MODES = ('shared', 'copy', 'copy_incremental')
 COMPRESSIONS = ('xbzrle', 'zstd', 'zlib')
 TIMEOUT_ACTIONS = ('abort', 'postcopy')
 MODES = ('live', 'cold')
-TRANSPORTS = ('tls', 'ssh', 'tcp')
 
 # Argument spec of the source and destination connections, shared by the modules that talk
 # to both daemons (documented by the doc fragment skillvl.offline_first.libvirt_peer).
