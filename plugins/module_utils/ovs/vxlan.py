@@ -37,9 +37,8 @@ FAIL_MODES = ("standalone", "secure")
 _NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
-TUNNEL_SPEC = dict(
-    name=dict(type="str"),
-    remote_ip=dict(type="str", required=True),
+# What a tunnel may set for itself; given at module level, each is every tunnel's default.
+_PER_TUNNEL = dict(
     local_ip=dict(type="str"),
     vni=dict(type="int"),
     dst_port=dict(type="int"),
@@ -48,22 +47,18 @@ TUNNEL_SPEC = dict(
     ttl=dict(type="str"),
     csum=dict(type="bool"),
 )
+TUNNEL_SPEC = dict(name=dict(type="str"), remote_ip=dict(type="str", required=True), **_PER_TUNNEL)
 
 
 def argument_spec():
     """The options of ovs_vxlan: the desired bridge and tunnels, and how to reach OVSDB."""
-    spec = dict(
+    spec = dict((key, dict(value)) for key, value in _PER_TUNNEL.items())
+    spec["dst_port"]["default"] = DEFAULT_DST_PORT
+    spec.update(
         bridge=dict(type="str", required=True),
         state=dict(type="str", default="present", choices=["present", "absent"]),
         datapath_type=dict(type="str", choices=list(DATAPATH_TYPES)),
         fail_mode=dict(type="str", choices=list(FAIL_MODES)),
-        vni=dict(type="int"),
-        local_ip=dict(type="str"),
-        dst_port=dict(type="int", default=DEFAULT_DST_PORT),
-        df_default=dict(type="bool"),
-        tos=dict(type="str"),
-        ttl=dict(type="str"),
-        csum=dict(type="bool"),
         tunnels=dict(type="list", elements="dict", options=TUNNEL_SPEC),
         split_horizon=dict(type="bool", default=True),
         exclusive=dict(type="bool", default=False),
