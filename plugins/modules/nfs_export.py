@@ -9,10 +9,12 @@ __metaclass__ = type
 
 DOCUMENTATION = r"""
 module: nfs_export
-short_description: Manage one NFS export for the kernel NFS server or nfs-ganesha
+short_description: Manage NFS exports (one, or the whole set) for the kernel NFS server or nfs-ganesha
 version_added: 0.1.0
 description:
-  - Manages one export (a directory and the clients allowed to use it) as an entry of its own.
+  - Manages exports (a directory and the clients allowed to use it), each as an entry of its own:
+    one export (O(name), O(path), O(clients)...), or the whole set at once (O(exports)), which is
+    planned, written, applied and verified in one run, with one reload of the server and one diff.
   - For the kernel NFS server (O(backend=kernel)) the entry is a file C(/etc/exports.d/NAME.exports),
     applied with C(exportfs -ra), which exports new entries and unexports removed ones. The exit
     code and messages of C(exportfs) are the syntax check, and the export table is read back
@@ -42,8 +44,8 @@ options:
   name:
     description:
       - Name of the entry; it becomes the file name. Letters, digits, C(.), C(_) and C(-).
+      - Required unless O(exports) is given; the two exclude each other.
     type: str
-    required: true
   path:
     description:
       - Absolute path of the exported directory on the server. It must exist when O(state=present).
@@ -101,10 +103,83 @@ options:
     type: str
     choices: [present, absent]
     default: present
+  exports:
+    description:
+      - The whole set of exports, each described by the same options as a single export
+        (O(exports[].name), O(exports[].path), O(exports[].clients)...).
+      - With O(exclusive=true), entries of this module that are not in the list (nor in O(keep))
+        are removed, so V([]) removes them all.
+    type: list
+    elements: dict
+    suboptions:
+      name:
+        description: Name of the entry, as O(name).
+        type: str
+        required: true
+      path:
+        description: The exported directory, as O(path).
+        type: str
+      clients:
+        description: Who may use the export, as O(clients).
+        type: list
+        elements: dict
+        default: []
+        suboptions:
+          host:
+            description: As O(clients[].host).
+            type: str
+            required: true
+          access:
+            description: As O(clients[].access).
+            type: str
+            choices: [rw, ro]
+            default: ro
+          squash:
+            description: As O(clients[].squash).
+            type: str
+            choices: [root_squash, no_root_squash, all_squash]
+            default: root_squash
+          sync:
+            description: As O(clients[].sync).
+            type: bool
+            default: true
+          secure:
+            description: As O(clients[].secure).
+            type: bool
+            default: true
+          extra_options:
+            description: As O(clients[].extra_options).
+            type: list
+            elements: str
+            default: []
+      state:
+        description: As O(state).
+        type: str
+        choices: [present, absent]
+        default: present
+      allow_any_client:
+        description: As O(allow_any_client).
+        type: bool
+        default: false
+      allow_insecure_options:
+        description: As O(allow_insecure_options).
+        type: bool
+        default: false
+      protocols:
+        description: As O(protocols).
+        type: list
+        elements: int
+        default: [3, 4]
+      export_id:
+        description: As O(export_id); entries with a fixed id are placed before the others get one.
+        type: int
+      pseudo:
+        description: As O(pseudo).
+        type: str
   exclusive:
     description:
       - Also remove every other entry written by this module on this host whose name is neither
-        O(name) nor in O(keep) (stale exports left by earlier configurations).
+        O(name) (or in O(exports)) nor in O(keep) (stale exports left by earlier configurations).
     type: bool
     default: false
   keep:
@@ -168,14 +243,16 @@ EXAMPLES = r"""
         access: rw
         secure: false
 
-- name: Keep only the exports we declare, pruning stale ones
+- name: The whole set in one run (one reload), pruning stale entries
   skillvl.offline_first.nfs_export:
-    name: "{{ item.name }}"
-    path: "{{ item.path }}"
-    clients: "{{ item.clients }}"
+    exports:
+      - name: vms
+        path: /srv/skillvl/vms
+        clients: [{host: 198.51.100.0/24, access: rw}]
+      - name: isos
+        path: /srv/skillvl/isos
+        clients: [{host: 198.51.100.0/24}]
     exclusive: true
-    keep: "{{ nfs_exports | map(attribute='name') | list }}"
-  loop: "{{ nfs_exports }}"
 
 - name: Remove an export
   skillvl.offline_first.nfs_export:
@@ -184,6 +261,11 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+exports:
+  description: The exports present after the run (or that would be, in check mode), as validated.
+  returned: always
+  type: list
+  elements: dict
 backend:
   description: The backend used.
   returned: always
@@ -203,7 +285,7 @@ removed:
   sample: [old]
 export:
   description: The export as configured, with the options of each client filled in.
-  returned: when O(state=present)
+  returned: when O(name) is given and O(state=present)
   type: dict
   sample:
     name: vms
@@ -228,8 +310,8 @@ from ansible_collections.skillvl.offline_first.plugins.module_utils.module_resul
 
 
 def main():
-    module = AnsibleModule(argument_spec=nfs_backends.export_argument_spec(),
-                           required_if=[("state", "present", ("path",))], supports_check_mode=True)
+    module = AnsibleModule(argument_spec=nfs_backends.export_argument_spec(), supports_check_mode=True,
+                           **nfs_backends.EXPORT_MODULE_OPTIONS)
     if not HAS_NETADDR:
         module.fail_json(msg=missing_required_lib("netaddr (Debian: python3-netaddr)"),
                          exception=NETADDR_IMPORT_ERROR)

@@ -186,52 +186,78 @@ class NfsBackend(object):
 
     # ---- the common sequence -----------------------------------------------------------
     def plan(self, export, name, state, exclusive=False, keep=None):
-        """Returns (desired {name: NfsExport|None}, changes [(path, old_text, new_text)])."""
-        check_name(name, "export name")
+        """One entry: returns (desired {name: NfsExport|None}, changes [(path, old_text, new_text)])."""
+        return self.plan_set({name: export if state == "present" else None}, exclusive, keep)
+
+    def plan_set(self, wanted, exclusive=False, keep=None):
+        """The whole set at once: ``wanted`` maps entry names to an NfsExport (present) or None
+        (absent); with ``exclusive``, every other entry of ours goes too, except those in ``keep``.
+        Returns (desired {name: NfsExport|None}, changes [(path, old_text, new_text)])."""
         current = self.managed_entries()
-        desired = {}
-        changes = []
-        path = self.entry_path(name)
-        old = read_text(path)
-        if old is not None and name not in current:
-            raise StorageError("%s exists but was not written by this collection: refusing to overwrite it; "
-                               "rename the export or remove that file" % path)
-        if state == "present":
+        removing = set(n for n, e in wanted.items() if e is None)
+        if exclusive:
+            removing |= set(current) - set(wanted) - set(keep or [])
+        paths = {}
+        for name, export in sorted(wanted.items()):
+            check_name(name, "export name")
+            path = self.entry_path(name)
+            if read_text(path) is not None and name not in current:
+                raise StorageError("%s exists but was not written by this collection: refusing to overwrite it; "
+                                   "rename the export or remove that file" % path)
+            if export is None:
+                continue
             if not os.path.isdir(export.path):
                 raise StorageError("export path %s does not exist on the server (or is not a directory): "
                                    "create it first" % export.path)
-            for other, text in current.items():
-                if other != name:
-                    other_path = self.parse_entry(text).get("path")
-                    if other_path == export.path and not (exclusive and other not in (keep or [])):
-                        raise StorageError("%s is already exported by entry %s: one entry per path "
-                                           "(remove that entry, or use exclusive mode)" % (export.path, other))
+            if export.path in paths:
+                raise StorageError("%s is exported by both %s and %s: one entry per path"
+                                   % (export.path, paths[export.path], name))
+            paths[export.path] = name
+        for other, text in sorted(current.items()):
+            if other in wanted or other in removing:
+                continue
+            other_path = self.parse_entry(text).get("path")
+            if other_path in paths:
+                raise StorageError("%s is already exported by entry %s: one entry per path "
+                                   "(remove that entry, or use exclusive mode)" % (other_path, other))
+        desired = {}
+        changes = []
+        self.start_plan()
+        # entries with a fixed id first, so that an id chosen for another cannot take it
+        for name, export in sorted((i for i in wanted.items() if i[1] is not None),
+                                   key=lambda i: (getattr(i[1], "export_id", None) is None, i[0])):
+            path = self.entry_path(name)
+            old = read_text(path)
             new = self.render(export, old)
             desired[name] = export
             if new != old:
                 changes.append((path, old, new))
-        elif old is not None:
-            desired[name] = None
-            changes.append((path, old, None))
-        if exclusive:
-            keep = set(keep or [])
-            for other, text in sorted(current.items()):
-                if other == name or other in keep:
-                    continue
-                desired[other] = None
-                changes.append((self.entry_path(other), text, None))
+        for name in sorted(removing):
+            if name in current:
+                desired[name] = None
+                changes.append((self.entry_path(name), current[name], None))
         return desired, changes
 
+    def start_plan(self):
+        """Hook: a new plan begins (ganesha forgets the export ids it handed out)."""
+
     def ensure(self, export, name, state="present", exclusive=False, keep=None, check_mode=False):
-        desired, changes = self.plan(export, name, state, exclusive, keep)
+        """One entry (the single-export form of nfs_export)."""
+        result = self.ensure_set({name: export if state == "present" else None}, exclusive, keep, check_mode)
+        if export is not None and state == "present":
+            result["export"] = export.as_dict()
+        return result
+
+    def ensure_set(self, wanted, exclusive=False, keep=None, check_mode=False):
+        """Plan the whole set, write every file, apply and validate once; roll back on failure."""
+        desired, changes = self.plan_set(wanted, exclusive, keep)
         changes = self.prepare_changes(changes, check_mode)
         result = dict(changed=bool(changes), backend=self.kind,
                       files=[c[0] for c in changes],
                       removed=sorted(n for n, e in desired.items() if e is None),
+                      exports=[e.as_dict() for _n, e in sorted(desired.items()) if e is not None],
                       diff=[dict(before_header=p, after_header=p, before=o or "", after=n or "")
                             for p, o, n in changes])
-        if export is not None and state == "present":
-            result["export"] = export.as_dict()
         if not changes or check_mode:
             result["warnings"] = self.warnings
             return result

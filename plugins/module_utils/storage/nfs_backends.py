@@ -27,30 +27,47 @@ def server_argument_spec():
     )
 
 
-def export_argument_spec():
-    """The options of nfs_export: one export, its clients, and the server."""
-    spec = dict(
-        name=dict(type="str", required=True),
+_CLIENT_SPEC = dict(
+    host=dict(type="str", required=True),
+    access=dict(type="str", choices=["rw", "ro"], default="ro"),
+    squash=dict(type="str", choices=["root_squash", "no_root_squash", "all_squash"], default="root_squash"),
+    sync=dict(type="bool", default=True),
+    secure=dict(type="bool", default=True),
+    extra_options=dict(type="list", elements="str", default=[]),
+)
+
+
+def _entry_spec():
+    """What describes one export: in the single form at the top level, in the set form per item."""
+    return dict(
+        name=dict(type="str"),
         path=dict(type="str"),
-        clients=dict(type="list", elements="dict", default=[], options=dict(
-            host=dict(type="str", required=True),
-            access=dict(type="str", choices=["rw", "ro"], default="ro"),
-            squash=dict(type="str", choices=["root_squash", "no_root_squash", "all_squash"], default="root_squash"),
-            sync=dict(type="bool", default=True),
-            secure=dict(type="bool", default=True),
-            extra_options=dict(type="list", elements="str", default=[]),
-        )),
+        clients=dict(type="list", elements="dict", default=[], options=_CLIENT_SPEC),
         state=dict(type="str", choices=["present", "absent"], default="present"),
-        exclusive=dict(type="bool", default=False),
-        keep=dict(type="list", elements="str", default=[]),
         allow_any_client=dict(type="bool", default=False),
         allow_insecure_options=dict(type="bool", default=False),
         protocols=dict(type="list", elements="int", default=[3, 4]),
         export_id=dict(type="int"),
         pseudo=dict(type="str"),
     )
+
+
+def export_argument_spec():
+    """The options of nfs_export: one export (name, path, clients...) or the whole set (exports),
+    and the server."""
+    spec = _entry_spec()
+    item = _entry_spec()
+    item["name"]["required"] = True
+    spec.update(
+        exports=dict(type="list", elements="dict", options=item),
+        exclusive=dict(type="bool", default=False),
+        keep=dict(type="list", elements="str", default=[]),
+    )
     spec.update(server_argument_spec())
     return spec
+
+
+EXPORT_MODULE_OPTIONS = dict(mutually_exclusive=[("name", "exports")], required_one_of=[("name", "exports")])
 
 
 def nfs_backend(kind, directory=None, tools=None, main_config=None, **kwargs):
@@ -63,22 +80,38 @@ def nfs_backend(kind, directory=None, tools=None, main_config=None, **kwargs):
     return cls(tools, directory=directory, **kwargs)
 
 
-def _backend_for(params, tools=None):
+def _backend_for(params, tools=None, **backend_options):
     return nfs_backend(params["backend"], directory=params.get("config_dir"), tools=tools,
-                       main_config=params.get("main_config"))
+                       main_config=params.get("main_config"), **backend_options)
 
 
-def ensure_export(params, check_mode=False, tools=None):
-    """nfs_export: validate the export, then plan and (unless check_mode) apply it on the server."""
-    export = None
-    if params["state"] == "present":
-        export = build_export(params["name"], params["path"], params["clients"],
-                              allow_any_client=params["allow_any_client"], protocols=params["protocols"],
-                              export_id=params["export_id"], pseudo=params["pseudo"],
-                              allow_insecure_options=params["allow_insecure_options"])
-    return _backend_for(params, tools).ensure(export, params["name"], state=params["state"],
-                                              exclusive=params["exclusive"], keep=params["keep"],
-                                              check_mode=check_mode)
+def _build(entry):
+    if entry["state"] == "absent":
+        return None
+    if not entry.get("path"):
+        raise StorageError("export %s: path is required when state is present" % entry["name"])
+    return build_export(entry["name"], entry["path"], entry["clients"], allow_any_client=entry["allow_any_client"],
+                        protocols=entry["protocols"], export_id=entry["export_id"], pseudo=entry["pseudo"],
+                        allow_insecure_options=entry["allow_insecure_options"])
+
+
+def ensure_export(params, check_mode=False, tools=None, **backend_options):
+    """nfs_export: validate every export first, then plan, write, reload and verify once.
+
+    ``params["exports"]`` (a list) is the whole set; otherwise ``params`` itself describes one
+    export. With ``exclusive``, entries of ours that are not in the set (nor in ``keep``) go.
+    ``tools`` and ``backend_options`` are for tests (fake tools, log file, timeouts).
+    """
+    backend = _backend_for(params, tools, **backend_options)
+    if params.get("exports") is None:
+        return backend.ensure(_build(params), params["name"], state=params["state"],
+                              exclusive=params["exclusive"], keep=params["keep"], check_mode=check_mode)
+    wanted = {}
+    for entry in params["exports"]:
+        if entry["name"] in wanted:
+            raise StorageError("export %s is listed twice" % entry["name"])
+        wanted[entry["name"]] = _build(entry)
+    return backend.ensure_set(wanted, exclusive=params["exclusive"], keep=params["keep"], check_mode=check_mode)
 
 
 def describe_exports(params, tools=None):

@@ -61,10 +61,14 @@ class GaneshaNfsBackend(NfsBackend):
         self.log_file = log_file
         self.reload_timeout = reload_timeout
         self.reloaded = False
+        self.planned_ids = {}
 
     # ---- rendering ---------------------------------------------------------------------
+    def start_plan(self):
+        self.planned_ids = {}
+
     def used_export_ids(self, skip_name=None):
-        ids = {}
+        ids = dict((i, n) for i, n in self.planned_ids.items() if n != skip_name)
         texts = [(None, read_text(self.main_conf) or "")]
         if os.path.isdir(self.directory):
             for fname in sorted(os.listdir(self.directory)):
@@ -99,6 +103,7 @@ class GaneshaNfsBackend(NfsBackend):
 
     def render(self, export, current_text):
         export_id = self.choose_export_id(export, current_text)
+        self.planned_ids[export_id] = export.name
         lines = [
             marker_line(export.name),
             "EXPORT {",
