@@ -12,7 +12,7 @@ module: nfs_export
 short_description: Manage NFS exports (one, or the whole set) for the kernel NFS server or nfs-ganesha
 version_added: 0.1.0
 description:
-  - Manages exports (a directory and the clients allowed to use it), each as an entry of its own:
+  - Manages exports (a directory and the clients allowed to use it), each as an entry of its own,
     one export (O(name), O(path), O(clients)...), or the whole set at once (O(exports)), which is
     planned, written, applied and verified in one run, with one reload of the server and one diff.
   - For the kernel NFS server (O(backend=kernel)) the entry is a file C(/etc/exports.d/NAME.exports),

@@ -16,8 +16,6 @@ from ansible_collections.skillvl.offline_first.plugins.module_utils.storage.nfs_
 BACKENDS = dict(kernel=KernelNfsBackend, ganesha=GaneshaNfsBackend)
 
 
-
-
 def server_argument_spec():
     """Which server and where its files are: the options nfs_export and nfs_export_info share."""
     return dict(
