@@ -13,6 +13,7 @@ In Ansible: the vm role asks every hypervisor of the inventory where a guest run
 not, and refuses to start one while a hypervisor cannot be asked.
 """
 import os
+import re
 import sys
 
 import pytest
@@ -23,9 +24,36 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from test_migration import HYPERVISORS, guests  # noqa: E402,F401  pylint: disable=wrong-import-position,unused-import
 
 SHARED = "/var/lib/libvirt/skillvl-shared"
-# libvirt's lockd refusal (src/util/virlockspace.c); QEMU's own image lock says
-# 'Failed to get "write" lock' instead, and only where its OFD locks reach.
+# libvirt's lockd refusal (src/util/virlockspace.c): "Lockspace resource '<disk>' is locked".
 LOCKD_BUSY = "is locked"
+
+# QEMU takes image locks of its own (OFD locks), which on this one kernel refuse a second
+# writer before libvirt's lease is taken (libvirt takes it as the CPUs start). They do not
+# reach every host on every storage (NFSv3 with nolock, some cluster file systems) and can be
+# switched off per disk. The copy started on the second host runs this QEMU, with image
+# locking off, so that only the lock manager stands between the two: without it, both run.
+NOLOCK_QEMU = "/usr/local/bin/qemu-nolock-x86_64"
+NOLOCK_WRAPPER = """#!/usr/bin/python3
+# Test stand-in for a QEMU whose image locks do not reach the other host: file locking off.
+import json, os, sys
+args = sys.argv[1:]
+for i in range(1, len(args)):
+    if args[i - 1] == '-blockdev' and args[i].startswith('{'):
+        node = json.loads(args[i])
+        if node.get('driver') in ('file', 'host_device'):
+            node['locking'] = 'off'
+        args[i] = json.dumps(node)
+os.execv('/usr/bin/qemu-system-x86_64', ['/usr/bin/qemu-system-x86_64'] + args)
+"""
+
+
+@pytest.fixture(scope="module", autouse=True)
+def nolock_qemu(lab):
+    for host in HYPERVISORS:
+        lab.run(host, "cat > %s && chmod 0755 %s" % (NOLOCK_QEMU, NOLOCK_QEMU), input=NOLOCK_WRAPPER)
+    yield NOLOCK_QEMU
+    for host in HYPERVISORS:
+        lab.run(host, "rm -f %s" % NOLOCK_QEMU, check=False)
 
 
 def where(guests, name):
@@ -44,8 +72,10 @@ def remove_shared(lab, guests, name):
 
 
 def define_copy(lab, name, src, dst):
-    """Define on dst the same domain as on src (the same disk), as a stale or hand-made copy would be."""
+    """Define on dst the same domain as on src (the same disk), as a stale or hand-made copy would
+    be, run by a QEMU without image locks of its own (NOLOCK_QEMU)."""
     xml = lab.run(src, "virsh -c qemu:///system dumpxml --inactive %s" % name).stdout
+    xml = re.sub(r"<emulator>[^<]*</emulator>", "<emulator>%s</emulator>" % NOLOCK_QEMU, xml)
     lab.run(dst, "cat > /tmp/%s.xml" % name, input=xml)
     lab.virsh(dst, "define", "/tmp/%s.xml" % name)
 
