@@ -64,7 +64,7 @@ _value:
   contains:
     action:
       description: C(manage) (define it on its home and bring it to its state), C(leave) (it lives
-        on another host: touch nothing) or C(refuse) (touching it could make a second copy).
+        on another host, touch nothing) or C(refuse) (touching it could make a second copy).
       type: str
     msg:
       description: The decision in words, naming the hosts.
