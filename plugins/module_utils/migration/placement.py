@@ -104,3 +104,58 @@ def migration_source(vm, states, target, source=None, mode='live', errors=None):
     out.update(source=candidates[0], msg='VM %s moves from %s to %s%s' % (vm, candidates[0], target,
                                                                           _unasked_note(unasked)))
     return out
+
+
+START_WANTS = ('running', 'shutdown')
+
+
+def start_check(vm, states, home, want='running', errors=None, unverified_ok=False):
+    """May the vm role define and start ``vm`` on its home host ``home``?
+
+    ``states`` and ``errors`` are as for migration_source(): every hypervisor of the inventory
+    mapped to the VM's state there, None for a host that could not be asked. ``want`` is the
+    state the role brings the VM to (running or shutdown). ``unverified_ok`` lets the VM start
+    although some host could not be asked (the admin knows it runs nowhere else).
+
+    Returns a dict: ``action`` is ``manage`` (define it on its home and bring it to ``want``),
+    ``leave`` (it lives on another host now: touch nothing) or ``refuse`` (touching it could
+    make a second copy, or there already are two: the role fails for it); ``msg`` says why;
+    ``active``, ``defined``, ``unasked`` list the hosts; ``states`` is the input.
+    """
+    errors = errors or {}
+    unasked = dict((h, errors.get(h)) for h, s in states.items() if s is None)
+    active = sorted(h for h, s in states.items() if s in ACTIVE_STATES)
+    defined = sorted(h for h, s in states.items() if s not in (None, 'absent'))
+    out = {'vm': vm, 'home': home, 'action': 'manage', 'msg': None, 'active': active, 'defined': defined,
+           'unasked': sorted(unasked), 'states': dict(states)}
+
+    def decide(action, msg):
+        out.update(action=action, msg=msg)
+        return out
+
+    if want not in START_WANTS:
+        return decide('refuse', 'VM %s: state must be one of %s here, not %r' % (vm, ', '.join(START_WANTS), want))
+    if home not in states:
+        return decide('refuse', 'VM %s: its home %s is not a hypervisor of this inventory' % (vm, home))
+    elsewhere = [h for h in active if h != home]
+    if elsewhere and home in active:
+        return decide('refuse', 'VM %s runs on %s: a VM must run in one place, so the role touches neither copy. '
+                      'Find the current one (its clients, its disk), stop the other with virsh destroy, then run '
+                      'the role again' % (vm, ' and '.join(active)))
+    if elsewhere:
+        return decide('leave', 'VM %s runs on %s (it was migrated there): left where it is, not defined or started '
+                      'on its home %s' % (vm, ' and '.join(elsewhere), home))
+    stopped_elsewhere = [h for h in defined if h != home]
+    if stopped_elsewhere and home not in defined:
+        return decide('leave', 'VM %s is defined, stopped, on %s (it was migrated there): left there, not defined '
+                      'on its home %s' % (vm, _hosts(stopped_elsewhere), home))
+    starts = want == 'running' and home not in active
+    if starts and unasked:
+        why = _unasked_note(unasked)[2:]
+        if unverified_ok:
+            return decide('manage', 'VM %s starts on %s without knowing where else it runs (%s): '
+                          'vm_start_unverified is set' % (vm, home, why))
+        return decide('refuse', 'VM %s is not started on %s: %s, so it may run there already (two copies on one '
+                      'disk corrupt it). Bring the host back, or, once you know the VM runs nowhere else, run '
+                      'again with -e vm_start_unverified=true' % (vm, home, why))
+    return decide('manage', 'VM %s is %s on its home %s' % (vm, want, home))
