@@ -22,7 +22,7 @@ options:
   transport:
     description:
       - How the source libvirtd reaches the destination. C(tls) also encrypts the migration
-        data with QEMU's native TLS. C(ssh) encrypts only libvirt's control connection: the QEMU
+        data with QEMU's native TLS. C(ssh) encrypts only libvirt's control connection; the QEMU
         migration stream (guest memory, copied disks) goes in plain text over TCP unless
         tunnelled through libvirt (O(skillvl.offline_first.vm_migrate#module:tunnelled)); a live
         move over C(ssh) without it gives a warning. C(tcp) is unencrypted and meant for private
