@@ -22,8 +22,11 @@ options:
   transport:
     description:
       - How the source libvirtd reaches the destination. C(tls) also encrypts the migration
-        data with QEMU's native TLS. C(ssh) uses an SSH control connection. C(tcp) is
-        unencrypted and meant for private lab networks only.
+        data with QEMU's native TLS. C(ssh) encrypts only libvirt's control connection; the QEMU
+        migration stream (guest memory, copied disks) goes in plain text over TCP unless
+        tunnelled through libvirt (O(skillvl.offline_first.vm_migrate#module:tunnelled)); a live
+        move over C(ssh) without it gives a warning. C(tcp) is unencrypted and meant for private
+        lab networks only.
     type: str
     choices: [tls, ssh, tcp]
     default: tls

@@ -16,10 +16,12 @@ description:
     restart) and in the target's persistent configuration.
   - O(backend=lio) drives the kernel target (LIO) with C(targetcli) and reads its state from
     configfs; the configuration is saved with C(targetcli saveconfig). For real hosts.
-  - O(backend=tgt) drives the userspace target daemon C(tgtd) with C(tgtadm) and persists the
-    target in C(/etc/tgt/conf.d/skillvl-IQN.conf) (mode 0600). For hosts whose kernel has no LIO.
+  - O(backend=tgt) drives the userspace target daemon C(tgtd) with C(tgtadm), and CHAP accounts
+    with tgtd's management request sent over its Unix socket (C(/var/run/tgtd/socket.0)), and
+    persists the target in C(/etc/tgt/conf.d/skillvl-IQN.conf) (mode 0600). For hosts whose
+    kernel has no LIO.
   - Only the initiators listed in O(initiators) may log in (an empty list admits nobody).
-    CHAP secrets are never logged, returned or shown in diffs.
+    CHAP secrets are never logged, returned or shown in diffs, and never put on a command line.
 author:
   - SKILL/VL offline-first team (@skillvl)
 extends_documentation_fragment:

@@ -63,7 +63,10 @@ options:
       must differ from the destination's configured C(migration_address).
     type: str
   tunnelled:
-    description: Send the migration data through the libvirt connection (SSH only; no multifd, no post-copy).
+    description:
+      - Send the migration data through the libvirt connection (SSH only; no multifd, no post-copy).
+      - Without it, O(transport=ssh) sends the QEMU migration stream in plain text over TCP, and the
+        module warns.
     type: bool
     default: false
   mode:
@@ -323,7 +326,8 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.skillvl.offline_first.plugins.module_utils.libvirt.session import (
     HAS_LIBVIRT, LIBVIRT_IMPORT_ERROR, LibvirtError)
-from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.plan import MigrationError, PEER_ARGS
+from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.plan import (
+    MigrationError, PEER_ARGS, stream_warnings)
 from ansible_collections.skillvl.offline_first.plugins.module_utils.module_result import exit_with_result
 
 
@@ -361,6 +365,8 @@ ARGS = dict(
 
 def main():
     module = AnsibleModule(argument_spec=ARGS, supports_check_mode=True)
+    for warning in stream_warnings(module.params):
+        module.warn(warning)
     if not HAS_LIBVIRT:
         module.fail_json(msg=missing_required_lib('libvirt-python (python3-libvirt)'), exception=LIBVIRT_IMPORT_ERROR)
     from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.engine import Migration

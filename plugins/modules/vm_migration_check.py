@@ -110,7 +110,8 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.skillvl.offline_first.plugins.module_utils.libvirt.session import (
     HAS_LIBVIRT, LIBVIRT_IMPORT_ERROR, LibvirtError)
-from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.plan import MigrationError, PEER_ARGS
+from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.plan import (
+    MigrationError, PEER_ARGS, stream_warnings)
 
 
 def main():
@@ -124,6 +125,8 @@ def main():
         ),
         supports_check_mode=True,
     )
+    for warning in stream_warnings(module.params, tunnelled_option=False):
+        module.warn(warning)
     if not HAS_LIBVIRT:
         module.fail_json(msg=missing_required_lib('libvirt-python (python3-libvirt)'), exception=LIBVIRT_IMPORT_ERROR)
     from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.engine import Migration

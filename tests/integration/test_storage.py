@@ -404,6 +404,105 @@ def test_modules_idempotent_check_mode_and_bad_input(storage):
     assert _server_state(storage) == before
 
 
+# ---- secrets off the command line, portals on the underlay -----------------------------------
+
+SERVER_UNDERLAY = "198.51.100.31"        # inventories/lab/hosts.yml
+MUTUAL_TARGET = "iqn.2026-11.org.skillvl:storage1.it-mutual"
+MUTUAL_LUN = "/srv/skillvl/luns/it-mutual.img"
+ARGV_SECRETS = ("it-chap-secret-one", "it-chap-secret-two", "it-target-secret-1")
+# Every tgtadm the module runs goes through this wrapper (first in PATH), which logs its argv;
+# a sampler reads every process's /proc/PID/cmdline meanwhile. The secrets are matched from a
+# file, so that the sampler's own command line holds none.
+TGTADM_WRAPPER = """#!/bin/sh
+printf '%s\\n' "$*" >> /run/it-tgtadm-argv.log
+exec /usr/sbin/tgtadm "$@"
+"""
+SAMPLER = ("while :; do for f in /proc/[0-9]*/cmdline; do tr '\\000' ' ' < $f 2>/dev/null; echo; done "
+           "| grep -F -f /run/it-secrets >> /run/it-cmdline-hits.log; sleep 0.02; done")
+
+
+def _listeners(lab, port):
+    """Local addresses of the TCP sockets listening on `port` inside the storage host."""
+    out = lab.run(SERVER, "ss -ltnH").stdout
+    found = []
+    for line in out.splitlines():
+        fields = line.split()
+        if len(fields) >= 4:
+            addr, _sep, lport = fields[3].rpartition(":")
+            if lport == str(port):
+                found.append(addr.strip("[]"))
+    return found
+
+
+def test_iscsi_and_nfs_listen_on_the_storage_underlay_only(storage):
+    """tgtd listens on 0.0.0.0:3260 and [::]:3260 unless it is started with portals; ganesha on
+    every address unless Bind_addr says otherwise."""
+    for port in (3260, 2049):
+        listeners = _listeners(storage, port)
+        assert listeners == [SERVER_UNDERLAY], "port %d: %s" % (port, listeners)
+    assert storage.run("ws02", "timeout 10 bash -c 'exec 3<>/dev/tcp/%s/3260'" % SERVER_UNDERLAY,
+                       check=False).returncode == 0
+
+
+def test_tgt_chap_secrets_never_on_a_command_line(storage):
+    """Create, bind, reset and delete CHAP accounts (one-way and mutual) through the module while
+    every tgtadm argv is logged and every process's command line is sampled: no secret in any.
+    Then the initiator logs in with the new secret (the account works in tgtd)."""
+    lab = storage
+    one, two, mutual = ARGV_SECRETS
+    lab.run(SERVER, "umask 077 && cat > /run/it-secrets && : > /run/it-tgtadm-argv.log && "
+                    ": > /run/it-cmdline-hits.log", input="\n".join(ARGV_SECRETS) + "\n")
+    lab.run(SERVER, "cat > /usr/local/sbin/tgtadm && chmod 0755 /usr/local/sbin/tgtadm", input=TGTADM_WRAPPER)
+    pid = lab.run(SERVER, "setsid sh -c %s >/dev/null 2>&1 < /dev/null & echo $!" % shlex.quote(SAMPLER)).stdout.strip()
+    assert pid.isdigit(), pid
+    base = {"iqn": MUTUAL_TARGET, "backend": "tgt", "luns": [{"path": MUTUAL_LUN, "size": "16M"}],
+            "initiators": [DISK_IQN], "portals": ["%s:3260" % SERVER_UNDERLAY]}
+    try:
+        results = run_modules(lab, SERVER, [
+            ("skillvl.offline_first.iscsi_target",
+             dict(base, chap={"username": "it-mutual-in", "password": one,
+                              "mutual_username": "it-mutual-out", "mutual_password": mutual}), False),
+            ("skillvl.offline_first.iscsi_target_info", {"backend": "tgt"}, False),
+            # a new secret: the account is deleted and created again
+            ("skillvl.offline_first.iscsi_target",
+             dict(base, chap={"username": "it-mutual-in", "password": two,
+                              "mutual_username": "it-mutual-out", "mutual_password": mutual}), False),
+        ])
+        created, info, reset = results
+        assert created["changed"] and not created.get("failed"), created
+        assert reset["changed"] and not reset.get("failed"), reset
+        target = [t for t in info["targets"] if t["iqn"] == MUTUAL_TARGET]
+        assert target and target[0]["chap_users"] == ["it-mutual-in"], info
+        assert target[0]["mutual_chap_users"] == ["it-mutual-out"], info
+        # the account tgtd holds is the one set last
+        opts = ("driver=iscsi,transport=tcp,portal=%s:3260,target=%s,lun=1,user=it-mutual-in,"
+                "initiator-name=%s,password-secret=sec0" % (SERVER, MUTUAL_TARGET, DISK_IQN))
+        for password, ok in ((two, True), (one, False)):
+            proc = lab.run("ws02", "umask 077; printf %%s %s > /run/it-sec && timeout 30 qemu-img info "
+                                   "--object secret,id=sec0,file=/run/it-sec --image-opts %s; rc=$?; "
+                                   "rm -f /run/it-sec; exit $rc" % (shlex.quote(password), shlex.quote(opts)),
+                           check=False)
+            assert (proc.returncode == 0) == ok, (ok, proc.stderr)
+        conf = lab.run(SERVER, "stat -c %%a /etc/tgt/conf.d/skillvl-%s.conf" % MUTUAL_TARGET.replace(":", "_"))
+        assert conf.stdout.strip() == "600"
+        text = json.dumps(results)
+        assert not any(secret in text for secret in ARGV_SECRETS)
+    finally:
+        removed = run_module(lab, SERVER, "skillvl.offline_first.iscsi_target",
+                             {"iqn": MUTUAL_TARGET, "backend": "tgt", "state": "absent", "force": True})
+        lab.run(SERVER, "kill %s" % pid, check=False)
+        argv_log = lab.run(SERVER, "cat /run/it-tgtadm-argv.log", check=False).stdout
+        hits = lab.run(SERVER, "cat /run/it-cmdline-hits.log", check=False).stdout
+        lab.run(SERVER, "rm -f /usr/local/sbin/tgtadm /run/it-secrets /run/it-tgtadm-argv.log "
+                        "/run/it-cmdline-hits.log %s" % MUTUAL_LUN, check=False)
+    assert not removed.get("failed"), removed
+    # the wrapper saw the module's tgtadm calls (targets, LUNs, ACL, reads) ...
+    assert "--mode target --op new" in argv_log and "--mode account --op show" in argv_log, argv_log
+    # ... and no secret, on its argv or on any process's command line
+    assert not any(secret in argv_log for secret in ARGV_SECRETS), argv_log
+    assert hits.strip() == "", hits
+
+
 # ---- kernel backends: render and validate -----------------------------------------------------
 
 def test_kernel_exports_rendered_and_validated(storage):

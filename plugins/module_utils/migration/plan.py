@@ -14,7 +14,7 @@ __metaclass__ = type
 import copy
 import math
 
-from ansible_collections.skillvl.offline_first.plugins.module_utils.libvirt.session import TRANSPORTS
+from ansible_collections.skillvl.offline_first.plugins.module_utils.libvirt.session import TRANSPORTS, uri_transport
 
 STRATEGIES = ('auto', 'precopy', 'auto_converge', 'postcopy')
 STORAGE_MODES = ('shared', 'copy', 'copy_incremental')
@@ -199,6 +199,26 @@ def normalize(options):
     if problems:
         raise MigrationError('invalid migration options: ' + '; '.join(problems))
     return opts
+
+
+def stream_warnings(opts, tunnelled_option=True):
+    """Warnings about who can read the migration stream, from raw or normalized options.
+
+    With an SSH transport only libvirt's control connection goes through SSH: QEMU sends guest
+    memory (and copied disks) in plain TCP to the destination's migration port, unless the
+    stream is tunnelled through libvirt's connection. ``tunnelled_option`` says whether the
+    caller can set ``tunnelled`` (vm_migration_check cannot: it names vm_migrate's option).
+    """
+    if (opts.get('mode') or 'live') != 'live':
+        return []
+    transport = uri_transport(opts.get('dest')) or opts.get('transport') or 'tls'
+    if transport not in ('ssh', 'libssh', 'libssh2') or opts.get('tunnelled'):
+        return []
+    return ['transport ssh encrypts only the libvirt control connection: the QEMU migration stream (guest '
+            'memory%s) goes in plain text over TCP to the destination\'s migration port, readable and alterable '
+            'on the way. Use transport tls (QEMU native TLS), or %s (no multifd, no post-copy)'
+            % (' and copied disks' if opts.get('storage') in ('copy', 'copy_incremental') else '',
+               'tunnelled=true' if tunnelled_option else 'vm_migrate with tunnelled=true')]
 
 
 def postcopy_allowed(opts):

@@ -5,7 +5,9 @@
 """tgt (userspace iSCSI target) backend.
 
 The live configuration is changed with `tgtadm` (no restart, sessions of other targets are not
-touched) and read back with `tgtadm --op show`. It is also persisted in
+touched) and read back with `tgtadm --op show`. CHAP accounts are created, deleted, bound and
+unbound with tgtd's own management request sent over its Unix socket (tgtd_ipc.py), because
+`tgtadm` would need the secret on its command line. It is also persisted in
 /etc/tgt/conf.d/skillvl-<iqn>.conf (mode 0600, it holds the CHAP secrets), which tgt-admin
 loads when tgtd starts. tgt never shows secrets, so that file is how we know whether a secret
 changed; without it a secret is set again (and reported as a change).
@@ -27,6 +29,7 @@ from ansible_collections.skillvl.offline_first.plugins.module_utils.storage.comm
 from ansible_collections.skillvl.offline_first.plugins.module_utils.storage.iscsi import (
     MASK, Step, create_sparse_file,
 )
+from ansible_collections.skillvl.offline_first.plugins.module_utils.storage.tgtd_ipc import TgtdClient
 
 CONF_DIR = "/etc/tgt/conf.d"
 
@@ -34,7 +37,7 @@ CONF_DIR = "/etc/tgt/conf.d"
 # tgtadm options in the order they are given, for argv that reads like the manual.
 TGTADM_OPTIONS = (("mode", "--mode"), ("op", "--op"), ("tid", "--tid"), ("targetname", "--targetname"),
                   ("lun", "--lun"), ("backing_store", "--backing-store"), ("initiator_name", "--initiator-name"),
-                  ("initiator_address", "--initiator-address"), ("user", "--user"), ("password", "--password"))
+                  ("initiator_address", "--initiator-address"), ("user", "--user"))
 TGTADM_FLAGS = (("outgoing", "--outgoing"), ("force", "--force"))
 
 
@@ -136,14 +139,15 @@ def parse_conf_secrets(text):
 class TgtBackend(object):
     kind = "tgt"
 
-    def __init__(self, tools=None, conf_dir=CONF_DIR):
+    def __init__(self, tools=None, conf_dir=CONF_DIR, ipc=None):
         self.tgtadm_tool = resolve_tool(tools, "tgtadm")
         self.conf_dir = conf_dir
+        self.ipc = ipc if ipc is not None else TgtdClient()
         self.warnings = []
 
     def tgtadm(self, what, **kwargs):
-        """Run tgtadm; `what` describes the step for errors (never a secret)."""
-        rc, out, err = run_tool(self.tgtadm_tool, tgtadm_args(**kwargs), secrets=[kwargs.get("password")])
+        """Run tgtadm (never with a secret); `what` describes the step for errors."""
+        rc, out, err = run_tool(self.tgtadm_tool, tgtadm_args(**kwargs))
         if rc != 0:
             reason = (err or out).strip().replace("tgtadm: ", "") or "rc=%s" % rc
             raise StorageError("tgt: %s failed: %s" % (what, reason))
@@ -184,8 +188,8 @@ class TgtBackend(object):
                     "deleting target %s" % iqn, mode="target", op="delete", tid=cur["tid"], force=force or None)))
                 for user in cur["accounts_in"] + cur["accounts_out"]:
                     if (user, False) in parse_conf_secrets(old_conf) or (user, True) in parse_conf_secrets(old_conf):
-                        steps.append(Step("delete CHAP account %s" % user, self._op(
-                            "deleting CHAP account %s" % user, mode="account", op="delete", user=user)))
+                        steps.append(Step("delete CHAP account %s" % user, self._account(
+                            "deleting CHAP account %s" % user, "delete", user)))
             if old_conf is not None:
                 steps.append(Step("remove %s" % path, lambda: remove_file(path)))
             return steps, before, dict(iqn=iqn, exists=False)
@@ -234,12 +238,11 @@ class TgtBackend(object):
         for outgoing, bound in ((False, cur["accounts_in"]), (True, cur["accounts_out"])):
             for user in bound:
                 if not any(u == user and o == outgoing for u, _p, o in want):
-                    steps.append(Step("unbind CHAP account %s" % user, self._op(
-                        "unbinding CHAP account %s" % user, mode="account", op="unbind", tid=tid, user=user,
-                        outgoing=outgoing or None)))
+                    steps.append(Step("unbind CHAP account %s" % user, self._account(
+                        "unbinding CHAP account %s" % user, "unbind", user, tid=tid, outgoing=outgoing)))
                     if (user, outgoing) in secrets:
-                        steps.append(Step("delete CHAP account %s" % user, self._op(
-                            "deleting CHAP account %s" % user, mode="account", op="delete", user=user)))
+                        steps.append(Step("delete CHAP account %s" % user, self._account(
+                            "deleting CHAP account %s" % user, "delete", user)))
         for user, password, outgoing in want:
             bound = user in (cur["accounts_out"] if outgoing else cur["accounts_in"])
             label = "mutual CHAP" if outgoing else "CHAP"
@@ -248,10 +251,10 @@ class TgtBackend(object):
                     steps.append(Step("bind %s account %s" % (label, user), self._bind(tid, user, outgoing)))
                 continue
             if user in accounts:
-                steps.append(Step("reset %s secret of %s" % (label, user), self._op(
-                    "deleting CHAP account %s" % user, mode="account", op="delete", user=user)))
-            steps.append(Step("create %s account %s" % (label, user), self._op(
-                "creating %s account %s" % (label, user), mode="account", op="new", user=user, password=password)))
+                steps.append(Step("reset %s secret of %s" % (label, user), self._account(
+                    "deleting CHAP account %s" % user, "delete", user)))
+            steps.append(Step("create %s account %s" % (label, user), self._account(
+                "creating %s account %s" % (label, user), "new", user, password=password)))
             steps.append(Step("bind %s account %s" % (label, user), self._bind(tid, user, outgoing)))
         # portals
         for addr, port in target.portals:
@@ -278,10 +281,15 @@ class TgtBackend(object):
     def _op(self, what, **kwargs):
         return lambda: self.tgtadm(what, **kwargs)
 
+    def _account(self, what, op, user, password=None, tid=-1, outgoing=False):
+        """An account request straight to tgtd: the secret never goes on a command line.
+        tgtd splits `user=U,password=P` at the first comma (names cannot hold one)."""
+        params = [("user", user)] + ([("password", password)] if password is not None else [])
+        return lambda: self.ipc.request(what, "account", op, params, tid=tid, outgoing=outgoing)
+
     def _bind(self, tid, user, outgoing):
         label = "mutual CHAP" if outgoing else "CHAP"
-        return self._op("binding %s account %s" % (label, user), mode="account", op="bind", tid=tid, user=user,
-                        outgoing=outgoing or None)
+        return self._account("binding %s account %s" % (label, user), "bind", user, tid=tid, outgoing=outgoing)
 
     @staticmethod
     def _sparse(path, size):

@@ -150,3 +150,21 @@ def test_cap_holds_in_postcopy_unless_own_cap():
     assert params['bandwidth.postcopy'] == 80
     _f, params, _n = plan.build(norm(strategy='precopy', bandwidth=30))
     assert 'bandwidth.postcopy' not in params
+
+
+@pytest.mark.parametrize('kw, warned', [
+    (dict(transport='ssh'), True),
+    (dict(transport='ssh', storage='copy'), True),
+    (dict(dest='qemu+ssh://ws01/system', transport='tls'), True),
+    (dict(transport='ssh', tunnelled=True), False),
+    (dict(transport='ssh', mode='cold'), False),
+    (dict(transport='tls'), False),
+    (dict(dest='qemu+tls://ws01/system', transport='ssh'), False),
+])
+def test_ssh_without_tunnel_warns_that_the_stream_is_plain_text(kw, warned):
+    for opts in (norm(**kw), dict({'name': 'vm1', 'dest': 'ws01'}, **kw)):
+        got = plan.stream_warnings(opts)
+        assert bool(got) == warned, (kw, got)
+        if warned:
+            assert 'plain text' in got[0] and 'tunnelled=true' in got[0]
+            assert ('copied disks' in got[0]) == (kw.get('storage') == 'copy')

@@ -10,6 +10,33 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.skillvl.offline_first.plugins.module_utils.command import Tool
+from ansible_collections.skillvl.offline_first.plugins.module_utils.storage.tgtd_ipc import (
+    TgtdClient, decode_request,
+)
+
+
+class FakeTgtd(TgtdClient):
+    """tgtd's socket played from the module's script: the real request encoding and error
+    mapping, the bytes decoded back and compared with the step's `tgtd` entry
+    ({op, params, tid (default -1), outgoing (default false), mode (default account)}),
+    answered with the step's `tgtd_err` (a tgtadm_errno) and `out`."""
+
+    def __init__(self, module):
+        super(FakeTgtd, self).__init__(path="/nonexistent/tgtd-socket")
+        self.module = module
+
+    def exchange(self, data, what):
+        got = decode_request(data)
+        assert got["lld"] == "iscsi" and got["lun"] is None and not got["force"], got
+        got = dict(mode=got["mode"], op=got["op"], tid=got["tid"], outgoing=got["outgoing"], params=got["params"])
+        self.module.calls.append(["<tgtd>", got["mode"], got["op"]])
+        self.module.requests.append(data)
+        if not self.module.script:
+            raise AssertionError("unexpected tgtd request: %s" % got)
+        step = self.module.script.pop(0)
+        want = dict(dict(mode="account", tid=-1, outgoing=False), **step.get("tgtd", {}))
+        assert got == want, "expected tgtd request %s, got %s" % (want, got)
+        return step.get("tgtd_err", 0), step.get("out", "").encode("utf-8") + b"\0"
 
 
 class FakeModule(object):
@@ -25,6 +52,8 @@ class FakeModule(object):
         self.script = list(script or [])
         self.calls = []
         self.stdin = []
+        self.requests = []
+        self.tgtd = FakeTgtd(self)
 
     def __call__(self, name):
         """The tool factory the backends take: every tool runs through this script."""

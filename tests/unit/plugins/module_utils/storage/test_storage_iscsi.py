@@ -42,6 +42,14 @@ def _subst(value, tmp):
     return value
 
 
+def _assert_no_secret_on_argv(module, args):
+    """No argv the runner was given holds a CHAP secret; secrets set went through tgtd's socket."""
+    chap = args.get("chap") or {}
+    secrets = [v for k, v in chap.items() if k.endswith("password") and v]
+    for argv in module.calls:
+        assert not any(secret in arg for secret in secrets for arg in argv), argv
+
+
 @pytest.mark.parametrize("case", TGT_CASES, ids=[c["id"] for c in TGT_CASES])
 def test_tgt_case(case, tmp_path, fake_module):
     tmp = str(tmp_path)
@@ -61,16 +69,18 @@ def test_tgt_case(case, tmp_path, fake_module):
         with open(conf_path(args["iqn"], str(tmp_path / "conf.d")), "w") as f:
             f.write(persisted)
     module = fake_module(case["run"])
-    backend = TgtBackend(module, conf_dir=str(tmp_path / "conf.d"))
+    backend = TgtBackend(module, conf_dir=str(tmp_path / "conf.d"), ipc=module.tgtd)
     expected = case["expected"]
     if "error" in expected:
         with pytest.raises(StorageError) as exc:
             ensure_target(backend, target, state=state, iqn=args["iqn"], force=case.get("force", False))
         assert expected["error"] in str(exc.value)
         assert not any(s in str(exc.value) for s in SECRETS)
+        _assert_no_secret_on_argv(module, args)
         return
     result = ensure_target(backend, target, state=state, iqn=args["iqn"], force=case.get("force", False))
     assert module.script == [], "commands expected but not run: %s" % module.script
+    _assert_no_secret_on_argv(module, args)
     assert result["changed"] == expected["changed"]
     assert len(result["actions"]) == expected["actions_count"], result["actions"]
     assert not any(s in json.dumps(result) for s in SECRETS)
