@@ -171,8 +171,8 @@ def test_sigterm_in_postcopy_leaves_the_job_recoverable(world, h):
     assert 'post-copy' in err.value.message and '--postcopy-resume' in err.value.message
 
 
-@pytest.mark.parametrize('strategy', ['postcopy', 'precopy'])
-def test_postcopy_failure_reported_as_such_and_source_not_resumed(world, h, strategy):
+@pytest.mark.parametrize('strategy, resume_within', [('postcopy', 0), ('precopy', 0), ('postcopy', 1)])
+def test_postcopy_failure_reported_as_such_and_source_not_resumed(world, h, strategy, resume_within, monkeypatch):
     """A link cut in post-copy: the source is paused (reason post-copy failed), the destination unknown.
     It must not be reported as "paused on the source" nor resumed there (libvirt refuses; memory is split).
     With strategy precopy the watch never saw the switch: the pause reason alone tells."""
@@ -188,10 +188,14 @@ def test_postcopy_failure_reported_as_such_and_source_not_resumed(world, h, stra
     if strategy == 'precopy':
         dom.state_override = (3, 13)
         dom.fail_with = 'operation failed: job \'migration out\' failed: connection reset'
+    monkeypatch.setattr(Migration, '_dest_answers', lambda self: False)   # the link stays down
     with pytest.raises(MigrationError) as err:
-        mig(strategy=strategy).run()
+        mig(strategy=strategy, postcopy_resume_timeout=resume_within).run()
     assert 'post-copy' in err.value.message and '--postcopy-resume' in err.value.message
     assert 'paused on the source' not in err.value.message and not resumed
+    if resume_within:
+        assert 'could not be resumed within 1 s' in err.value.message, err.value.message
+        assert 'do not start or resume it on the source' in err.value.message
 
 
 def test_unexpected_error_in_the_watch_aborts_the_job(world, h, monkeypatch):
