@@ -164,7 +164,7 @@ class Migration(object):
         opts = self.opts
         name = opts['name']
         src_dom, dst_dom = self._lookup()
-        src_state = session.domain_state(src_dom)[0]
+        src_state, src_reason = session.domain_state(src_dom)
         dst_state = session.domain_state(dst_dom)[0]
         base = {'name': name, 'dest': opts['dest'], 'dest_uri': self.dest_uri}
         src_running = src_state not in ('absent', 'shutoff', 'crashed', 'shutdown')
@@ -189,6 +189,9 @@ class Migration(object):
         if src_state == 'absent':
             return dict(base, changed=False, msg='VM "%s" is already defined on %s (stopped)' % (name, opts['dest']),
                         state={'source': src_state, 'dest': dst_state})
+        if src_state == 'paused' and src_reason == PAUSED_POSTCOPY_FAILED:
+            # an earlier move failed in post-copy and was not resumed: a retry resumes it
+            return self._resume_failed(base, src_dom, check_mode)
         if src_running and dst_running:
             raise MigrationError('VM "%s" runs on both the source and %s: refusing to touch either; '
                                  'check which one is current' % (name, opts['dest']),
@@ -424,6 +427,47 @@ class Migration(object):
         if isinstance(exc, MigrationError):
             exc.message += '; ' + exc.outcome
 
+    def _resume_failed(self, base, src_dom, check_mode):
+        """A retry finds the VM paused on the source in failed post-copy: resume that migration."""
+        opts = self.opts
+        name = opts['name']
+        flags, params, names = planmod.build(dict(opts, allow_postcopy=True))
+        command = self._resume_command(flags, params)
+        result = dict(base, changed=True, mode='live', plan={'flags': names + ['postcopy_resume'], 'params': params,
+                                                             'strategy': 'postcopy'})
+        if check_mode:
+            result['msg'] = 'would resume the failed post-copy migration of VM "%s" to %s' % (name, opts['dest'])
+            return result
+        if not opts['postcopy_resume_timeout']:
+            raise MigrationError('VM "%s" is held by a failed post-copy migration (paused at the source, its memory '
+                                 'split between the hosts): do not start or resume it on the source; finish the move '
+                                 'on the source host with "%s", or set postcopy_resume_timeout' % (name, command),
+                                 state=self.where())
+        start_log(opts['progress_log'], {'vm': name, 'dest': opts['dest'], 'strategy': 'postcopy', 'resume': True,
+                                         'started': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())})
+        monitor = Monitor('postcopy', True, opts['timeout'], opts['timeout_action'], opts['stall_timeout'],
+                          opts['postcopy_ratio'], progress_log=opts['progress_log'], auto_postcopy=False)
+        control = session.connect(opts['source_uri'], 'a second connection to the source libvirt')
+        started = self.clock()
+        try:
+            cdom = control.lookupByUUIDString(src_dom.UUIDString())
+            self._recover_postcopy('found paused on the source in failed post-copy', monitor, cdom, flags, params, 0)
+        finally:
+            session.close(control)
+        figs = figures(monitor.last, 'last job statistics sample (resumed post-copy)', monitor)
+        figs['wall_time_s'] = round(self.clock() - started, 2)
+        monitor.write({'phase': 'completed', 'strategy_used': 'postcopy', 'figures': figs})
+        state = self.where()
+        if state.get('dest') != 'running':
+            raise MigrationError('the post-copy resume of VM "%s" returned but the VM is not running on %s'
+                                 % (name, opts['dest']), state=state, figures=figs)
+        result.update(msg='VM "%s": the failed post-copy migration to %s was resumed and completed (%d attempt(s), '
+                          '%.1f s)' % (name, opts['dest'], monitor.resumes['attempts'], monitor.resumes['seconds']),
+                      strategy_used='postcopy', figures=figs, postcopy_reason='resume of a failed post-copy',
+                      postcopy_recovery=monitor.resumes, progress=monitor.records[-60:], state=state,
+                      warnings=list(self.warnings))
+        return result
+
     def _resume_command(self, flags=None, params=None):
         if flags is None:
             flags, params, _names = planmod.build(self.opts)
@@ -468,7 +512,7 @@ class Migration(object):
         opts = self.opts
         name = opts['name']
         budget = opts['postcopy_resume_timeout']
-        failure = session.error_text(error)
+        failure = error if isinstance(error, str) else session.error_text(error)
         resume_flags = flags | planmod.FLAGS['postcopy'] | planmod.FLAGS['postcopy_resume']
         command = self._resume_command(flags, params)
         began = self.clock()
