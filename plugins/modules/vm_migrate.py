@@ -155,7 +155,7 @@ options:
     description:
       - Seconds to keep trying to resume a post-copy that failed (the link between the hosts or the
         destination's libvirt went away after the switch to post-copy). From that switch on the VM
-        exists only as both hosts together: the source is left paused (reason post-copy failed) and is
+        exists only as both hosts together; the source is left paused (reason post-copy failed) and is
         never resumed there. The module probes the destination every few seconds and, once it answers,
         resumes the migration with libvirt's post-copy resume (C(VIR_MIGRATE_POSTCOPY_RESUME), libvirt
         8.5 or later, the same URIs and parameters), so that the VM finishes on the destination.
