@@ -521,6 +521,7 @@ class Migration(object):
                        'resume_within_s': budget, 'command': command})
         attempts = 0
         last = failure
+        self._pause_postcopy()
         while self.clock() < deadline:
             if self._finished_on_dest():
                 last = None
@@ -540,15 +541,7 @@ class Migration(object):
                     last = str(exc)
                     self.sleep(min(RESUME_RETRY, max(0.0, deadline - self.clock())))
                     continue
-            # QEMU must be in postcopy-paused to resume: after a silent link loss it may still wait on a dead
-            # socket; libvirt's "abort" of a post-copy job pauses it (migrate-pause), it never stops the VM
-            for conn in (self.src, self.dst):
-                try:
-                    dom = session.lookup_domain(conn, name)
-                    if dom is not None:
-                        dom.abortJobFlags(ABORT_JOB_POSTCOPY)
-                except (AttributeError, LibvirtError, lv.libvirtError):
-                    pass
+            self._pause_postcopy()
             attempts += 1
             monitor.write({'phase': 'recovering', 'elapsed_s': round(wall + self.clock() - began, 1),
                            'attempt': attempts, 'action': 'postcopy_resume'})
@@ -566,6 +559,8 @@ class Migration(object):
             monitor.resumes = {'failure': failure, 'attempts': attempts, 'seconds': seconds}
             monitor.write({'phase': 'recovered', 'attempts': attempts, 'seconds': seconds})
             return
+        if last != 'running':
+            self._pause_postcopy()   # left recoverable: the resume command needs the source's QEMU paused
         state = self.where()
         if last == 'running':
             where = ('a post-copy resume is still running past postcopy_resume_timeout (%d s); libvirt continues it: '
@@ -580,6 +575,22 @@ class Migration(object):
         monitor.write({'phase': 'failed', 'why': what, 'where': where, 'command': command})
         raise MigrationError('%s. %s' % (what, where), state=state,
                              figures=figures(monitor.last, 'last job statistics sample', monitor), detail=failure)
+
+    def _pause_postcopy(self):
+        """Put the source's QEMU into postcopy-paused, which a resume needs.
+
+        After a silent link loss QEMU may still wait on a dead socket (libvirt then says "QEMU reports
+        migration is still running"); libvirt's abort of a post-copy job (VIR_DOMAIN_ABORT_JOB_POSTCOPY,
+        QEMU's migrate-pause) pauses the migration stream, never the VM's run state on either side.
+        An error (already paused, no job) changes nothing.
+        """
+        lv = session.require_libvirt()
+        try:
+            dom = session.lookup_domain(self.src, self.opts['name'])
+            if dom is not None:
+                dom.abortJobFlags(ABORT_JOB_POSTCOPY)
+        except (AttributeError, LibvirtError, lv.libvirtError):
+            pass
 
     def _resume_once(self, resume_flags, params, monitor, cdom, deadline):
         """One resume call in a worker thread, watched with progress records; None when it completed,
