@@ -390,9 +390,12 @@ class Migration(object):
             msg = 'VM "%s" live-migrated to %s in %.1f s (%s, downtime %s ms, %.1f MiB sent)' % (
                 name, opts['dest'], (figs['total_time_ms'] or wall * 1000) / 1000.0, strategy_used,
                 figs['downtime_ms'], (figs['data_bytes'] or 0) / 1048576.0)
-            if monitor.resumes:
+            if monitor.resumes and monitor.resumes['attempts']:
                 msg += '; the post-copy failed (%s) and was resumed after %.1f s (%d attempt(s))' % (
                     monitor.resumes['failure'], monitor.resumes['seconds'], monitor.resumes['attempts'])
+            elif monitor.resumes:
+                msg += ('; the post-copy failed (%s) and was resumed: libvirt completed it %.1f s later, once the '
+                        'hosts answered again' % (monitor.resumes['failure'], monitor.resumes['seconds']))
             return {'msg': msg, 'strategy_used': strategy_used, 'figures': figs,
                     'postcopy_reason': monitor.postcopy_reason, 'postcopy_recovery': monitor.resumes or None,
                     'progress': monitor.records[-60:]}
