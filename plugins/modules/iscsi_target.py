@@ -191,11 +191,11 @@ target:
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.skillvl.offline_first.plugins.module_utils.storage.common import (
-    HAS_NETADDR, NETADDR_IMPORT_ERROR, StorageError, check_iqn,
+    HAS_NETADDR, NETADDR_IMPORT_ERROR, check_iqn,
 )
 from ansible_collections.skillvl.offline_first.plugins.module_utils.storage.iscsi import build_target, ensure_target
 from ansible_collections.skillvl.offline_first.plugins.module_utils.storage.iscsi_backends import iscsi_backend
-from ansible_collections.skillvl.offline_first.plugins.module_utils.module_result import exit_with_result
+from ansible_collections.skillvl.offline_first.plugins.module_utils.module_result import run_backend
 
 
 def main():
@@ -225,18 +225,17 @@ def main():
     if not HAS_NETADDR:
         module.fail_json(msg=missing_required_lib("netaddr (Debian: python3-netaddr)"),
                          exception=NETADDR_IMPORT_ERROR)
-    try:
+
+    def ensure():
         target = None
         if p["state"] == "present":
             target = build_target(p["iqn"], p["luns"], p["initiators"], p["chap"], p["portals"])
         else:
             check_iqn(p["iqn"], "target IQN")
-        backend = iscsi_backend(p["backend"])
-        result = ensure_target(backend, target, state=p["state"], iqn=p["iqn"], force=p["force"],
-                               check_mode=module.check_mode)
-    except StorageError as exc:
-        module.fail_json(msg=str(exc), changed=getattr(exc, "changed", False))
-    exit_with_result(module, result)
+        return ensure_target(iscsi_backend(p["backend"]), target, state=p["state"], iqn=p["iqn"], force=p["force"],
+                             check_mode=module.check_mode)
+
+    run_backend(module, ensure)
 
 
 if __name__ == "__main__":

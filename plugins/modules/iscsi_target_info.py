@@ -58,8 +58,8 @@ portals:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.skillvl.offline_first.plugins.module_utils.storage.common import StorageError
-from ansible_collections.skillvl.offline_first.plugins.module_utils.storage.iscsi_backends import iscsi_backend
+from ansible_collections.skillvl.offline_first.plugins.module_utils.storage.iscsi_backends import describe_targets
+from ansible_collections.skillvl.offline_first.plugins.module_utils.module_result import run_backend
 
 
 def main():
@@ -67,14 +67,7 @@ def main():
         argument_spec=dict(backend=dict(type="str", choices=["lio", "tgt"], default="lio")),
         supports_check_mode=True,
     )
-    try:
-        backend = iscsi_backend(module.params["backend"])
-        if backend.kind == "lio":
-            backend.available()
-        info = backend.info()
-    except StorageError as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(changed=False, **info)
+    run_backend(module, lambda: describe_targets(module.params["backend"]))
 
 
 if __name__ == "__main__":

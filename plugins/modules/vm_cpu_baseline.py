@@ -96,7 +96,8 @@ hosts:
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.skillvl.offline_first.plugins.module_utils.libvirt.session import (
-    HAS_LIBVIRT, LIBVIRT_IMPORT_ERROR, LibvirtError, build_uri)
+    HAS_LIBVIRT, LIBVIRT_IMPORT_ERROR, build_uri)
+from ansible_collections.skillvl.offline_first.plugins.module_utils.module_result import run_backend
 
 
 def main():
@@ -118,14 +119,14 @@ def main():
     p = module.params
     if not p['hosts']:
         module.fail_json(msg='hosts must list at least one host')
-    try:
+
+    def baseline():
         uris = [build_uri(h, p['transport']) for h in p['hosts']]
         result = cpu_baseline(uris, virt_type=p['virt_type'], arch=p['arch'], machine=p['machine'],
                               expand=p['expand_features'])
-    except LibvirtError as exc:
-        module.fail_json(msg=str(exc))
-    result['vendor'] = result.get('vendor') or ''
-    module.exit_json(changed=False, **result)
+        return dict(result, vendor=result.get('vendor') or '', changed=False)
+
+    run_backend(module, baseline)
 
 
 if __name__ == '__main__':

@@ -347,10 +347,9 @@ reasons:
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.skillvl.offline_first.plugins.module_utils.libvirt.session import (
-    HAS_LIBVIRT, LIBVIRT_IMPORT_ERROR, LibvirtError)
-from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.plan import (
-    MigrationError, PEER_ARGS, stream_warnings)
-from ansible_collections.skillvl.offline_first.plugins.module_utils.module_result import exit_with_result
+    HAS_LIBVIRT, LIBVIRT_IMPORT_ERROR)
+from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.plan import PEER_ARGS, stream_warnings
+from ansible_collections.skillvl.offline_first.plugins.module_utils.module_result import run_backend
 
 
 ARGS = dict(
@@ -394,15 +393,7 @@ def main():
         module.fail_json(msg=missing_required_lib('libvirt-python (python3-libvirt)'), exception=LIBVIRT_IMPORT_ERROR)
     from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.engine import Migration
 
-    try:
-        migration = Migration(dict(module.params))
-        result = migration.run(check_mode=module.check_mode)
-    except MigrationError as exc:
-        module.fail_json(msg=exc.message, reasons=exc.reasons, state=exc.state or {},
-                         figures=exc.figures or {}, detail=exc.detail)
-    except LibvirtError as exc:
-        module.fail_json(msg=str(exc), detail=exc.detail)
-    exit_with_result(module, result)
+    run_backend(module, lambda: Migration(dict(module.params)).run(check_mode=module.check_mode))
 
 
 if __name__ == '__main__':

@@ -109,9 +109,9 @@ already_there:
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.skillvl.offline_first.plugins.module_utils.libvirt.session import (
-    HAS_LIBVIRT, LIBVIRT_IMPORT_ERROR, LibvirtError)
-from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.plan import (
-    MigrationError, PEER_ARGS, stream_warnings)
+    HAS_LIBVIRT, LIBVIRT_IMPORT_ERROR)
+from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.plan import PEER_ARGS, stream_warnings
+from ansible_collections.skillvl.offline_first.plugins.module_utils.module_result import run_backend
 
 
 def main():
@@ -132,13 +132,14 @@ def main():
     from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.engine import Migration
 
     options = dict((k, v) for k, v in module.params.items() if k != 'fail_on_negative')
-    try:
-        result = Migration(options).check()
-    except (MigrationError, LibvirtError) as exc:
-        module.fail_json(msg=str(exc))
-    if module.params['fail_on_negative'] and result['verdict'] != 'ok':
-        module.fail_json(msg=result['summary'], **dict((k, v) for k, v in result.items() if k != 'summary'))
-    module.exit_json(changed=False, **result)
+
+    def check():
+        result = dict(Migration(options).check(), changed=False)
+        if module.params['fail_on_negative'] and result['verdict'] != 'ok':
+            module.fail_json(msg=result['summary'], **dict((k, v) for k, v in result.items() if k != 'summary'))
+        return result
+
+    run_backend(module, check)
 
 
 if __name__ == '__main__':

@@ -94,7 +94,8 @@ finished:
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.skillvl.offline_first.plugins.module_utils.libvirt.session import (
-    HAS_LIBVIRT, LIBVIRT_IMPORT_ERROR, LibvirtError)
+    HAS_LIBVIRT, LIBVIRT_IMPORT_ERROR)
+from ansible_collections.skillvl.offline_first.plugins.module_utils.module_result import run_backend
 
 
 def main():
@@ -113,15 +114,15 @@ def main():
 
     if not 0 < module.params['last'] <= 10000:
         module.fail_json(msg='last must be between 1 and 10000, not %s' % module.params['last'])
-    try:
+
+    def info():
         result = job_info(module.params['name'], module.params['source_uri'], module.params['progress_log'],
                           module.params['last'])
-    except LibvirtError as exc:
-        module.fail_json(msg=str(exc))
-    result['log_header'] = result['log_header'] or {}
-    result['progress'] = result['progress'] or {}
-    result['job'] = result['job'] or {}
-    module.exit_json(changed=False, **result)
+        for key in ('log_header', 'progress', 'job'):
+            result[key] = result[key] or {}
+        return dict(result, changed=False)
+
+    run_backend(module, info)
 
 
 if __name__ == '__main__':

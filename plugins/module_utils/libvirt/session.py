@@ -17,6 +17,8 @@ import re
 import threading
 import traceback
 
+from ansible_collections.skillvl.offline_first.plugins.module_utils.backend import BackendError
+
 LIBVIRT_IMPORT_ERROR = None
 try:
     import libvirt
@@ -41,19 +43,25 @@ ERR_MIGRATE_UNSAFE = 81
 ERR_AUTH_UNAVAILABLE = 94
 
 
-class LibvirtError(Exception):
+class LibvirtError(BackendError):
     """An error in an administrator's words; ``detail`` keeps libvirt's own message."""
 
     def __init__(self, message, detail=None, code=None):
         super(LibvirtError, self).__init__(message)
-        self.message = message
         self.detail = detail
         self.code = code
 
+    @property
+    def message(self):
+        return self.msg
+
     def __str__(self):
-        if self.detail and self.detail not in self.message:
-            return '%s (libvirt: %s)' % (self.message, self.detail)
-        return self.message
+        if self.detail and self.detail not in self.msg:
+            return '%s (libvirt: %s)' % (self.msg, self.detail)
+        return self.msg
+
+    def as_result(self):
+        return dict(msg=str(self), changed=self.changed, detail=self.detail)
 
 
 def require_libvirt():

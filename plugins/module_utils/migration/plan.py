@@ -15,6 +15,7 @@ import copy
 import math
 import shlex
 
+from ansible_collections.skillvl.offline_first.plugins.module_utils.backend import BackendError
 from ansible_collections.skillvl.offline_first.plugins.module_utils.libvirt.session import TRANSPORTS, uri_transport
 
 STRATEGIES = ('auto', 'precopy', 'auto_converge', 'postcopy')
@@ -93,23 +94,32 @@ MAX_TIMEOUT = 7 * 24 * 3600          # s
 COMPRESSION_LEVELS = {'zstd': (0, 20), 'zlib': (0, 9)}
 
 
-class MigrationError(Exception):
+class MigrationError(BackendError):
     """A migration problem in an administrator's words.
 
     ``reasons`` carries the pre-flight findings when the verdict was negative; ``state``
-    says where the VM is now (it is never left nowhere).
+    says where the VM is now (it is never left nowhere). The engine adds to ``message``
+    (what it did about the failure) on the way out.
     """
 
     def __init__(self, message, reasons=None, state=None, figures=None, detail=None):
         super(MigrationError, self).__init__(message)
-        self.message = message
         self.reasons = reasons or []
         self.state = state
         self.figures = figures
         self.detail = detail
 
-    def __str__(self):
-        return self.message
+    @property
+    def message(self):
+        return self.msg
+
+    @message.setter
+    def message(self, value):
+        self.msg = value
+
+    def as_result(self):
+        return dict(msg=self.msg, changed=self.changed, reasons=self.reasons, state=self.state or {},
+                    figures=self.figures or {}, detail=self.detail)
 
 
 def _is_int(value):

@@ -191,9 +191,8 @@ def ensure_target(backend, target, state="present", iqn=None, force=False, check
             try:
                 step.run()
             except StorageError as exc:
-                error = StorageError("%s (steps done before the failure: %s)" % (exc, ", ".join(done) or "none"))
-                error.changed = bool(done)
-                raise error
+                raise StorageError("%s (steps done before the failure: %s)" % (exc, ", ".join(done) or "none"),
+                                   changed=bool(done))
             done.append(step.description)
         if state == "present":
             backend.verify(target)

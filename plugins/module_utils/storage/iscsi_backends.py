@@ -20,3 +20,13 @@ def iscsi_backend(kind, tools=None):
     except KeyError:
         raise StorageError("unknown iSCSI target kind %r: use %s" % (kind, " or ".join(sorted(BACKENDS))))
     return cls(tools)
+
+
+def describe_targets(kind, tools=None):
+    """iscsi_target_info: the targets as the backend reports them (secrets left out).
+    A backend that cannot run here (LIO without configfs) says so instead of reporting nothing."""
+    backend = iscsi_backend(kind, tools)
+    check = getattr(backend, "available", None)
+    if check is not None:
+        check()
+    return dict(backend.info(), changed=False)

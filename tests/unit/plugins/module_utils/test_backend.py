@@ -77,3 +77,17 @@ def test_ovs_operations_have_known_kinds():
     assert ovs_common.op(ovs_common.DELETE_PORT, "br0", port="vx1") == want
     with pytest.raises(ValueError):
         ovs_common.op("drop_everything", "br0")
+
+
+def test_migration_and_libvirt_errors_keep_their_fields():
+    from ansible_collections.skillvl.offline_first.plugins.module_utils.libvirt.session import LibvirtError
+    from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.plan import MigrationError
+    exc = MigrationError("cannot migrate", reasons=[{"check": "cpu", "status": "fail"}], state={"source": "running"})
+    exc.message += "; the VM stays on the source"
+    assert exc.as_result() == {"msg": "cannot migrate; the VM stays on the source", "changed": False,
+                               "reasons": [{"check": "cpu", "status": "fail"}], "state": {"source": "running"},
+                               "figures": {}, "detail": None}
+    lib = LibvirtError("cannot connect to ws01", detail="Connection refused")
+    assert isinstance(lib, BackendError)
+    assert lib.as_result() == {"msg": "cannot connect to ws01 (libvirt: Connection refused)", "changed": False,
+                               "detail": "Connection refused"}

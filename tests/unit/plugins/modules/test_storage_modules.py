@@ -15,7 +15,7 @@ import pytest
 
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.skillvl.offline_first.plugins.module_utils import command
+from ansible_collections.skillvl.offline_first.plugins.module_utils import command, module_result
 from ansible_collections.skillvl.offline_first.plugins.modules import iscsi_target, nfs_export
 
 
@@ -128,7 +128,8 @@ def test_iscsi_target_raw_result_diff_warnings_hold_no_secret(tmp_path, monkeypa
         raw.append(result)
         print(json.dumps(dict(captured=True)))
         raise SystemExit(0)
-    monkeypatch.setattr(iscsi_target, "exit_with_result", capture)
+    # the result on its way out of the backend, before Ansible's no_log masking
+    monkeypatch.setattr(module_result, "exit_with_result", capture)
     (tmp_path / "lun.img").write_bytes(b"\0" * 4096)
     args = dict(iqn="iqn.2026-11.org.skillvl:t", backend="tgt", luns=[dict(path=str(tmp_path / "lun.img"))],
                 initiators=["iqn.2026-11.org.skillvl:c"],
