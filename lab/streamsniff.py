@@ -12,7 +12,8 @@ with one end in --ports, the bytes seen, the first payload bytes when the captur
 flow's first data segment (right after its SYN), the TLS record type that starts it, and how
 often the start of a plain QEMU migration stream appeared in any payload: the magic 'QEVM'
 (0x5145564d) and the format version 3, eight bytes that random (encrypted) data holds by chance
-about once in 2^64 positions, where the four-byte magic alone would turn up about once per 4 GiB. `ready` goes to stderr once the socket is bound.
+about once in 2^64 positions, where the four-byte magic alone would turn up about once per 4 GiB.
+`ready` goes to stderr once the socket is bound.
 
 Only the standard library; `summarise()` and `Flows` are plain functions for unit tests.
 """
