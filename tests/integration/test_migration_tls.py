@@ -80,7 +80,7 @@ def migrate_parameters(lab, name):
 def test_migration_stream_is_tls_on_the_wire(lab, guests):
     """Captured on the underlay: every migration connection starts with a TLS handshake record
     and no payload holds QEMU's plain stream magic; QEMU runs the migration with TLS creds."""
-    name = guests.boot("migtls-wire")
+    name = guests.boot("migtls-wire", load_mib=32, rate_mib=2)   # ~7 s at 10 MiB/s: time to look at QEMU
     before = guests.last_seq(SRC, name)
     sniffer = Sniffer(lab, SRC)
     params = {}
