@@ -76,7 +76,8 @@ def run_virsh(lab, guests, name, cap, timeout):
 
     def target():
         box["proc"] = lab.run(SRC, "virsh -c qemu:///system migrate --live --persistent --undefinesource "
-                                   "--bandwidth %d %s qemu+tcp://%s/system" % (cap, name, DST),
+                                   "--bandwidth %d %s %s %s" % (cap, lab.virsh_migrate_tls(DST), name,
+                                                                lab.libvirt_uri(DST)),
                               check=False, timeout=timeout + 120)
     thread = threading.Thread(target=target)
     thread.daemon = True
@@ -106,7 +107,7 @@ def run_ours(lab, name, cap, timeout, allow_postcopy):
     """vm_migrate strategy=auto: by default it finishes busy guests by throttling them
     (auto-converge); with allow_postcopy it switches them to post-copy."""
     started = time.monotonic()
-    args = {"name": name, "dest": DST, "transport": "tcp", "strategy": "auto", "allow_postcopy": allow_postcopy,
+    args = {"name": name, "dest": DST, "transport": lab.migration_transport, "strategy": "auto", "allow_postcopy": allow_postcopy,
             "bandwidth": cap, "timeout": timeout, "timeout_action": "postcopy" if allow_postcopy else "abort"}
     res = lab.module(SRC, "skillvl.offline_first.vm_migrate", args, timeout=timeout + 300)
     wall = time.monotonic() - started

@@ -142,8 +142,9 @@ def remove_guest(lab):
 
 def migrate(lab, src, dst, path):
     addr = (UNDERLAY if path == "underlay" else OVERLAY_HOST)[dst]
-    cmd = ("virsh -c qemu:///system migrate --live --p2p --persistent --undefinesource %s qemu+tcp://%s/system "
-           "--migrateuri tcp://%s --listen-address %s --timeout 120" % (GUEST, dst, addr, addr))
+    cmd = ("virsh -c qemu:///system migrate --live --p2p --persistent --undefinesource %s %s "
+           "--migrateuri tcp://%s --listen-address %s --timeout 120 %s"
+           % (GUEST, lab.libvirt_uri(dst), addr, addr, lab.virsh_migrate_tls(dst)))
     t0 = time.monotonic()
     lab.run(src, cmd, timeout=180)
     wall = time.monotonic() - t0

@@ -158,7 +158,7 @@ def one_migration(lab, name, disk, extra):
         wait_hb(lab, HV, name)
         started = time.monotonic()
         lab.virsh(HV, "migrate", "--live", "--p2p", "--persistent", "--undefinesource", *extra,
-                  name, "qemu+tcp://%s/system" % DEST, timeout=900)
+                  *lab.virsh_migrate_tls(DEST).split(), name, lab.libvirt_uri(DEST), timeout=900)
         seconds = time.monotonic() - started
         info = lab.virsh(DEST, "domjobinfo", "--completed", name, check=False).stdout
         fields = dict((k.strip(), v.strip()) for k, _s, v in (line.partition(":") for line in info.splitlines()) if v)

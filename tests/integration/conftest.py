@@ -47,6 +47,38 @@ class Lab:
     def container(self, host):
         return "%s-%s" % (self.name, host)
 
+    def netns(self, host):
+        """The network namespace of a host (the underlay's is `<lab>-underlay`)."""
+        return "%s-%s" % (self.name, host)
+
+    def hostvars(self, host):
+        """The inventory variables of a lab host as the inventory states them (not templated)."""
+        cache = self.__dict__.setdefault("_hostvars", {})
+        if host not in cache:
+            argv = [os.path.join(BIN, "ansible-inventory"), "-i", os.path.join(TOP, "inventories", "lab"),
+                    "--host", host]
+            proc = subprocess.run(argv, capture_output=True, text=True, timeout=120, env=self.env, cwd=TOP,
+                                  check=True)
+            cache[host] = json.loads(proc.stdout)
+        return cache[host]
+
+    @property
+    def migration_transport(self):
+        """The inventory's libvirt/migration transport (tls, as in production)."""
+        return self.hostvars("cloud1")["skillvl_migration_transport"]
+
+    def libvirt_uri(self, host):
+        """The URI of host's libvirtd over the inventory's transport."""
+        return "qemu+%s://%s/system" % (self.migration_transport, host)
+
+    def virsh_migrate_tls(self, dest):
+        """`virsh migrate` options for the inventory's transport: with tls the QEMU stream is
+        encrypted (kvm_host's migrate_tls_force refuses it otherwise) and the destination's
+        certificate is checked against its host name, whatever address --migrateuri names."""
+        if self.migration_transport != "tls":
+            return ""
+        return "--tls --tls-destination %s" % shlex.quote(dest)
+
     def run(self, host, cmd, check=True, timeout=120, input=None):
         """Run a shell command inside a lab host; returns CompletedProcess (text)."""
         argv = ["podman", "exec", "-i", self.container(host), "/bin/sh", "-c", cmd]

@@ -39,7 +39,7 @@ def test_hosts_are_ready_for_migration(lab):
         uuids.add(re.search(r"<uuid>([^<]+)</uuid>", caps).group(1))
         # Each daemon is reachable from the others over the underlay, as migration needs.
         other = "ws01" if host == "cloud1" else "cloud1"
-        assert lab.run(host, "virsh -c qemu+tcp://%s/system hostname" % other).stdout.strip() == other
+        assert lab.run(host, "virsh -c %s hostname" % lab.libvirt_uri(other)).stdout.strip() == other
         assert "default" in lab.virsh(host, "pool-list", "--name").stdout
     assert len(uuids) == 3, "host UUIDs must differ: %s" % uuids
 

@@ -127,14 +127,14 @@ def guests(lab):
 
 
 def migrate(lab, name, check_mode=False, host=SRC, **args):
-    params = {"name": name, "dest": DST, "transport": "tcp"}
+    params = {"name": name, "dest": DST, "transport": lab.migration_transport}
     params.update(args)
     return lab.module(host, M + "vm_migrate", params, check_mode=check_mode)
 
 
 def test_idle_guest_precopy_check_mode_and_idempotence(lab, guests):
     name = guests.boot("migt-idle")
-    check = lab.module(SRC, M + "vm_migration_check", {"name": name, "dest": DST, "transport": "tcp"})
+    check = lab.module(SRC, M + "vm_migration_check", {"name": name, "dest": DST, "transport": lab.migration_transport})
     assert check["verdict"] == "ok", check
     assert {r["check"] for r in check["reasons"]} >= {"host_uuid", "hypervisor_version", "machine_type", "cpu",
                                                       "memory", "emulator"}
@@ -239,7 +239,7 @@ def test_cold_fallback_when_emulator_missing_on_destination(lab, guests):
     """A QEMU path the destination lacks (like RHEL's /usr/libexec/qemu-kvm vs Debian's): live impossible."""
     lab.run(SRC, "ln -sf /usr/bin/qemu-system-x86_64 /usr/local/bin/qemu-lab-x86_64")
     name = guests.boot("migt-cold", emulator="/usr/local/bin/qemu-lab-x86_64")
-    check = lab.module(SRC, M + "vm_migration_check", {"name": name, "dest": DST, "transport": "tcp"})
+    check = lab.module(SRC, M + "vm_migration_check", {"name": name, "dest": DST, "transport": lab.migration_transport})
     assert check["verdict"] == "fail" and check["cold_possible"], check
     refused = migrate(lab, name)
     assert refused.get("failed") and "no emulator /usr/local/bin/qemu-lab-x86_64" in refused["msg"], refused
@@ -388,7 +388,7 @@ def test_incompatible_cpu_refused(lab, guests):
            "<feature policy='require' name='avx512f'/></cpu>")
     name = guests.boot("migt-cpu", start=False, cpu=cpu)
     check = lab.module(SRC, M + "vm_migration_check",
-                       {"name": name, "dest": DST, "transport": "tcp", "mode": "cold"})
+                       {"name": name, "dest": DST, "transport": lab.migration_transport, "mode": "cold"})
     cpu_reasons = [r for r in check["reasons"] if r["check"] == "cpu"]
     assert cpu_reasons and cpu_reasons[0]["status"] == "fail", check
     res = migrate(lab, name)
@@ -399,7 +399,7 @@ def test_incompatible_cpu_refused(lab, guests):
 
 def test_cpu_baseline_over_hypervisors(lab):
     res = lab.module(SRC, M + "vm_cpu_baseline",
-                     {"hosts": list(HYPERVISORS), "transport": "tcp", "virt_type": "qemu"})
+                     {"hosts": list(HYPERVISORS), "transport": lab.migration_transport, "virt_type": "qemu"})
     assert not res.get("failed"), res
     assert res["model"] and "<cpu" in res["cpu_xml"] and len(res["hosts"]) == 3
 

@@ -178,11 +178,13 @@ def test_kernel_vxlan_peer_and_removing_it(lab, endpoints):
 
 
 def test_vxlan_from_unknown_vtep_is_dropped(lab, endpoints):
-    """storage1 is not a VTEP: its VXLAN does not get into the overlay.
+    """storage1 is not a VTEP: its VXLAN over the underlay does not get into the overlay.
 
-    The nftables set of cloud1 holds exactly the known VTEPs; VXLAN from anyone else is counted
-    and dropped there (kernel datapath), or dropped by OVS's tunnel lookup (userspace datapath,
-    where the NIC's frames never reach the host's netfilter): one of the two counters rises.
+    End to end, whatever drops it. With the lab's userspace datapath, ovs-vswitchd reads the NIC
+    through a packet socket and decapsulates VXLAN for its own address before the host kernel
+    sees the frame, so our nftables rule never sees it: OVS's tunnel lookup (a port matches its
+    remote_ip only) drops it, and this test passes with or without the rule. The rule itself is
+    tested by test_nftables_rule_keeps_unknown_vteps_from_the_kernel_vxlan_socket.
     """
     ruleset = json.loads(lab.run("cloud1", "nft -j list table inet skillvl_overlay").stdout)["nftables"]
     sets = dict((i["set"]["name"], i["set"].get("elem", [])) for i in ruleset if "set" in i)
@@ -212,8 +214,76 @@ def test_vxlan_from_unknown_vtep_is_dropped(lab, endpoints):
         # OVS sums its coverage counters about once a second.
         lab.wait_for(lambda: [a > b for a, b in zip(drops(), before)] != [False, False], timeout=15,
                      interval=1, what="a drop counter for VXLAN from an unknown VTEP on cloud1 %s" % (before,))
+        print("drops of VXLAN from storage1 on cloud1 (nftables rule, OVS): before %s, after %s" % (before, drops()))
     finally:
         lab.run("storage1", "ip netns del kvx 2>/dev/null; true", check=False)
+
+
+# A path into cloud1's kernel that OVS does not own: a veth from a namespace the test makes, with
+# addresses from 198.18.0.0/15 (no fleet VTEP), and kernel VXLAN sockets as production's kernel
+# datapath has (its vxlan_sys_4789 is such a device).
+INTRUDER = {"host": "198.18.79.1", "peer": "198.18.79.2", "vni": 4242}
+FORGE = r"""
+import socket, struct, sys
+inner = b"\xff" * 6 + b"\x02\x00\x00\x00\x00\x01" + b"\x08\x06" + bytes(28)   # a broadcast ARP frame
+packet = struct.pack("!II", 0x08000000, %(vni)d << 8) + inner
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("%(peer)s", 0))
+for _ in range(int(sys.argv[2])):
+    s.sendto(packet, ("%(host)s", int(sys.argv[1])))
+""" % INTRUDER
+
+
+def nft_unknown_vtep_drops(lab, host):
+    """Packets counted by the overlay's drop rule for VXLAN from unknown VTEPs (None: no such rule)."""
+    chain = json.loads(lab.run(host, "nft -j list chain inet skillvl_overlay input").stdout)["nftables"]
+    for item in chain:
+        rule = item.get("rule") or {}
+        if rule.get("comment") == "VXLAN from an unknown VTEP":
+            return [e["counter"]["packets"] for e in rule["expr"] if "counter" in e][0]
+    return None
+
+
+def test_nftables_rule_keeps_unknown_vteps_from_the_kernel_vxlan_socket(lab, overlay):
+    """Where VXLAN ends in the host kernel (production's kernel datapath), a packet from an address
+    that is no fleet VTEP is counted by our drop rule and never reaches the VXLAN device; the same
+    packet to another port (no rule) does reach a VXLAN device: without the rule this fails."""
+    host, n = "cloud1", 20
+    rx = "cat /sys/class/net/vxt-k/statistics/rx_packets /sys/class/net/vxt-c/statistics/rx_packets"
+    try:
+        lab.run(host, "; ".join([
+            "set -e", "ip netns add vxt",
+            "ip link add vxt-h type veth peer name vxt-p netns vxt",
+            "ip addr add %(host)s/30 dev vxt-h" % INTRUDER, "ip link set vxt-h up",
+            "ip -n vxt link set lo up", "ip -n vxt addr add %(peer)s/30 dev vxt-p" % INTRUDER,
+            "ip -n vxt link set vxt-p up",
+            # The kernel's VXLAN socket on the filtered port, and a control on a port nothing filters.
+            "ip link add vxt-k type vxlan id %(vni)d dstport 4789 local %(host)s nolearning" % INTRUDER,
+            "ip link add vxt-c type vxlan id %(vni)d dstport 47890 local %(host)s nolearning" % INTRUDER,
+            "ip link set vxt-k up", "ip link set vxt-c up",
+            "for i in $(seq 50); do ip netns exec vxt ping -n -q -c 1 -W 1 %(host)s >/dev/null && break; "
+            "sleep 0.1; done" % INTRUDER]))
+        lab.run(host, "cat > /tmp/vxt-forge.py", input=FORGE)
+        nft0 = nft_unknown_vtep_drops(lab, host)
+        assert nft0 is not None, "no counting drop rule for VXLAN from unknown VTEPs in inet skillvl_overlay"
+        k0, c0 = map(int, lab.run(host, rx).stdout.split())
+
+        lab.run(host, "ip netns exec vxt python3 /tmp/vxt-forge.py 47890 %d" % n)
+        lab.wait_for(lambda: int(lab.run(host, rx).stdout.split()[1]) >= c0 + n, timeout=10, interval=0.5,
+                     what="the control VXLAN device receiving the forged packets (port 47890)")
+
+        lab.run(host, "ip netns exec vxt python3 /tmp/vxt-forge.py 4789 %d" % n)
+        lab.wait_for(lambda: (nft_unknown_vtep_drops(lab, host) or 0) >= nft0 + n, timeout=10, interval=0.5,
+                     what="our nftables rule counting %d forged VXLAN packets from %s" % (n, INTRUDER["peer"]))
+        time.sleep(1)
+        k1 = int(lab.run(host, rx).stdout.split()[0])
+        assert k1 == k0, "forged VXLAN from %s reached the kernel VXLAN socket: %d packets" % (INTRUDER["peer"],
+                                                                                             k1 - k0)
+        print("our rule dropped %d forged VXLAN packets; the same packets on port 47890 reached the device"
+              % (nft_unknown_vtep_drops(lab, host) - nft0))
+    finally:
+        lab.run(host, "ip link del vxt-k 2>/dev/null; ip link del vxt-c 2>/dev/null; ip link del vxt-h 2>/dev/null; "
+                      "ip netns del vxt 2>/dev/null; rm -f /tmp/vxt-forge.py; true", check=False)
 
 
 @pytest.mark.parametrize("args,message", [
@@ -326,8 +396,9 @@ def heartbeat_over_overlay(lab):
 
 def migrate_guest(lab, src, dst, stream_addr):
     return lab.run(src, "virsh -c qemu:///system migrate --live --p2p --persistent --undefinesource %s "
-                        "qemu+tcp://%s/system --migrateuri tcp://%s --listen-address %s --timeout 120"
-                   % (GUEST, dst, stream_addr, stream_addr), timeout=180)
+                        "%s --migrateuri tcp://%s --listen-address %s --timeout 120 %s"
+                   % (GUEST, lab.libvirt_uri(dst), stream_addr, stream_addr, lab.virsh_migrate_tls(dst)),
+                   timeout=180)
 
 
 @pytest.fixture

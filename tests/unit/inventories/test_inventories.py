@@ -65,7 +65,6 @@ LAB_OVERRIDES = {
     "skillvl_apt_update_cache",      # no apt inside the lab's containers
     "skillvl_underlay_prefixlen",    # the lab's underlay is one /24
     "skillvl_virt_type",             # no usable KVM: TCG
-    "skillvl_migration_transport",   # plain TCP on the private underlay
     "skillvl_storage_client_mode",   # no kernel NFS client or iSCSI initiator: QEMU's own
     "skillvl_storage_iscsi_lun_size",
     "kvm_host_qemu_backports",       # QEMU 7.2 loses memory writes when migrating under TCG
