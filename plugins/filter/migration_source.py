@@ -95,7 +95,7 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.placement import migration_source
+from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.placement import answer, migration_source
 
 
 def _source_filter(results, vm, target, source=None, mode='live'):
@@ -106,10 +106,9 @@ def _source_filter(results, vm, target, source=None, mode='live'):
         if not isinstance(res, dict) or 'item' not in res:
             raise AnsibleFilterError('migration_source: every result needs the host asked as its item')
         host = res['item']
-        asked = not res.get('unreachable') and not res.get('failed') and 'vm_state' in res
-        states[host] = res['vm_state'] if asked else None
-        if not asked:
-            errors[host] = res.get('msg') or ('unreachable' if res.get('unreachable') else 'no answer')
+        states[host], why = answer(res)
+        if why is not None:
+            errors[host] = why
     return migration_source(vm, states, target, source=source or None, mode=mode, errors=errors)
 
 

@@ -91,7 +91,7 @@ from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_text
 from ansible.module_utils.parsing.convert_bool import boolean
 
-from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.placement import ACTIVE_STATES, start_check
+from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.placement import ACTIVE_STATES, answer, start_check
 
 
 def _answers(results):
@@ -101,11 +101,9 @@ def _answers(results):
         if not isinstance(item, (list, tuple)) or len(item) != 2:
             raise AnsibleFilterError('vm_start_check: every result needs the pair [HOST, VM] asked as its item')
         host, vm = to_text(item[0]), to_text(item[1])
-        asked = not res.get('unreachable') and not res.get('failed') and 'vm_state' in res
-        states.setdefault(vm, {})[host] = res['vm_state'] if asked else None
-        if not asked:
-            errors.setdefault(vm, {})[host] = res.get('msg') or ('unreachable' if res.get('unreachable')
-                                                                 else 'no answer')
+        states.setdefault(vm, {})[host], why = answer(res)
+        if why is not None:
+            errors.setdefault(vm, {})[host] = why
     return states, errors
 
 

@@ -17,6 +17,14 @@ ACTIVE_STATES = frozenset(('running', 'paused', 'blocked', 'pmsuspended', 'shutd
 MODES = ('live', 'cold')
 
 
+def answer(result):
+    """(state, None) from one registered vm_migration_info result, or (None, why) when the host could
+    not be asked (unreachable, libvirt down: the module failed, whatever failed_when made of it)."""
+    if not result.get('unreachable') and not result.get('failed') and 'vm_state' in result:
+        return result['vm_state'], None
+    return None, result.get('msg') or ('unreachable' if result.get('unreachable') else 'no answer')
+
+
 def _hosts(names):
     return ', '.join(sorted(names))
 
