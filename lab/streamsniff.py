@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # -*- coding: utf-8 -*-
 # Copyright (c) 2026, SKILL/VL offline-first team
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
@@ -128,7 +127,7 @@ def summarise(frames, port_min, port_max):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("--iface", required=True)
     parser.add_argument("--ports", default="49152-49215", help="TCP port range, MIN-MAX")
     parser.add_argument("--seconds", type=float, default=60.0, help="capture at most this long")

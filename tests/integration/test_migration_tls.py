@@ -138,12 +138,13 @@ def _stranger_identity(workdir):
     with open(ext, "w") as f:
         f.write("basicConstraints=critical,CA:FALSE\nkeyUsage=digitalSignature,keyAgreement\n"
                 "extendedKeyUsage=clientAuth,serverAuth\nsubjectAltName=DNS:storage1\n")
-    run = dict(check=True, capture_output=True, timeout=60)
-    subprocess.run(["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:secp384r1", "-nodes",
-                    "-subj", "/O=skillvl.offline_first/OU=libvirt/CN=storage1", "-keyout", key, "-out", csr], **run)
-    subprocess.run(["openssl", "x509", "-req", "-in", csr, "-CA", os.path.join(PKI, "ca-cert.pem"),
-                    "-CAkey", os.path.join(PKI, "ca-key.pem"), "-set_serial", str(int(time.time())),
-                    "-days", "1", "-extfile", ext, "-out", cert], **run)
+    req = ["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:secp384r1", "-nodes",
+           "-subj", "/O=skillvl.offline_first/OU=libvirt/CN=storage1", "-keyout", key, "-out", csr]
+    sign = ["openssl", "x509", "-req", "-in", csr, "-CA", os.path.join(PKI, "ca-cert.pem"),
+            "-CAkey", os.path.join(PKI, "ca-key.pem"), "-set_serial", str(int(time.time())),
+            "-days", "1", "-extfile", ext, "-out", cert]
+    for argv in (req, sign):
+        subprocess.run(argv, check=True, capture_output=True, timeout=60)
     with open(key) as f:
         key_text = f.read()
     with open(cert) as f:
