@@ -278,8 +278,8 @@ def test_nftables_rule_keeps_unknown_vteps_from_the_kernel_vxlan_socket(lab, ove
         time.sleep(1)
         k1 = int(lab.run(host, rx).stdout.split()[0])
         leaked = k1 - k0
-        assert leaked == 0, "forged VXLAN from %s reached the kernel VXLAN socket: %d packets" % (INTRUDER["peer"],
-                                                                                                 leaked)
+        assert leaked == 0, "forged VXLAN from %s reached the kernel VXLAN socket: %d packets" % (
+            INTRUDER["peer"], leaked)
         print("our rule dropped %d forged VXLAN packets; the same packets on port 47890 reached the device"
               % (nft_unknown_vtep_drops(lab, host) - nft0))
     finally:
