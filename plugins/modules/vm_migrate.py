@@ -154,20 +154,6 @@ options:
     type: str
     choices: [abort, postcopy]
     default: abort
-  postcopy_resume_timeout:
-    description:
-      - Seconds to keep trying to resume a post-copy that failed (the link between the hosts or the
-        destination's libvirt went away after the switch to post-copy). From that switch on the VM
-        exists only as both hosts together; the source is left paused (reason post-copy failed) and is
-        never resumed there. The module probes the destination every few seconds and, once it answers,
-        resumes the migration with libvirt's post-copy resume (C(VIR_MIGRATE_POSTCOPY_RESUME), libvirt
-        8.5 or later, the same URIs and parameters), so that the VM finishes on the destination.
-      - When the time runs out the module fails, leaves the VM recoverable and names the C(virsh migrate
-        --postcopy-resume) command to run on the source host once both hosts answer.
-      - C(0) resumes nothing and only reports. Between 0 and 604800. Counts on top of O(timeout); keep the
-        task's C(async) above both plus 360 s.
-    type: int
-    default: 300
   stall_timeout:
     description: Seconds without a new low of the remaining memory after which pre-copy counts as stalled.
     type: int
@@ -263,14 +249,6 @@ postcopy_reason:
   description: Why the migration switched to post-copy, if it did.
   returned: when the VM moved live
   type: str
-postcopy_recovery:
-  description:
-    - Set when the post-copy failed and was resumed (see O(postcopy_resume_timeout)); null otherwise.
-    - V(failure) is libvirt's error, V(attempts) the resume calls made, V(seconds) the time from the
-      failure to the successful resume call.
-  returned: when the VM moved live
-  type: dict
-  sample: {"failure": "operation failed: Lost connection to destination host", "attempts": 2, "seconds": 41.3}
 figures:
   description: Measured figures of the migration.
   returned: when the VM moved
@@ -374,7 +352,6 @@ ARGS = dict(
     undefine_source=dict(type='bool', default=True),
     timeout=dict(type='int', default=1800),
     timeout_action=dict(type='str', default='abort', choices=['abort', 'postcopy']),
-    postcopy_resume_timeout=dict(type='int', default=300),
     stall_timeout=dict(type='int', default=10),
     postcopy_ratio=dict(type='float', default=0.25),
     cold_fallback=dict(type='bool', default=False),

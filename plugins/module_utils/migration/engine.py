@@ -19,9 +19,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import contextlib
-import re
 import signal
-import socket
 import threading
 import time
 
@@ -41,10 +39,6 @@ POSTCOPY_GRACE = 300            # s a post-copy phase may run past the timeout b
 PAUSED_POSTCOPY, PAUSED_POSTCOPY_FAILED = 12, 13   # virDomainPausedReason (libvirt's stable ABI)
 ABORT_WAIT = 30                 # s for libvirt to end an aborted job when the watch is interrupted
 STOP_SIGNALS = ('SIGTERM', 'SIGHUP')
-ABORT_JOB_POSTCOPY = 1          # VIR_DOMAIN_ABORT_JOB_POSTCOPY (libvirt >= 8.5): pause a broken post-copy
-RESUME_RETRY = 3.0              # s between attempts to resume a failed post-copy
-PROBE_TIMEOUT = 3.0             # s for a TCP probe of the destination's libvirt
-LIBVIRT_PORTS = {'tcp': 16509, 'tls': 16514, 'ssh': 22}
 
 
 class Interrupted(BaseException):
@@ -164,7 +158,7 @@ class Migration(object):
         opts = self.opts
         name = opts['name']
         src_dom, dst_dom = self._lookup()
-        src_state, src_reason = session.domain_state(src_dom)
+        src_state = session.domain_state(src_dom)[0]
         dst_state = session.domain_state(dst_dom)[0]
         base = {'name': name, 'dest': opts['dest'], 'dest_uri': self.dest_uri}
         src_running = src_state not in ('absent', 'shutoff', 'crashed', 'shutdown')
@@ -189,9 +183,6 @@ class Migration(object):
         if src_state == 'absent':
             return dict(base, changed=False, msg='VM "%s" is already defined on %s (stopped)' % (name, opts['dest']),
                         state={'source': src_state, 'dest': dst_state})
-        if src_state == 'paused' and src_reason == PAUSED_POSTCOPY_FAILED:
-            # an earlier move failed in post-copy and was not resumed: a retry resumes it
-            return self._resume_failed(base, src_dom, check_mode)
         if src_running and dst_running:
             raise MigrationError('VM "%s" runs on both the source and %s: refusing to touch either; '
                                  'check which one is current' % (name, opts['dest']),
@@ -352,13 +343,7 @@ class Migration(object):
                 raise
             wall = self.clock() - started
             if 'error' in outcome:
-                if not opts['postcopy_resume_timeout'] or not self._in_failed_postcopy(monitor):
-                    return self._live_failed(outcome['error'], monitor, cdom, wall)
-                # the link (or a host) failed in post-copy: only a post-copy resume can finish the move
-                event_seen.clear()
-                completed.clear()
-                self._recover_postcopy(outcome['error'], monitor, cdom, flags, params, wall)
-                wall = self.clock() - started
+                return self._live_failed(outcome['error'], monitor, cdom, wall)
             event_seen.wait(EVENT_WAIT)
             if completed:
                 figs = figures(completed, 'source job-completed event', monitor)
@@ -368,7 +353,7 @@ class Migration(object):
             if pre_dirty is not None:
                 figs['pre_dirty_rate_mib_s'] = round(pre_dirty / 1048576.0, 1)
             strategy_used = 'precopy'
-            if monitor.phase == 'postcopy' or figs['postcopy_requests'] or monitor.resumes:
+            if monitor.phase == 'postcopy' or figs['postcopy_requests']:
                 strategy_used = 'postcopy'
             elif figs['auto_converge_throttle']:
                 strategy_used = 'auto_converge'
@@ -390,15 +375,8 @@ class Migration(object):
             msg = 'VM "%s" live-migrated to %s in %.1f s (%s, downtime %s ms, %.1f MiB sent)' % (
                 name, opts['dest'], (figs['total_time_ms'] or wall * 1000) / 1000.0, strategy_used,
                 figs['downtime_ms'], (figs['data_bytes'] or 0) / 1048576.0)
-            if monitor.resumes and monitor.resumes['attempts']:
-                msg += '; the post-copy failed (%s) and was resumed after %.1f s (%d attempt(s))' % (
-                    monitor.resumes['failure'], monitor.resumes['seconds'], monitor.resumes['attempts'])
-            elif monitor.resumes:
-                msg += ('; the post-copy failed (%s) and was resumed: libvirt completed it %.1f s later, once the '
-                        'hosts answered again' % (monitor.resumes['failure'], monitor.resumes['seconds']))
             return {'msg': msg, 'strategy_used': strategy_used, 'figures': figs,
-                    'postcopy_reason': monitor.postcopy_reason, 'postcopy_recovery': monitor.resumes or None,
-                    'progress': monitor.records[-60:]}
+                    'postcopy_reason': monitor.postcopy_reason, 'progress': monitor.records[-60:]}
         finally:
             if callback_id is not None:
                 try:
@@ -415,8 +393,8 @@ class Migration(object):
             exc.outcome = 'the migration job had already ended'
         elif monitor.phase == 'postcopy':
             exc.outcome = ('the migration was in post-copy and has been left running (aborting it now would lose '
-                           'the VM); if it fails, recover on the source host with "%s" once both hosts answer'
-                           % self._resume_command())
+                           'the VM); if it fails, recover with "virsh migrate --postcopy --postcopy-resume %s '
+                           '%s" once both hosts answer' % (self.opts['name'], self.dest_uri))
         else:
             try:
                 cdom.abortJob()
@@ -429,206 +407,6 @@ class Migration(object):
         monitor.write({'phase': 'interrupted', 'why': why, 'outcome': exc.outcome})
         if isinstance(exc, MigrationError):
             exc.message += '; ' + exc.outcome
-
-    def _resume_failed(self, base, src_dom, check_mode):
-        """A retry finds the VM paused on the source in failed post-copy: resume that migration."""
-        opts = self.opts
-        name = opts['name']
-        flags, params, names = planmod.build(dict(opts, allow_postcopy=True))
-        command = self._resume_command(flags, params)
-        result = dict(base, changed=True, mode='live', plan={'flags': names + ['postcopy_resume'], 'params': params,
-                                                             'strategy': 'postcopy'})
-        if check_mode:
-            result['msg'] = 'would resume the failed post-copy migration of VM "%s" to %s' % (name, opts['dest'])
-            return result
-        if not opts['postcopy_resume_timeout']:
-            raise MigrationError('VM "%s" is held by a failed post-copy migration (paused at the source, its memory '
-                                 'split between the hosts): do not start or resume it on the source; finish the move '
-                                 'on the source host with "%s", or set postcopy_resume_timeout' % (name, command),
-                                 state=self.where())
-        start_log(opts['progress_log'], {'vm': name, 'dest': opts['dest'], 'strategy': 'postcopy', 'resume': True,
-                                         'started': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())})
-        monitor = Monitor('postcopy', True, opts['timeout'], opts['timeout_action'], opts['stall_timeout'],
-                          opts['postcopy_ratio'], progress_log=opts['progress_log'], auto_postcopy=False)
-        control = session.connect(opts['source_uri'], 'a second connection to the source libvirt')
-        started = self.clock()
-        try:
-            cdom = control.lookupByUUIDString(src_dom.UUIDString())
-            self._recover_postcopy('found paused on the source in failed post-copy', monitor, cdom, flags, params, 0)
-        finally:
-            session.close(control)
-        figs = figures(monitor.last, 'last job statistics sample (resumed post-copy)', monitor)
-        figs['wall_time_s'] = round(self.clock() - started, 2)
-        monitor.write({'phase': 'completed', 'strategy_used': 'postcopy', 'figures': figs})
-        state = self.where()
-        if state.get('dest') != 'running':
-            raise MigrationError('the post-copy resume of VM "%s" returned but the VM is not running on %s'
-                                 % (name, opts['dest']), state=state, figures=figs)
-        result.update(msg='VM "%s": the failed post-copy migration to %s was resumed and completed (%d attempt(s), '
-                          '%.1f s)' % (name, opts['dest'], monitor.resumes['attempts'], monitor.resumes['seconds']),
-                      strategy_used='postcopy', figures=figs, postcopy_reason='resume of a failed post-copy',
-                      postcopy_recovery=monitor.resumes, progress=monitor.records[-60:], state=state,
-                      warnings=list(self.warnings))
-        return result
-
-    def _resume_command(self, flags=None, params=None):
-        if flags is None:
-            flags, params, _names = planmod.build(self.opts)
-        return planmod.resume_command(self.opts['name'], self.dest_uri, flags, params, self.opts['source_uri'])
-
-    def _in_failed_postcopy(self, monitor):
-        """The job failed after the switch to post-copy: the VM's memory is split between the hosts."""
-        if self._source_postcopy_paused():
-            return True
-        return monitor.phase == 'postcopy' and self.where().get('source') not in ('running', 'absent', 'shutoff')
-
-    def _dest_answers(self):
-        """A TCP connection to the destination's libvirt opens within PROBE_TIMEOUT (bounded, unlike connect)."""
-        host = session.uri_host(self.dest_uri)
-        if not host:
-            return True
-        port = self.opts['dest_port'] or LIBVIRT_PORTS.get(self.opts['transport'], 16514)
-        match = re.match(r'^[a-z0-9+]+://(?:[^@/]*@)?(?:\[[^\]]+\]|[^:/?]*):(\d+)', self.dest_uri)
-        if match:
-            port = int(match.group(1))
-        try:
-            probe = socket.create_connection((host.strip('[]'), port), PROBE_TIMEOUT)
-        except (OSError, socket.error):
-            return False
-        probe.close()
-        return True
-
-    def _finished_on_dest(self):
-        name = self.opts['name']
-        try:
-            src_state = session.domain_state(session.lookup_domain(self.src, name))
-            dst_state = session.domain_state(session.lookup_domain(self.dst, name)) if self.dst else ('unknown', 0)
-        except LibvirtError:
-            return False
-        return src_state[0] in ('absent', 'shutoff') and dst_state[0] == 'running'
-
-    def _recover_postcopy(self, error, monitor, cdom, flags, params, wall):
-        """Resume a failed post-copy (libvirt's VIR_MIGRATE_POSTCOPY_RESUME) until it completes or
-        ``postcopy_resume_timeout`` runs out. Never resumes the VM on the source. Raises MigrationError
-        (the VM left recoverable, the command named) when the link does not come back in time."""
-        lv = session.require_libvirt()
-        opts = self.opts
-        name = opts['name']
-        budget = opts['postcopy_resume_timeout']
-        failure = error if isinstance(error, str) else session.error_text(error)
-        resume_flags = flags | planmod.FLAGS['postcopy'] | planmod.FLAGS['postcopy_resume']
-        command = self._resume_command(flags, params)
-        began = self.clock()
-        deadline = began + budget
-        monitor.write({'phase': 'postcopy_failed', 'elapsed_s': round(wall, 1), 'why': failure,
-                       'resume_within_s': budget, 'command': command})
-        attempts = 0
-        last = failure
-        self._pause_postcopy()
-        while self.clock() < deadline:
-            if self._finished_on_dest():
-                last = None
-                break
-            if not self._dest_answers():
-                last = 'the destination libvirt (%s) does not answer' % self.dest_uri
-                monitor.write({'phase': 'recovering', 'elapsed_s': round(wall + self.clock() - began, 1),
-                               'attempt': attempts, 'waiting': last})
-                self.sleep(min(RESUME_RETRY, max(0.0, deadline - self.clock())))
-                continue
-            if not _alive(self.dst):
-                session.close(self.dst)
-                self.dst = None
-                try:
-                    self.dst = session.connect(self.dest_uri, 'the destination libvirt (%s)' % self.dest_uri)
-                except LibvirtError as exc:
-                    last = str(exc)
-                    self.sleep(min(RESUME_RETRY, max(0.0, deadline - self.clock())))
-                    continue
-            self._pause_postcopy()
-            attempts += 1
-            monitor.write({'phase': 'recovering', 'elapsed_s': round(wall + self.clock() - began, 1),
-                           'attempt': attempts, 'action': 'postcopy_resume'})
-            last = self._resume_once(resume_flags, params, monitor, cdom, deadline)
-            if last is None:
-                break
-            monitor.write({'phase': 'recovering', 'elapsed_s': round(wall + self.clock() - began, 1),
-                           'attempt': attempts, 'error': last})
-            if last == 'running':
-                break
-            self.sleep(min(RESUME_RETRY, max(0.0, deadline - self.clock())))
-        seconds = round(self.clock() - began, 1)
-        if last is None:
-            monitor.phase = 'postcopy'
-            monitor.resumes = {'failure': failure, 'attempts': attempts, 'seconds': seconds}
-            monitor.write({'phase': 'recovered', 'attempts': attempts, 'seconds': seconds})
-            return
-        if last != 'running':
-            self._pause_postcopy()   # left recoverable: the resume command needs the source's QEMU paused
-        state = self.where()
-        if last == 'running':
-            where = ('a post-copy resume is still running past postcopy_resume_timeout (%d s); libvirt continues it: '
-                     'watch "virsh domjobinfo %s" on the source; if it fails, run "%s" on the source host'
-                     % (budget, name, command))
-        else:
-            where = ('the VM waits in post-copy with its memory split between the hosts (source %s, '
-                     'destination %s): do not start or resume it on the source. Once both hosts answer, finish the '
-                     'move on the source host with "%s"' % (state.get('source'), state.get('dest'), command))
-        what = ('the migration of VM "%s" failed in post-copy (%s) and could not be resumed within %d s '
-                '(postcopy_resume_timeout; %d attempt(s), last: %s)' % (name, failure, budget, attempts, last))
-        monitor.write({'phase': 'failed', 'why': what, 'where': where, 'command': command})
-        raise MigrationError('%s. %s' % (what, where), state=state,
-                             figures=figures(monitor.last, 'last job statistics sample', monitor), detail=failure)
-
-    def _pause_postcopy(self):
-        """Put the source's QEMU into postcopy-paused, which a resume needs.
-
-        After a silent link loss QEMU may still wait on a dead socket (libvirt then says "QEMU reports
-        migration is still running"); libvirt's abort of a post-copy job (VIR_DOMAIN_ABORT_JOB_POSTCOPY,
-        QEMU's migrate-pause) pauses the migration stream, never the VM's run state on either side.
-        An error (already paused, no job) changes nothing.
-        """
-        lv = session.require_libvirt()
-        try:
-            dom = session.lookup_domain(self.src, self.opts['name'])
-            if dom is not None:
-                dom.abortJobFlags(ABORT_JOB_POSTCOPY)
-        except (AttributeError, LibvirtError, lv.libvirtError):
-            pass
-
-    def _resume_once(self, resume_flags, params, monitor, cdom, deadline):
-        """One resume call in a worker thread, watched with progress records; None when it completed,
-        'running' when it outlives the deadline, else the error text."""
-        lv = session.require_libvirt()
-        dom = session.lookup_domain(self.src, self.opts['name'])
-        if dom is None:
-            return 'VM "%s" is no longer defined on the source' % self.opts['name']
-        box = {}
-        done = threading.Event()
-
-        def worker():
-            try:
-                dom.migrateToURI3(self.dest_uri, params, resume_flags)
-            except lv.libvirtError as exc:
-                box['error'] = session.error_text(exc)
-            except Exception as exc:  # pylint: disable=broad-except
-                box['error'] = '%s: %s' % (type(exc).__name__, exc)
-            finally:
-                done.set()
-
-        thread = threading.Thread(target=worker, name='resume-%s' % self.opts['name'])
-        thread.daemon = True
-        thread.start()
-        while not done.is_set() and self.clock() < deadline:
-            try:
-                stats = cdom.jobStats(0)
-            except lv.libvirtError:
-                stats = None
-            monitor.phase = 'postcopy'
-            monitor.observe(stats, self.clock())
-            done.wait(self.opts['poll_interval'])
-        if not done.is_set():
-            return 'running'
-        return box.get('error')
 
     def _source_postcopy_paused(self):
         """Whether libvirt says the source is paused by (a failed) post-copy."""
@@ -662,8 +440,8 @@ class Migration(object):
         if self._source_postcopy_paused() or (monitor.phase == 'postcopy' and state.get('source') != 'running'):
             # first: in post-copy the source must never be resumed (its memory is partly on the destination)
             where = ('the failure happened in post-copy: the VM\'s memory is split between the hosts (source %s, '
-                     'destination %s); recover on the source host with "%s" once both hosts answer'
-                     % (state.get('source'), state.get('dest'), self._resume_command()))
+                     'destination %s); recover with "virsh migrate --postcopy --postcopy-resume %s %s" once both '
+                     'hosts answer' % (state.get('source'), state.get('dest'), name, self.dest_uri))
         elif state.get('source') in ('running', 'paused') and state.get('dest') in ('absent', 'shutoff', 'unknown'):
             where = 'VM "%s" is still running on the source' % name
             if state['source'] == 'paused':
@@ -701,15 +479,6 @@ def measure_dirty_rate(conn, dom, clock=time.monotonic, sleep=time.sleep, second
         if stats.get('dirtyrate.calc_status') == 2 and 'dirtyrate.megabytes_per_second' in stats:
             return stats['dirtyrate.megabytes_per_second'] * 1048576.0
     return None
-
-
-def _alive(conn):
-    if conn is None:
-        return False
-    try:
-        return conn.isAlive() == 1
-    except Exception:  # pylint: disable=broad-except
-        return False
 
 
 def _postcopy_unsupported(text):

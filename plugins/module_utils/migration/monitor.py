@@ -52,7 +52,6 @@ class Monitor(object):
         self.start = None
         self.phase = 'starting'
         self.postcopy_reason = None
-        self.resumes = None    # {'failure', 'attempts', 'seconds'} once a failed post-copy was resumed
         self.aborted_reason = None
         self.stalled = False
         self.best_remaining = None
