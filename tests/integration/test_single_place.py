@@ -121,7 +121,7 @@ def test_virsh_start_on_a_second_host_is_refused_by_the_lock(lab, guests):
         lab.virsh("ws01", "undefine", name)
         before = guests.last_seq("cloud1", name)
         lab.virsh("cloud1", "migrate", "--live", "--p2p", "--persistent", "--undefinesource", "--unsafe",
-                  name, "qemu+tcp://ws01/system", timeout=300)
+                  *lab.virsh_migrate_tls("ws01").split(), name, lab.libvirt_uri("ws01"), timeout=300)
         assert where(guests, name) == {"cloud1": "absent", "ws01": "running", "ws02": "absent"}
         guests.assert_alive("ws01", name, before, "after the migration with lockd")
 
@@ -150,7 +150,7 @@ def test_role_with_limit_leaves_a_migrated_vm_where_it_runs(lab, guests):
         assert guests.state("cloud1", name) == "running"
         guests.wait_heartbeats("cloud1", name, 3)
         lab.virsh("cloud1", "migrate", "--live", "--p2p", "--persistent", "--undefinesource", "--unsafe",
-                  name, "qemu+tcp://ws01/system", timeout=300)
+                  *lab.virsh_migrate_tls("ws01").split(), name, lab.libvirt_uri("ws01"), timeout=300)
         before = guests.last_seq("ws01", name)
 
         proc = lab.playbook("tests/integration/playbooks/guests.yml", {"vm_guests": [guest_spec(name, disk)]},
@@ -187,7 +187,7 @@ def test_admin_migrates_demo_then_runs_site_with_limit(lab, guests):
 
 
 def libvirtd(lab, host, up):
-    units = "libvirtd.socket libvirtd-ro.socket libvirtd-admin.socket libvirtd-tcp.socket"
+    units = "libvirtd.socket libvirtd-ro.socket libvirtd-admin.socket libvirtd-%s.socket" % lab.migration_transport
     if up:
         lab.run(host, "systemctl start %s && systemctl start libvirtd.service" % units)
     else:
