@@ -438,7 +438,8 @@ def test_iscsi_and_nfs_listen_on_the_storage_underlay_only(storage):
     """tgtd listens on 0.0.0.0:3260 and [::]:3260 unless it is started with portals; ganesha on
     every address unless Bind_addr says otherwise."""
     for port in (3260, 2049):
-        listeners = _listeners(storage, port)
+        # ganesha binds an IPv6 socket to the IPv4-mapped form of the address: the same address
+        listeners = [a[len("::ffff:"):] if a.startswith("::ffff:") else a for a in _listeners(storage, port)]
         assert listeners == [SERVER_UNDERLAY], "port %d: %s" % (port, listeners)
     assert storage.run("ws02", "timeout 10 bash -c 'exec 3<>/dev/tcp/%s/3260'" % SERVER_UNDERLAY,
                        check=False).returncode == 0
