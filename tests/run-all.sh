@@ -23,7 +23,7 @@ suite changelog "$bin/antsibull-changelog" lint
 suite lint "$bin/ansible-lint" --profile production
 suite sanity tests/sanity/run.sh
 suite molecule tests/molecule/run.sh
-suite integration "$bin/pytest" -v -p no:cacheprovider tests/integration
+suite integration "$bin/pytest" -v -p no:cacheprovider --durations=40 tests/integration
 
 echo
 [ "$failed" -eq 0 ] || echo "failed suites: ${failed_names[*]}"
