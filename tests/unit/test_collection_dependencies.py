@@ -1,0 +1,85 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, SKILL/VL offline-first team
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""What the collection takes from other collections, checked against galaxy.yml (issue 8).
+
+community.general 13 made its module_utils private, with no redirect: an import of another
+collection's module_utils breaks for our users on their next update. We call other collections'
+modules and filters only, and galaxy.yml declares exactly the collections we call, each with an
+upper bound.
+"""
+import os
+import re
+
+import pytest
+import yaml
+
+TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+SHIPPED = ("plugins", "roles", "playbooks", "inventories", "lab", "extensions", "meta")
+FQCN = re.compile(r"\b([a-z][a-z0-9_]*)\.([a-z][a-z0-9_]*)\.([a-z][a-z0-9_]+)\b")
+FOREIGN_IMPORT = re.compile(
+    r"^\s*(?:from|import)\s+ansible_collections\.(?!skillvl\.offline_first\.)([a-z0-9_]+\.[a-z0-9_]+)", re.M)
+NOT_COLLECTIONS = {"ansible.builtin", "ansible.module_utils", "ansible.plugins", "ansible_collections.skillvl",
+                   "skillvl.offline_first"}
+
+
+def shipped_files():
+    for part in SHIPPED:
+        for root, _dirs, files in os.walk(os.path.join(TOP, part)):
+            for name in files:
+                if name.endswith((".py", ".yml", ".yaml", ".j2")):
+                    yield os.path.join(root, name)
+
+
+def read(path):
+    with open(path, encoding="utf-8") as handle:
+        return handle.read()
+
+
+def declared():
+    with open(os.path.join(TOP, "galaxy.yml"), encoding="utf-8") as handle:
+        return yaml.safe_load(handle)["dependencies"]
+
+
+def collections_called():
+    """{collection: [file, ...]} for every FQCN of another collection in the shipped files."""
+    calls = {}
+    for path in shipped_files():
+        for match in FQCN.finditer(read(path)):
+            coll = "%s.%s" % match.group(1, 2)
+            if coll in NOT_COLLECTIONS or match.group(1) not in ("community", "ansible", "containers"):
+                continue
+            calls.setdefault(coll, set()).add(os.path.relpath(path, TOP))
+    return calls
+
+
+def test_no_import_of_another_collections_code():
+    offenders = ["%s imports %s" % (os.path.relpath(path, TOP), m.group(1))
+                 for path in shipped_files() if path.endswith(".py")
+                 for m in FOREIGN_IMPORT.finditer(read(path))]
+    assert not offenders, offenders
+
+
+def test_every_collection_called_is_declared():
+    missing = dict((coll, sorted(files)) for coll, files in collections_called().items() if coll not in declared())
+    assert not missing, "called but not in galaxy.yml's dependencies: %s" % missing
+
+
+def test_every_declared_collection_is_called():
+    unused = sorted(set(declared()) - set(collections_called()))
+    assert not unused, "declared in galaxy.yml but never called: %s" % unused
+
+
+@pytest.mark.parametrize("coll", sorted(declared()))
+def test_every_dependency_has_an_upper_bound(coll):
+    spec = declared()[coll]
+    assert re.search(r"<\s*\d", spec) and re.search(r">=\s*\d", spec), "%s: %s" % (coll, spec)
+
+
+def test_the_check_catches_a_foreign_import():
+    """The pattern must see the import community.general 13 broke, in both spellings."""
+    text = ("from ansible_collections.community.general.plugins.module_utils.cmd_runner import CmdRunner\n"
+            "import ansible_collections.community.general.plugins.module_utils.cmd_runner\n"
+            "from ansible_collections.skillvl.offline_first.plugins.module_utils import backend\n")
+    assert [m.group(1) for m in FOREIGN_IMPORT.finditer(text)] == ["community.general", "community.general"]
