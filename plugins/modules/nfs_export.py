@@ -271,6 +271,12 @@ backend:
   returned: always
   type: str
   sample: ganesha
+actions:
+  description: What was done (or would be, in check mode), in order; the server is told once, last.
+  returned: always
+  type: list
+  elements: str
+  sample: ["write /etc/exports.d/vms.exports", "re-export everything (exportfs -ra)"]
 files:
   description: Files written or removed (or that would be, in check mode).
   returned: always

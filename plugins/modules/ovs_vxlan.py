@@ -200,6 +200,12 @@ bridge:
   returned: always
   type: str
   sample: br-ovl
+actions:
+  description: What was done (or would be, in check mode), in one OVSDB transaction.
+  returned: always
+  type: list
+  elements: str
+  sample: ["create bridge br-ovl (datapath_type=netdev)", "add tunnel vx-ws01 to 198.51.100.21 on br-ovl"]
 added:
   description: Tunnel ports created.
   returned: always

@@ -36,6 +36,25 @@ def op(kind, bridge, **fields):
     return out
 
 
+def describe_op(step):
+    """The plan operation in an admin's words, as every backend's ``actions`` shows it."""
+    kind, bridge = step["op"], step["bridge"]
+    settings = ", ".join("%s=%s" % (k, step[k]) for k in ("datapath_type", "fail_mode") if step.get(k))
+    if kind == CREATE_BRIDGE:
+        return "create bridge %s%s" % (bridge, " (%s)" % settings if settings else "")
+    if kind == UPDATE_BRIDGE:
+        return "set %s on bridge %s" % (settings, bridge)
+    if kind == DELETE_BRIDGE:
+        return "delete bridge %s" % bridge
+    opts = step.get("options") or {}
+    to = " to %s" % opts["remote_ip"] if opts.get("remote_ip") else ""
+    if kind == ADD_TUNNEL:
+        return "add tunnel %s%s on %s" % (step["port"], to, bridge)
+    if kind == UPDATE_TUNNEL:
+        return "%s tunnel %s%s on %s" % ("adopt" if step.get("mark") else "update", step["port"], to, bridge)
+    return "delete port %s from %s" % (step["port"], bridge)
+
+
 class OvsError(BackendError):
     """Something is wrong with Open vSwitch or its database, explained in an administrator's words."""
 

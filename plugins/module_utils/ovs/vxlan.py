@@ -19,7 +19,7 @@ import zlib
 
 from ansible_collections.skillvl.offline_first.plugins.module_utils.ovs.common import (  # noqa: F401 (errors re-exported)
     ADD_TUNNEL, CREATE_BRIDGE, DELETE_BRIDGE, DELETE_PORT, MANAGED_KEY, MANAGED_VALUE, UPDATE_BRIDGE, UPDATE_TUNNEL,
-    OvsError, OvsInputError, OvsRecordedError, OvsTryAgain, connection_argument_spec, op)
+    OvsError, OvsInputError, OvsRecordedError, OvsTryAgain, connection_argument_spec, describe_op, op)
 
 try:
     import netaddr
@@ -491,6 +491,7 @@ def ensure(session, params, check_mode=False, attempts=3):
         "bridge_created": planned["bridge_created"],
         "bridge_removed": planned["bridge_removed"],
         "bridge_updated": planned["bridge_updated"],
+        "actions": [describe_op(step) for step in planned["ops"]],
         "diff": {"before": planned["before"] or {}, "after": planned["after"] or {}},
         "tunnels": tunnel_facts(snapshot, desired["bridge"]),
     }

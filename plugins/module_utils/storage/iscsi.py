@@ -4,8 +4,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """iSCSI targets: the declarative model shared by the LIO and tgt backends.
 
-A backend reads the live target, builds a plan (a list of Steps, each with a description that
-never contains a secret), and runs it unless in check mode. Secrets appear only in the argv
+A backend reads the live target, builds a plan (a ``backend.Plan`` of steps, each with a description
+that never contains a secret), and runs it unless in check mode. Secrets appear only in the argv
 of the commands that set them and in root-only persisted configuration.
 """
 
@@ -161,17 +161,6 @@ def build_target(iqn, luns=None, initiators=None, chap=None, portals=None, need_
     return IscsiTarget(iqn, build_luns(luns, need_exist), inits, build_chap(chap), plist)
 
 
-class Step(object):
-    """One change: a description safe to show, and how to run it."""
-
-    def __init__(self, description, run):
-        self.description = description
-        self.run = run
-
-    def __repr__(self):
-        return "Step(%r)" % self.description
-
-
 def create_sparse_file(path, size):
     with open(path, "ab") as f:
         f.truncate(size)
@@ -180,20 +169,12 @@ def create_sparse_file(path, size):
 
 def ensure_target(backend, target, state="present", iqn=None, force=False, check_mode=False):
     """Plan, and unless in check mode run the plan and verify; result without secrets."""
-    steps, before, after = backend.plan(target, state=state, iqn=iqn, force=force)
-    result = dict(changed=bool(steps), backend=backend.kind, actions=[s.description for s in steps],
-                  diff=dict(before=before, after=after if steps else before))
+    plan = backend.plan(target, state=state, iqn=iqn, force=force)
+    result = plan.result(backend=backend.kind)
     if target is not None:
         result["target"] = target.as_safe_dict()
-    if steps and not check_mode:
-        done = []
-        for step in steps:
-            try:
-                step.run()
-            except StorageError as exc:
-                raise StorageError("%s (steps done before the failure: %s)" % (exc, ", ".join(done) or "none"),
-                                   changed=bool(done))
-            done.append(step.description)
+    if plan and not check_mode:
+        plan.run()
         if state == "present":
             backend.verify(target)
     result["warnings"] = list(backend.warnings)

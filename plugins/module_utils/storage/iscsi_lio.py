@@ -21,7 +21,8 @@ import re
 from ansible_collections.skillvl.offline_first.plugins.module_utils.storage.common import (
     StorageError, format_portal, read_text, resolve_tool, run_tool,
 )
-from ansible_collections.skillvl.offline_first.plugins.module_utils.storage.iscsi import MASK, Step
+from ansible_collections.skillvl.offline_first.plugins.module_utils.backend import Plan
+from ansible_collections.skillvl.offline_first.plugins.module_utils.storage.iscsi import MASK
 
 CONFIGFS = "/sys/kernel/config/target"
 HBA_KIND = dict(fileio="file", iblock="block")
@@ -125,15 +126,16 @@ class LioBackend(object):
         cur = read_target(iqn, self.root)
         before = self.safe_view(iqn, cur, stores)
         base = "/iscsi/%s/tpg1" % iqn
-        steps = []
+        plan = Plan(before=before)
         if state == "absent":
             if cur is not None:
                 delete = self._op("deleting target %s" % iqn, "/iscsi", "delete", iqn)
-                steps.append(Step("delete target %s" % iqn, delete))
-                steps.append(Step("save configuration", self._op("saving the configuration", "/", "saveconfig")))
-            return steps, before, dict(iqn=iqn, exists=False)
+                plan.add("delete target %s" % iqn, delete)
+                plan.add("save configuration", self._op("saving the configuration", "/", "saveconfig"), final=True)
+            plan.after = dict(iqn=iqn, exists=False)
+            return plan
         if cur is None:
-            steps.append(Step("create target %s" % iqn, self._op("creating target %s" % iqn, "/iscsi", "create", iqn)))
+            plan.add("create target %s" % iqn, self._op("creating target %s" % iqn, "/iscsi", "create", iqn))
             # targetcli creates a default portal 0.0.0.0:3260 with a new target
             cur = dict(luns={}, acls={}, portals=[("0.0.0.0", 3260)], attrib={})
         # backstores and LUNs, LUN numbers 0..n-1 in order
@@ -154,63 +156,63 @@ class LioBackend(object):
                         args.append("size=%d" % lun.size)
                 else:
                     args.append("dev=%s" % lun.path)
-                steps.append(Step("create backstore %s for %s" % (name, lun.path), self._op(
-                    "creating backstore %s" % name, "/backstores/%s" % store, "create", *args)))
+                plan.add("create backstore %s for %s" % (name, lun.path), self._op(
+                    "creating backstore %s" % name, "/backstores/%s" % store, "create", *args))
                 stores[name] = dict(kind=lun.kind or "file", path=lun.path, hba="%s_x" % store)
             want_luns[n] = name
         for n, name in sorted(cur["luns"].items()):
             if want_luns.get(n) != name:
-                steps.append(Step("remove LUN %d (%s)" % (n, name), self._op(
-                    "removing LUN %d" % n, base + "/luns", "delete", "lun=%d" % n)))
+                plan.add("remove LUN %d (%s)" % (n, name), self._op(
+                    "removing LUN %d" % n, base + "/luns", "delete", "lun=%d" % n))
         for n, name in sorted(want_luns.items()):
             if cur["luns"].get(n) != name:
                 store = "fileio" if stores[name]["kind"] == "file" else "block"
-                steps.append(Step("add LUN %d (%s)" % (n, name), self._op(
+                plan.add("add LUN %d (%s)" % (n, name), self._op(
                     "adding LUN %d" % n, base + "/luns", "create", "/backstores/%s/%s" % (store, name),
-                    "lun=%d" % n, "add_mapped_luns=false")))
+                    "lun=%d" % n, "add_mapped_luns=false"))
         # ACLs and CHAP
         for init in sorted(cur["acls"]):
             if init not in target.initiators:
-                steps.append(Step("remove ACL %s" % init, self._op("removing ACL %s" % init, base + "/acls", "delete",
-                                                                   init)))
+                plan.add("remove ACL %s" % init, self._op("removing ACL %s" % init, base + "/acls", "delete", init))
         chap = target.chap
         for init in target.initiators:
             have = cur["acls"].get(init)
             if have is None:
-                steps.append(Step("add ACL %s" % init, self._op("adding ACL %s" % init, base + "/acls", "create", init,
-                                                                "add_mapped_luns=true")))
+                plan.add("add ACL %s" % init, self._op("adding ACL %s" % init, base + "/acls", "create", init,
+                                                       "add_mapped_luns=true"))
                 have = dict(userid=None, password=None, mutual_userid=None, mutual_password=None)
             want = dict(userid=chap.username if chap else None, password=chap.password if chap else None,
                         mutual_userid=chap.mutual_username if chap else None,
                         mutual_password=chap.mutual_password if chap else None)
             if want != have:
                 # Secrets go straight into configfs (what rtslib does), never on a command line.
-                steps.append(Step("set CHAP for %s" % init, self._set_chap(iqn, init, want)))
+                plan.add("set CHAP for %s" % init, self._set_chap(iqn, init, want))
         want_attrib = dict(authentication="1" if chap else "0", generate_node_acls="0")
         if any(cur["attrib"].get(k) != v for k, v in want_attrib.items()):
-            steps.append(Step("set authentication=%s generate_node_acls=0" % want_attrib["authentication"], self._op(
+            plan.add("set authentication=%s generate_node_acls=0" % want_attrib["authentication"], self._op(
                 "setting target attributes", base, "set", "attribute",
-                *["%s=%s" % kv for kv in sorted(want_attrib.items())])))
+                *["%s=%s" % kv for kv in sorted(want_attrib.items())]))
         # portals: exactly those listed
         for addr, port in cur["portals"]:
             if (addr, port) not in target.portals:
-                steps.append(Step("remove portal %s" % format_portal(addr, port), self._op(
-                    "removing portal %s" % format_portal(addr, port), base + "/portals", "delete", addr, str(port))))
+                plan.add("remove portal %s" % format_portal(addr, port), self._op(
+                    "removing portal %s" % format_portal(addr, port), base + "/portals", "delete", addr, str(port)))
         for addr, port in target.portals:
             if (addr, port) not in cur["portals"]:
-                steps.append(Step("add portal %s" % format_portal(addr, port), self._op(
-                    "adding portal %s" % format_portal(addr, port), base + "/portals", "create", addr, str(port))))
-        if steps:
-            steps.append(Step("save configuration", self._op("saving the configuration", "/", "saveconfig")))
+                plan.add("add portal %s" % format_portal(addr, port), self._op(
+                    "adding portal %s" % format_portal(addr, port), base + "/portals", "create", addr, str(port)))
+        if plan:
+            plan.add("save configuration", self._op("saving the configuration", "/", "saveconfig"), final=True)
         after = dict(iqn=iqn, exists=True, luns=[lun.path for lun in target.luns],
                      initiators=sorted(target.initiators),
                      chap_users=[chap.username] if chap and target.initiators else [],
                      mutual_chap_users=[chap.mutual_username] if chap and chap.mutual_username and target.initiators
                      else [],
                      portals=[format_portal(a, p) for a, p in target.portals])
-        if any(s.description.startswith("set CHAP") for s in steps):
+        if any(s.description.startswith("set CHAP") for s in plan.steps):
             after["chap_secret"] = MASK + " (set)"
-        return steps, before, after
+        plan.after = after
+        return plan
 
     def _set_chap(self, iqn, init, want):
         auth = os.path.join(self.root, "iscsi", iqn, "tpgt_1", "acls", init, "auth")

@@ -23,11 +23,12 @@ import os
 import re
 
 
+from ansible_collections.skillvl.offline_first.plugins.module_utils.backend import Plan
 from ansible_collections.skillvl.offline_first.plugins.module_utils.storage.common import (
     MANAGED_MARKER, StorageError, format_portal, read_text, remove_file, resolve_tool, run_tool, write_text,
 )
 from ansible_collections.skillvl.offline_first.plugins.module_utils.storage.iscsi import (
-    MASK, Step, create_sparse_file,
+    MASK, create_sparse_file,
 )
 from ansible_collections.skillvl.offline_first.plugins.module_utils.storage.tgtd_ipc import TgtdClient
 
@@ -177,27 +178,27 @@ class TgtBackend(object):
         cur = targets.get(iqn)
         path = conf_path(iqn, self.conf_dir)
         old_conf = read_text(path)
-        steps = []
-        before = self.safe_view(iqn, cur)
+        plan = Plan(before=self.safe_view(iqn, cur))
         if state == "absent":
             if cur is not None:
                 if cur["sessions"] and not force:
                     raise StorageError("target %s has %d active session(s): log the initiators out first, "
                                        "or set force=true" % (iqn, cur["sessions"]))
-                steps.append(Step("delete target %s (tid %d)" % (iqn, cur["tid"]), self._op(
-                    "deleting target %s" % iqn, mode="target", op="delete", tid=cur["tid"], force=force or None)))
+                plan.add("delete target %s (tid %d)" % (iqn, cur["tid"]), self._op(
+                    "deleting target %s" % iqn, mode="target", op="delete", tid=cur["tid"], force=force or None))
                 for user in cur["accounts_in"] + cur["accounts_out"]:
                     if (user, False) in parse_conf_secrets(old_conf) or (user, True) in parse_conf_secrets(old_conf):
-                        steps.append(Step("delete CHAP account %s" % user, self._account(
-                            "deleting CHAP account %s" % user, "delete", user)))
+                        plan.add("delete CHAP account %s" % user, self._account(
+                            "deleting CHAP account %s" % user, "delete", user))
             if old_conf is not None:
-                steps.append(Step("remove %s" % path, lambda: remove_file(path)))
-            return steps, before, dict(iqn=iqn, exists=False)
+                plan.add("remove %s" % path, lambda: remove_file(path))
+            plan.after = dict(iqn=iqn, exists=False)
+            return plan
 
         tid = cur["tid"] if cur else max([t["tid"] for t in targets.values()] + [0]) + 1
         if cur is None:
-            steps.append(Step("create target %s (tid %d)" % (iqn, tid), self._op(
-                "creating target %s" % iqn, mode="target", op="new", tid=tid, targetname=iqn)))
+            plan.add("create target %s (tid %d)" % (iqn, tid), self._op(
+                "creating target %s" % iqn, mode="target", op="new", tid=tid, targetname=iqn))
             cur = dict(tid=tid, luns={}, accounts_in=[], accounts_out=[], acls=[], sessions=0)
         # LUNs 1..n in order
         for n, lun in enumerate(target.luns, 1):
@@ -205,29 +206,28 @@ class TgtBackend(object):
             if have == lun.path:
                 continue
             if not os.path.exists(lun.path):
-                steps.append(Step("create sparse file %s (%d bytes)" % (lun.path, lun.size),
-                                  self._sparse(lun.path, lun.size)))
+                plan.add("create sparse file %s (%d bytes)" % (lun.path, lun.size), self._sparse(lun.path, lun.size))
             if have is not None:
-                steps.append(Step("replace LUN %d (%s)" % (n, have), self._op(
-                    "removing LUN %d" % n, mode="logicalunit", op="delete", tid=tid, lun=n)))
-            steps.append(Step("add LUN %d backed by %s" % (n, lun.path), self._op(
+                plan.add("replace LUN %d (%s)" % (n, have), self._op(
+                    "removing LUN %d" % n, mode="logicalunit", op="delete", tid=tid, lun=n))
+            plan.add("add LUN %d backed by %s" % (n, lun.path), self._op(
                 "adding LUN %d backed by %s" % (n, lun.path), mode="logicalunit", op="new", tid=tid, lun=n,
-                backing_store=lun.path)))
+                backing_store=lun.path))
         for n in sorted(cur["luns"]):
             if n > len(target.luns):
-                steps.append(Step("remove LUN %d (%s)" % (n, cur["luns"][n]), self._op(
-                    "removing LUN %d" % n, mode="logicalunit", op="delete", tid=tid, lun=n)))
+                plan.add("remove LUN %d (%s)" % (n, cur["luns"][n]), self._op(
+                    "removing LUN %d" % n, mode="logicalunit", op="delete", tid=tid, lun=n))
         # ACL
         for acl in cur["acls"]:
             if acl not in target.initiators:
                 kw = dict(initiator_name=acl) if acl.startswith(("iqn.", "eui.", "naa.")) \
                     else dict(initiator_address=acl)
-                steps.append(Step("unbind %s" % acl, self._op("removing %s from the ACL" % acl, mode="target",
-                                                              op="unbind", tid=tid, **kw)))
+                plan.add("unbind %s" % acl, self._op("removing %s from the ACL" % acl, mode="target",
+                                                     op="unbind", tid=tid, **kw))
         for init in target.initiators:
             if init not in cur["acls"]:
-                steps.append(Step("bind initiator %s" % init, self._op(
-                    "adding %s to the ACL" % init, mode="target", op="bind", tid=tid, initiator_name=init)))
+                plan.add("bind initiator %s" % init, self._op(
+                    "adding %s to the ACL" % init, mode="target", op="bind", tid=tid, initiator_name=init))
         # CHAP
         secrets = parse_conf_secrets(old_conf)
         want = []
@@ -238,45 +238,46 @@ class TgtBackend(object):
         for outgoing, bound in ((False, cur["accounts_in"]), (True, cur["accounts_out"])):
             for user in bound:
                 if not any(u == user and o == outgoing for u, _p, o in want):
-                    steps.append(Step("unbind CHAP account %s" % user, self._account(
-                        "unbinding CHAP account %s" % user, "unbind", user, tid=tid, outgoing=outgoing)))
+                    plan.add("unbind CHAP account %s" % user, self._account(
+                        "unbinding CHAP account %s" % user, "unbind", user, tid=tid, outgoing=outgoing))
                     if (user, outgoing) in secrets:
-                        steps.append(Step("delete CHAP account %s" % user, self._account(
-                            "deleting CHAP account %s" % user, "delete", user)))
+                        plan.add("delete CHAP account %s" % user, self._account(
+                            "deleting CHAP account %s" % user, "delete", user))
         for user, password, outgoing in want:
             bound = user in (cur["accounts_out"] if outgoing else cur["accounts_in"])
             label = "mutual CHAP" if outgoing else "CHAP"
             if user in accounts and secrets.get((user, outgoing)) == password:
                 if not bound:
-                    steps.append(Step("bind %s account %s" % (label, user), self._bind(tid, user, outgoing)))
+                    plan.add("bind %s account %s" % (label, user), self._bind(tid, user, outgoing))
                 continue
             if user in accounts:
-                steps.append(Step("reset %s secret of %s" % (label, user), self._account(
-                    "deleting CHAP account %s" % user, "delete", user)))
-            steps.append(Step("create %s account %s" % (label, user), self._account(
-                "creating %s account %s" % (label, user), "new", user, password=password)))
-            steps.append(Step("bind %s account %s" % (label, user), self._bind(tid, user, outgoing)))
+                plan.add("reset %s secret of %s" % (label, user), self._account(
+                    "deleting CHAP account %s" % user, "delete", user))
+            plan.add("create %s account %s" % (label, user), self._account(
+                "creating %s account %s" % (label, user), "new", user, password=password))
+            plan.add("bind %s account %s" % (label, user), self._bind(tid, user, outgoing))
         # portals
         for addr, port in target.portals:
             # tgtd listens on 0.0.0.0:3260 and [::]:3260 by default; a specific address on a
             # port it already listens on for every address cannot be added (and is reachable).
             wildcard = ("0.0.0.0", port) in portals if ":" not in addr else ("::", port) in portals
             if (addr, port) not in portals and not wildcard:
-                steps.append(Step("add portal %s" % format_portal(addr, port), self._op(
+                plan.add("add portal %s" % format_portal(addr, port), self._op(
                     "adding portal %s" % format_portal(addr, port), mode="portal", op="new",
-                    param="portal=%s" % format_portal(addr, port))))
+                    param="portal=%s" % format_portal(addr, port)))
         # persistence
         new_conf = render_conf(target)
         if new_conf != old_conf:
-            steps.append(Step("write %s" % path, lambda: write_text(path, new_conf, 0o600)))
+            plan.add("write %s" % path, lambda: write_text(path, new_conf, 0o600))
         after = dict(iqn=iqn, exists=True, tid=tid, luns=[lun.path for lun in target.luns],
                      initiators=list(target.initiators),
                      chap_users=[target.chap.username] if target.chap else [],
                      mutual_chap_users=[target.chap.mutual_username] if target.chap and target.chap.mutual_username
                      else [], sessions=cur["sessions"])
-        if any(s.description.startswith(("reset", "create CHAP", "create mutual")) for s in steps):
+        if any(s.description.startswith(("reset", "create CHAP", "create mutual")) for s in plan.steps):
             after["chap_secret"] = MASK + " (set)"
-        return steps, before, after
+        plan.after = after
+        return plan
 
     def _op(self, what, **kwargs):
         return lambda: self.tgtadm(what, **kwargs)

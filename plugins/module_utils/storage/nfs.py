@@ -13,9 +13,11 @@ The sequence is the same for all: plan (desired files vs. files on disk), write,
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import functools
 import os
 import re
 
+from ansible_collections.skillvl.offline_first.plugins.module_utils.backend import Plan
 from ansible_collections.skillvl.offline_first.plugins.module_utils.storage.common import (
     MANAGED_MARKER, StorageError, check_abs_path, check_name, normalize_client, read_text, remove_file,
     restore, write_text,
@@ -141,6 +143,7 @@ class NfsBackend(object):
     render(), apply(), validate() and parse_entry()."""
 
     kind = None
+    apply_action = "apply the exports"
     directory = None
     suffix = None
     file_mode = 0o644
@@ -252,23 +255,17 @@ class NfsBackend(object):
         """Plan the whole set, write every file, apply and validate once; roll back on failure."""
         desired, changes = self.plan_set(wanted, exclusive, keep)
         changes = self.prepare_changes(changes, check_mode)
-        result = dict(changed=bool(changes), backend=self.kind,
-                      files=[c[0] for c in changes],
-                      removed=sorted(n for n, e in desired.items() if e is None),
-                      exports=[e.as_dict() for _n, e in sorted(desired.items()) if e is not None],
-                      diff=[dict(before_header=p, after_header=p, before=o or "", after=n or "")
-                            for p, o, n in changes])
-        if not changes or check_mode:
+        plan = self.file_plan(changes, desired)
+        result = plan.result(backend=self.kind, files=[c[0] for c in changes],
+                             removed=sorted(n for n, e in desired.items() if e is None),
+                             exports=[e.as_dict() for _n, e in sorted(desired.items()) if e is not None],
+                             diff=[dict(before_header=p, after_header=p, before=o or "", after=n or "")
+                                   for p, o, n in changes])
+        if not plan or check_mode:
             result["warnings"] = self.warnings
             return result
-        for path, _old, new in changes:
-            if new is None:
-                remove_file(path)
-            else:
-                write_text(path, new, self.file_mode)
         try:
-            self.apply(changes)
-            self.validate(desired)
+            plan.run()
         except StorageError as exc:
             for path, old, _new in reversed(changes):
                 restore(path, old, self.file_mode)
@@ -276,10 +273,26 @@ class NfsBackend(object):
                 self.apply(changes)
             except StorageError as again:
                 raise StorageError("%s; rolling back the files worked, but re-applying them failed too: %s"
-                                   % (exc, again))
+                                   % (exc, again), changed=True)
             raise StorageError("%s (the previous configuration was restored)" % exc)
         result["warnings"] = self.warnings
         return result
+
+    def file_plan(self, changes, desired):
+        """Each file written or removed, then the server told once (the final step)."""
+        plan = Plan()
+        for path, _old, new in changes:
+            if new is None:
+                plan.add("remove %s" % path, functools.partial(remove_file, path), data=path)
+            else:
+                plan.add("write %s" % path, functools.partial(write_text, path, new, self.file_mode), data=path)
+        if changes:
+            plan.add(self.apply_action, lambda: self.apply_and_validate(changes, desired), final=True)
+        return plan
+
+    def apply_and_validate(self, changes, desired):
+        self.apply(changes)
+        self.validate(desired)
 
     def prepare_changes(self, changes, check_mode):
         """Hook for backends that change more files (e.g. include lines); returns the full list."""

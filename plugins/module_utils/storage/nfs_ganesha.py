@@ -50,6 +50,7 @@ def include_line(path):
 
 class GaneshaNfsBackend(NfsBackend):
     kind = "ganesha"
+    apply_action = "reload nfs-ganesha"
     directory = "/etc/ganesha/exports.d"
     suffix = ".conf"
 

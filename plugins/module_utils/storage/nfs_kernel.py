@@ -71,6 +71,7 @@ def kernel_nfsd_running(threads_file=NFSD_THREADS):
 
 class KernelNfsBackend(NfsBackend):
     kind = "kernel"
+    apply_action = "re-export everything (exportfs -ra)"
     directory = "/etc/exports.d"
     suffix = ".exports"
 

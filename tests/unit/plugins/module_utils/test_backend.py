@@ -9,7 +9,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.skillvl.offline_first.plugins.module_utils.backend import BackendError
+from ansible_collections.skillvl.offline_first.plugins.module_utils.backend import BackendError, Plan
 from ansible_collections.skillvl.offline_first.plugins.module_utils.module_result import run_backend
 from ansible_collections.skillvl.offline_first.plugins.module_utils.ovs import common as ovs_common
 
@@ -91,3 +91,54 @@ def test_migration_and_libvirt_errors_keep_their_fields():
     assert isinstance(lib, BackendError)
     assert lib.as_result() == {"msg": "cannot connect to ws01 (libvirt: Connection refused)", "changed": False,
                                "detail": "Connection refused"}
+
+
+# ---- the one plan type ----------------------------------------------------------------------
+
+def test_plan_runs_final_steps_last_and_once():
+    ran = []
+    plan = Plan(before={"a": 1})
+    plan.add("save configuration", lambda: ran.append("save"), final=True)
+    plan.add("create target t", lambda: ran.append("create"))
+    plan.add("save configuration", lambda: ran.append("save again"), final=True)
+    plan.add("add LUN 0", lambda: ran.append("lun"))
+    plan.after = {"a": 2}
+    assert plan.actions == ["create target t", "add LUN 0", "save configuration"]
+    assert plan.run() == plan.actions
+    assert ran == ["create", "lun", "save"]
+    assert plan.result(backend="lio") == dict(changed=True, actions=plan.actions, backend="lio",
+                                              diff=dict(before={"a": 1}, after={"a": 2}))
+
+
+def test_empty_plan_changes_nothing_and_shows_no_difference():
+    plan = Plan(before={"a": 1}, after={"a": 2})
+    assert not plan and plan.run() == []
+    assert plan.result() == dict(changed=False, actions=[], diff=dict(before={"a": 1}, after={"a": 1}))
+
+
+def test_plan_failure_names_the_steps_done_and_keeps_the_error_type():
+    class StoreError(BackendError):
+        pass
+
+    def fail():
+        raise StoreError("tgtadm refused the LUN", reasons=["busy"])
+
+    plan = Plan()
+    plan.add("create target t", lambda: None)
+    plan.add("add LUN 1", fail)
+    plan.add("write /etc/tgt/conf.d/t.conf", lambda: pytest.fail("ran after a failure"))
+    with pytest.raises(StoreError) as exc:
+        plan.run()
+    assert str(exc.value) == "tgtadm refused the LUN (steps done before the failure: create target t)"
+    assert exc.value.changed and exc.value.as_result()["reasons"] == ["busy"]
+
+
+def test_plan_failure_on_the_first_step_changed_nothing():
+    def fail():
+        raise BackendError("no such bridge")
+
+    plan = Plan()
+    plan.add("add port", fail)
+    with pytest.raises(BackendError) as exc:
+        plan.run()
+    assert not exc.value.changed and str(exc.value).endswith("(steps done before the failure: none)")

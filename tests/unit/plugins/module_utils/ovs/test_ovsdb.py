@@ -58,6 +58,8 @@ def test_check_mode_changes_nothing(fake_ovs):
     result = vxlan.ensure(fake_ovs(idl), params(), check_mode=True)
     assert result["changed"] and idl.commits == 0 and not idl.writes
     assert result["diff"]["before"] == {} and "vx-ws01" in result["diff"]["after"]["tunnels"]
+    assert result["actions"] == ["create bridge br-ovl (datapath_type=netdev)",
+                                 "add tunnel vx-ws01 to %s on br-ovl" % OPTS["remote_ip"]]
 
 
 def test_update_and_exclusive_delete(fake_ovs):
@@ -66,6 +68,8 @@ def test_update_and_exclusive_delete(fake_ovs):
                                               idl.add_vxlan("vx-gone", dict(OPTS, remote_ip="198.51.100.99"))])
     result = vxlan.ensure(fake_ovs(idl), params(ttl="64", exclusive=True))
     assert result["updated"] == ["vx-ws01"] and result["removed"] == ["vx-gone"]
+    assert sorted(result["actions"]) == ["delete port vx-gone from br-ovl",
+                                         "update tunnel vx-ws01 to %s on br-ovl" % OPTS["remote_ip"]]
     assert idl.commits == 1
     assert ("Port", "vx-gone") in idl.deleted and ("Interface", "vx-gone") in idl.deleted
     iface = [r for r in idl.tables["Interface"].rows.values() if r.name == "vx-ws01"][0]

@@ -203,23 +203,23 @@ def test_lio_new_target_plan(tmp_path, fake_module):
     ]
     module = fake_module(list(script))
     backend = LioBackend(module, root=str(root))
-    steps, before, after = backend.plan(target)
-    assert before == dict(iqn=LIO_IQN, exists=False)
-    # the backstore is created before the target in the plan? no: target first, then backstore
-    order = [s.description.split(" ")[0:2] for s in steps]
-    assert order[0] == ["create", "target"]
+    plan = backend.plan(target)
+    assert plan.before == dict(iqn=LIO_IQN, exists=False)
+    # the target first, then its backstore; saving the configuration last, once
+    order = [s.description.split(" ")[0:2] for s in plan.ordered()]
+    assert order[0] == ["create", "target"] and plan.actions[-1] == "save configuration"
+    assert plan.actions.count("save configuration") == 1
     # the kernel makes the ACL's auth directory when targetcli creates the ACL
     auth = root / "iscsi" / LIO_IQN / "tpgt_1" / "acls" / LIO_INIT / "auth"
     auth.mkdir(parents=True)
-    for step in steps:
-        step.run()
+    assert plan.run() == plan.actions
     assert module.script == []
     # CHAP went into configfs, on no command line and no stdin
     assert (auth / "userid").read_text() == "vmsuser" and (auth / "password").read_text() == "s3cretpassw0rd"
     assert (auth / "password_mutual").read_text() == ""
     assert not any("s3cret" in " ".join(argv) for argv in module.calls)
-    assert not any("s3cret" in s.description for s in steps)
-    assert after["chap_secret"] == "******** (set)"
+    assert not any("s3cret" in action for action in plan.actions)
+    assert plan.after["chap_secret"] == "******** (set)"
 
 
 def test_lio_unchanged_target_has_empty_plan(tmp_path, fake_module):
@@ -229,8 +229,9 @@ def test_lio_unchanged_target_has_empty_plan(tmp_path, fake_module):
                   {LIO_INIT: dict(userid="vmsuser", password="s3cretpassw0rd")},
                   portals=("198.51.100.31:3260",), auth="1")
     module = fake_module([])
-    steps, before, after = LioBackend(module, root=str(root)).plan(target)
-    assert steps == []
+    plan = LioBackend(module, root=str(root)).plan(target)
+    assert not plan and plan.actions == []
+    before = plan.before
     assert before["luns"] == [str(tmp_path / "vm1.img")] and before["chap_users"] == ["vmsuser"]
 
 
@@ -241,8 +242,8 @@ def test_lio_secret_change_and_acl_removal(tmp_path, fake_module):
                   {LIO_INIT: dict(userid="vmsuser", password="old-secret-123"),
                    "iqn.2026-11.org.skillvl:gone": dict(userid="vmsuser", password="old-secret-123")},
                   portals=("198.51.100.31:3260",), auth="1")
-    steps, _before, _after = LioBackend(fake_module([]), root=str(root)).plan(target)
-    assert [s.description for s in steps] == [
+    plan = LioBackend(fake_module([]), root=str(root)).plan(target)
+    assert plan.actions == [
         "remove ACL iqn.2026-11.org.skillvl:gone", "set CHAP for %s" % LIO_INIT, "save configuration"]
 
 

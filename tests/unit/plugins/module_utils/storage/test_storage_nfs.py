@@ -73,6 +73,8 @@ def test_kernel_check_mode_writes_nothing(fake_module, tree):
     result = backend.ensure(vms(tree), "vms", check_mode=True)
     assert result["changed"] and result["diff"][0]["before"] == ""
     assert "198.51.100.11(rw" in result["diff"][0]["after"]
+    assert result["actions"] == ["write %s" % (tree / "exports.d" / "vms.exports"),
+                                 "re-export everything (exportfs -ra)"]
     assert not os.listdir(str(tree / "exports.d"))
     assert module.calls == []
 
@@ -88,6 +90,8 @@ def test_kernel_rejected_is_rolled_back(fake_module, tree):
     with pytest.raises(StorageError) as exc:
         backend.ensure(export, "vms")
     assert 'unknown keyword "bogus"' in str(exc.value) and "previous configuration was restored" in str(exc.value)
+    assert "(steps done before the failure: write %s)" % (tree / "exports.d" / "vms.exports") in str(exc.value)
+    assert not exc.value.changed
     assert (tree / "exports.d" / "vms.exports").read_text() == old
 
 
@@ -215,6 +219,8 @@ def test_ganesha_render_include_reload_validate(fake_module, tree):
     main = (tree / "ganesha.conf").read_text()
     assert main.count('%%include "%s"' % (tree / "exports.d" / "vms.conf")) == 1
     assert backend.reloaded
+    assert result["actions"][-1] == "reload nfs-ganesha" and result["actions"].count("reload nfs-ganesha") == 1
+    assert "write %s" % (tree / "exports.d" / "vms.conf") in result["actions"]
 
 
 def test_ganesha_keeps_export_id_and_is_idempotent(fake_module, tree):
