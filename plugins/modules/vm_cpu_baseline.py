@@ -96,7 +96,7 @@ hosts:
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.skillvl.offline_first.plugins.module_utils.libvirt.session import (
-    HAS_LIBVIRT, LIBVIRT_IMPORT_ERROR, build_uri)
+    HAS_LIBVIRT, LIBVIRT_IMPORT_ERROR, TRANSPORTS, build_uri)
 from ansible_collections.skillvl.offline_first.plugins.module_utils.module_result import run_backend
 
 
@@ -104,7 +104,7 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             hosts=dict(type='list', elements='str', required=True),
-            transport=dict(type='str', default='tls', choices=['tls', 'ssh', 'tcp']),
+            transport=dict(type='str', default='tls', choices=list(TRANSPORTS)),
             virt_type=dict(type='str', default='kvm'),
             arch=dict(type='str'),
             machine=dict(type='str'),
@@ -114,7 +114,7 @@ def main():
     )
     if not HAS_LIBVIRT:
         module.fail_json(msg=missing_required_lib('libvirt-python (python3-libvirt)'), exception=LIBVIRT_IMPORT_ERROR)
-    from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.engine import cpu_baseline
+    from ansible_collections.skillvl.offline_first.plugins.module_utils.libvirt.cpu import cpu_baseline
 
     p = module.params
     if not p['hosts']:

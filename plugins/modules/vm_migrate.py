@@ -326,44 +326,12 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.skillvl.offline_first.plugins.module_utils.libvirt.session import (
     HAS_LIBVIRT, LIBVIRT_IMPORT_ERROR)
-from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.plan import PEER_ARGS, stream_warnings
+from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.plan import argument_spec, stream_warnings
 from ansible_collections.skillvl.offline_first.plugins.module_utils.module_result import run_backend
 
 
-ARGS = dict(
-    PEER_ARGS,
-    name=dict(type='str', required=True),
-    migrate_uri=dict(type='str'),
-    tunnelled=dict(type='bool', default=False),
-    mode=dict(type='str', default='live', choices=['live', 'cold']),
-    strategy=dict(type='str', default='auto', choices=['auto', 'precopy', 'auto_converge', 'postcopy']),
-    allow_postcopy=dict(type='bool', default=False),
-    bandwidth=dict(type='int', default=0),
-    postcopy_bandwidth=dict(type='int', default=0),
-    max_downtime=dict(type='int', default=300),
-    parallel_connections=dict(type='int', default=0),
-    compression=dict(type='list', elements='str', default=[], choices=['xbzrle', 'zstd', 'zlib']),
-    compression_level=dict(type='int'),
-    xbzrle_cache=dict(type='int'),
-    auto_converge_initial=dict(type='int'),
-    auto_converge_increment=dict(type='int'),
-    storage=dict(type='str', default='shared', choices=['shared', 'copy', 'copy_incremental']),
-    persistent=dict(type='bool', default=True),
-    undefine_source=dict(type='bool', default=True),
-    timeout=dict(type='int', default=1800),
-    timeout_action=dict(type='str', default='abort', choices=['abort', 'postcopy']),
-    stall_timeout=dict(type='int', default=10),
-    postcopy_ratio=dict(type='float', default=0.25),
-    cold_fallback=dict(type='bool', default=False),
-    cold_shutdown_timeout=dict(type='int', default=120),
-    cold_force_off=dict(type='bool', default=False),
-    progress_log=dict(type='path'),
-    poll_interval=dict(type='float', default=0.5),
-)
-
-
 def main():
-    module = AnsibleModule(argument_spec=ARGS, supports_check_mode=True)
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     for warning in stream_warnings(module.params):
         module.warn(warning)
     if not HAS_LIBVIRT:

@@ -42,40 +42,46 @@ FLAGS = {
     'parallel': 131072,
 }
 
-DEFAULTS = {
-    'name': None,
-    'dest': None,
-    'transport': 'tls',
-    'dest_user': None,
-    'dest_port': None,
-    'source_uri': 'qemu:///system',
-    'migrate_uri': None,
-    'tunnelled': False,
-    'mode': 'live',
-    'strategy': 'auto',
-    'allow_postcopy': False,
-    'bandwidth': 0,
-    'postcopy_bandwidth': 0,
-    'max_downtime': 300,
-    'parallel_connections': 0,
-    'compression': [],
-    'compression_level': None,
-    'xbzrle_cache': None,
-    'auto_converge_initial': None,
-    'auto_converge_increment': None,
-    'storage': 'shared',
-    'persistent': True,
-    'undefine_source': True,
-    'timeout': 1800,
-    'timeout_action': 'abort',
-    'stall_timeout': 10,
-    'postcopy_ratio': 0.25,
-    'cold_fallback': False,
-    'cold_shutdown_timeout': 120,
-    'cold_force_off': False,
-    'progress_log': None,
-    'poll_interval': 0.5,
-}
+
+def argument_spec():
+    """vm_migrate's argument spec, the one definition of every option and its default.
+
+    ``DEFAULTS`` below is generated from it, so a planner or an experiment runner that calls
+    the engine without Ansible gets the same defaults as the module.
+    """
+    return dict(
+        PEER_ARGS,
+        name=dict(type='str', required=True),
+        migrate_uri=dict(type='str'),
+        tunnelled=dict(type='bool', default=False),
+        mode=dict(type='str', default='live', choices=list(MODES)),
+        strategy=dict(type='str', default='auto', choices=list(STRATEGIES)),
+        allow_postcopy=dict(type='bool', default=False),
+        bandwidth=dict(type='int', default=0),
+        postcopy_bandwidth=dict(type='int', default=0),
+        max_downtime=dict(type='int', default=300),
+        parallel_connections=dict(type='int', default=0),
+        compression=dict(type='list', elements='str', default=[], choices=list(COMPRESSIONS)),
+        compression_level=dict(type='int'),
+        xbzrle_cache=dict(type='int'),
+        auto_converge_initial=dict(type='int'),
+        auto_converge_increment=dict(type='int'),
+        storage=dict(type='str', default='shared', choices=list(STORAGE_MODES)),
+        persistent=dict(type='bool', default=True),
+        undefine_source=dict(type='bool', default=True),
+        timeout=dict(type='int', default=1800),
+        timeout_action=dict(type='str', default='abort', choices=list(TIMEOUT_ACTIONS)),
+        stall_timeout=dict(type='int', default=10),
+        postcopy_ratio=dict(type='float', default=0.25),
+        cold_fallback=dict(type='bool', default=False),
+        cold_shutdown_timeout=dict(type='int', default=120),
+        cold_force_off=dict(type='bool', default=False),
+        progress_log=dict(type='path'),
+        poll_interval=dict(type='float', default=0.5),
+    )
+
+
+DEFAULTS = dict((key, copy.deepcopy(spec.get('default'))) for key, spec in argument_spec().items())
 
 # Bounds that catch nonsense early, with the unit in the message.
 MAX_BANDWIDTH = 1024 * 1024          # MiB/s (1 TiB/s)

@@ -168,3 +168,20 @@ def test_ssh_without_tunnel_warns_that_the_stream_is_plain_text(kw, warned):
         if warned:
             assert 'plain text' in got[0] and 'tunnelled=true' in got[0]
             assert ('copied disks' in got[0]) == (kw.get('storage') == 'copy')
+
+
+def test_defaults_are_generated_from_the_module_spec():
+    spec = plan.argument_spec()
+    assert set(plan.DEFAULTS) == set(spec)
+    assert all(plan.DEFAULTS[key] == opts.get('default') for key, opts in spec.items())
+    # the choices are the module_utils' own vocabulary, not a restatement
+    assert spec['strategy']['choices'] == list(plan.STRATEGIES)
+    assert spec['storage']['choices'] == list(plan.STORAGE_MODES)
+    assert spec['transport']['choices'] == list(plan.TRANSPORTS)
+
+
+def test_defaults_are_not_shared_between_calls():
+    first = plan.normalize({'name': 'vm1', 'dest': 'ws01'})
+    first['compression'].append('zstd')
+    assert plan.DEFAULTS['compression'] == []
+    assert plan.normalize({'name': 'vm1', 'dest': 'ws01'})['compression'] == []
