@@ -24,7 +24,6 @@ import threading
 import time
 
 from ansible_collections.skillvl.offline_first.plugins.module_utils.libvirt import session
-from ansible_collections.skillvl.offline_first.plugins.module_utils.libvirt import domxml
 from ansible_collections.skillvl.offline_first.plugins.module_utils.libvirt.session import LibvirtError
 from ansible_collections.skillvl.offline_first.plugins.module_utils.migration import plan as planmod
 from ansible_collections.skillvl.offline_first.plugins.module_utils.migration import preflight
@@ -164,9 +163,8 @@ class Migration(object):
         src_running = src_state not in ('absent', 'shutoff', 'crashed', 'shutdown')
         dst_running = dst_state not in ('absent', 'shutoff', 'crashed', 'shutdown')
 
-        src_uuid = domxml.parse_capabilities(self.src.getCapabilities())['uuid']
-        dst_uuid = domxml.parse_capabilities(self.dst.getCapabilities())['uuid']
-        if src_uuid and src_uuid == dst_uuid:
+        src_uuid = preflight.same_host_uuid(preflight.host_capabilities(self.src), preflight.host_capabilities(self.dst))
+        if src_uuid:
             raise MigrationError('the destination %s is the source host itself (same host UUID %s): '
                                  'nothing to migrate to' % (opts['dest'], src_uuid),
                                  state={'source': src_state, 'dest': src_state})

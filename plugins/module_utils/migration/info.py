@@ -10,7 +10,7 @@ __metaclass__ = type
 
 from ansible_collections.skillvl.offline_first.plugins.module_utils.libvirt import session
 from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.monitor import (
-    Monitor, read_log)
+    progress_record, read_log)
 
 JOB_TYPES = {0: 'none', 1: 'bounded', 2: 'unbounded', 3: 'completed', 4: 'failed', 5: 'cancelled'}
 
@@ -38,13 +38,8 @@ def job_info(name, source_uri='qemu:///system', progress_log=None, last=20):
         out['job'] = dict(stats, type_name=JOB_TYPES.get(kind, str(kind)))
         if kind in (1, 2):
             out['running'] = True
-            mon = Monitor('precopy', False, 10 ** 9, 'abort', 10 ** 9)
-            _action, record = mon.observe(stats, 0.0)
-            if record is not None:
-                record['elapsed_s'] = round((stats.get('time_elapsed') or 0) / 1000.0, 1)
-                if records:
-                    record['phase'] = records[-1].get('phase', record['phase'])
-            out['progress'] = record
+            phase = records[-1].get('phase', 'precopy') if records else 'precopy'
+            out['progress'] = progress_record(stats, phase, (stats.get('time_elapsed') or 0) / 1000.0)
         return out
     finally:
         session.close(conn)

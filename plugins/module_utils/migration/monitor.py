@@ -144,39 +144,7 @@ class Monitor(object):
 
     # -- progress --------------------------------------------------------------------------
     def _record(self, stats, now, elapsed, action):
-        total = stats.get('memory_total') or stats.get('data_total') or 0
-        processed = stats.get('memory_processed') or 0
-        remaining = stats.get('memory_remaining') or 0
-        data_total = stats.get('data_total') or 0
-        data_remaining = stats.get('data_remaining') or 0
-        bps = stats.get('memory_bps') or 0
-        dirty = dirty_bytes(stats)
-        if data_total:
-            percent = round(100.0 * (data_total - data_remaining) / data_total, 1)
-        elif total:
-            percent = round(100.0 * (total - remaining) / total, 1)
-        else:
-            percent = 0.0
-        eta = None
-        if self.phase == 'postcopy' and bps > 0:
-            eta = round(remaining / bps, 1)
-        elif bps > dirty:
-            eta = round((data_remaining or remaining) / float(bps - dirty), 1)
-        record = {
-            'elapsed_s': round(elapsed, 1),
-            'phase': self.phase,
-            'percent': percent,
-            'iteration': stats.get('memory_iteration') or 0,
-            'memory_remaining_mib': mib(remaining),
-            'memory_processed_mib': mib(processed),
-            'disk_remaining_mib': mib(stats.get('disk_remaining')),
-            'dirty_rate_mib_s': mib(dirty),
-            'bandwidth_mib_s': mib(bps),
-            'throttle_percent': stats.get('auto_converge_throttle') or 0,
-            'postcopy_requests': stats.get('memory_postcopy_requests') or 0,
-            'eta_s': eta,
-            'stalled': self.stalled,
-        }
+        record = progress_record(stats, self.phase, elapsed, self.stalled)
         if action:
             record['action'] = action
             record['why'] = self.postcopy_reason if action == 'postcopy' else self.aborted_reason
@@ -255,3 +223,43 @@ def figures(stats, source, monitor=None):
         if not out['dirty_rate_mib_s'] and monitor.last:
             out['dirty_rate_mib_s'] = mib(dirty_bytes(monitor.last))
     return out
+
+
+def progress_record(stats, phase, elapsed, stalled=False):
+    """One progress record from a libvirt job's statistics: plain data, no state.
+
+    Used by the monitor of a running move and by vm_migration_info for a move it only watches.
+    """
+    total = stats.get('memory_total') or stats.get('data_total') or 0
+    processed = stats.get('memory_processed') or 0
+    remaining = stats.get('memory_remaining') or 0
+    data_total = stats.get('data_total') or 0
+    data_remaining = stats.get('data_remaining') or 0
+    bps = stats.get('memory_bps') or 0
+    dirty = dirty_bytes(stats)
+    if data_total:
+        percent = round(100.0 * (data_total - data_remaining) / data_total, 1)
+    elif total:
+        percent = round(100.0 * (total - remaining) / total, 1)
+    else:
+        percent = 0.0
+    eta = None
+    if phase == 'postcopy' and bps > 0:
+        eta = round(remaining / bps, 1)
+    elif bps > dirty:
+        eta = round((data_remaining or remaining) / float(bps - dirty), 1)
+    return {
+        'elapsed_s': round(elapsed, 1),
+        'phase': phase,
+        'percent': percent,
+        'iteration': stats.get('memory_iteration') or 0,
+        'memory_remaining_mib': mib(remaining),
+        'memory_processed_mib': mib(processed),
+        'disk_remaining_mib': mib(stats.get('disk_remaining')),
+        'dirty_rate_mib_s': mib(dirty),
+        'bandwidth_mib_s': mib(bps),
+        'throttle_percent': stats.get('auto_converge_throttle') or 0,
+        'postcopy_requests': stats.get('memory_postcopy_requests') or 0,
+        'eta_s': eta,
+        'stalled': stalled,
+    }

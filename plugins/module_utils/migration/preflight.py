@@ -149,6 +149,16 @@ def classify_disks(vm, storage, fs_type_of=mount_fs_type):
     return out
 
 
+def host_capabilities(conn):
+    """The host's capabilities as ``domxml.parse_capabilities`` reads them (uuid, arch, CPU...)."""
+    return domxml.parse_capabilities(conn.getCapabilities())
+
+
+def same_host_uuid(src_caps, dst_caps):
+    """The shared host UUID when both ends are one host (or libvirtd.conf's host_uuid is duplicated)."""
+    return src_caps['uuid'] if src_caps['uuid'] and src_caps['uuid'] == dst_caps['uuid'] else None
+
+
 def check(src_conn, dst_conn, dom, opts, fs_type_of=mount_fs_type, dst_dom=None):
     """Run every check; returns (Verdict, facts)."""
     lv = require_libvirt()
@@ -157,11 +167,11 @@ def check(src_conn, dst_conn, dom, opts, fs_type_of=mount_fs_type, dst_dom=None)
     live = opts.get('mode', 'live') == 'live'
 
     # -- hosts ---------------------------------------------------------------------------
-    src_caps = domxml.parse_capabilities(src_conn.getCapabilities())
-    dst_caps = domxml.parse_capabilities(dst_conn.getCapabilities())
+    src_caps = host_capabilities(src_conn)
+    dst_caps = host_capabilities(dst_conn)
     facts['source_host_uuid'] = src_caps['uuid']
     facts['dest_host_uuid'] = dst_caps['uuid']
-    if src_caps['uuid'] and src_caps['uuid'] == dst_caps['uuid']:
+    if same_host_uuid(src_caps, dst_caps):
         verdict.add('host_uuid', 'fail', 'source and destination report the same host UUID %s: '
                     'either the target is the source, or host_uuid in libvirtd.conf is duplicated'
                     % src_caps['uuid'])

@@ -166,3 +166,22 @@ def test_auto_idle_guest_measured_clean_stays_precopy():
     m = mon(pre_dirty=0.2 * MIB)
     assert m.observe(s(1, 200, bps_mib=40), 1.0)[0] is None
     assert m.observe(s(2, 20, dirty_mib=0.2, bps_mib=40), 2.0)[0] is None
+
+
+def test_progress_record_is_plain_data_from_the_job_statistics():
+    mib = 1024 * 1024
+    stats = {'memory_total': 1024 * mib, 'memory_remaining': 256 * mib, 'memory_processed': 900 * mib,
+             'memory_bps': 100 * mib, 'memory_dirty_rate': 2560, 'memory_page_size': 4096,
+             'memory_iteration': 3, 'auto_converge_throttle': 30}
+    record = monmod.progress_record(stats, 'precopy', 12.34)
+    assert record['percent'] == 75.0 and record['iteration'] == 3 and record['elapsed_s'] == 12.3
+    assert record['memory_remaining_mib'] == 256 and record['bandwidth_mib_s'] == 100
+    assert record['dirty_rate_mib_s'] == 10 and record['throttle_percent'] == 30
+    # 256 MiB left at 100 MiB/s sent against 10 MiB/s dirtied
+    assert record['eta_s'] == round(256 / 90.0, 1) and record['stalled'] is False
+    assert monmod.progress_record(stats, 'postcopy', 1)['eta_s'] == 2.6
+
+
+def test_progress_record_without_figures_has_no_eta():
+    record = monmod.progress_record({}, 'precopy', 0)
+    assert record['percent'] == 0.0 and record['eta_s'] is None
