@@ -1,0 +1,264 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, SKILL/VL offline-first team
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""How long a live migration takes, how long the guest pauses, and whether it ends at all.
+
+Plain Python (bytes and seconds): a planner, an experiment runner or a module calls it alike.
+The model follows QEMU's own algorithm, round by round (docs/planner.md):
+
+- pre-copy: the first round sends the touched memory; each next round sends what the guest
+  dirtied during the previous one (at most its writable working set); QEMU switches over when
+  what is left fits the downtime limit at the link rate. A guest that dirties its working set
+  faster than that never finishes.
+- auto-converge: the same rounds, but from the second one QEMU throttles the vCPUs while the
+  guest dirties more than half of what a round sends (20 % first, +10 % per round, at most
+  99 %): it finishes, and the guest pays with the throttle.
+- post-copy: one pre-copy round, the switch, then every page still dirty is sent once while
+  the guest runs on the destination, each first touch of such a page waiting one round trip.
+- disk copy (non-shared storage): the disk's allocated bytes are mirrored first, the guest's
+  disk writes are sent again, and the mirror keeps that share of the link during memory rounds.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import math
+
+STRATEGIES = ('precopy', 'auto_converge', 'postcopy')
+
+# QEMU 7.2's defaults (migration parameters), used when the caller gives none.
+DOWNTIME_LIMIT = 0.3                 # s, downtime-limit 300 ms
+THROTTLE_INITIAL = 20                # %, cpu-throttle-initial
+THROTTLE_INCREMENT = 10              # %, cpu-throttle-increment
+THROTTLE_MAX = 99                    # %, max-cpu-throttle
+THROTTLE_TRIGGER = 0.5               # throttle-trigger-threshold 50 %: dirtied / sent in a round
+DEVICE_STATE = 256 * 1024            # bytes of device state sent during the pause (order of magnitude)
+MAX_ROUNDS = 1000                    # a bound for the loop; a real non-converging move is caught before
+
+
+class PredictionError(ValueError):
+    """An input the model cannot use, named in the message."""
+
+
+def _number(inputs, key, minimum=0.0, strict=False, default=None, maximum=None):
+    value = inputs.get(key, default)
+    if value is None:
+        raise PredictionError('%s is required' % key)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value) or math.isinf(value):
+        raise PredictionError('%s must be a number, not %r' % (key, value))
+    if value < minimum or (strict and value == minimum):
+        raise PredictionError('%s must be %s %s, not %s' % (key, 'above' if strict else 'at least', minimum, value))
+    if maximum is not None and value > maximum:
+        raise PredictionError('%s must be at most %s, not %s' % (key, maximum, value))
+    return float(value)
+
+
+def normalize(inputs):
+    """The model's inputs, checked, with defaults filled in.
+
+    memory_bytes, link_rate (bytes/s) required; touched_bytes (default: all memory),
+    working_set_bytes (memory the guest keeps writing, default: touched), dirty_rate (bytes/s,
+    default 0), rtt (s), downtime_limit (s), link_efficiency (share of the nominal rate a
+    migration stream reaches, default 1), compression_ratio (default 1), disk_bytes and
+    disk_dirty_rate (non-shared storage), throttle_initial/increment/max (%).
+    """
+    if not isinstance(inputs, dict):
+        raise PredictionError('the inputs must be a dict, not %r' % (inputs,))
+    out = dict(inputs)
+    out['memory_bytes'] = _number(inputs, 'memory_bytes', strict=True)
+    out['link_rate'] = _number(inputs, 'link_rate', strict=True)
+    out['touched_bytes'] = _number(inputs, 'touched_bytes', default=out['memory_bytes'], maximum=out['memory_bytes'])
+    out['working_set_bytes'] = _number(inputs, 'working_set_bytes', default=out['touched_bytes'],
+                                       maximum=out['memory_bytes'])
+    out['dirty_rate'] = _number(inputs, 'dirty_rate', default=0)
+    out['rtt'] = _number(inputs, 'rtt', default=0)
+    out['downtime_limit'] = _number(inputs, 'downtime_limit', default=DOWNTIME_LIMIT, strict=True)
+    out['link_efficiency'] = _number(inputs, 'link_efficiency', default=1.0, strict=True, maximum=1.0)
+    out['compression_ratio'] = _number(inputs, 'compression_ratio', default=1.0, minimum=1.0)
+    out['disk_bytes'] = _number(inputs, 'disk_bytes', default=0)
+    out['disk_dirty_rate'] = _number(inputs, 'disk_dirty_rate', default=0)
+    out['device_state_bytes'] = _number(inputs, 'device_state_bytes', default=DEVICE_STATE)
+    out['throttle_initial'] = _number(inputs, 'throttle_initial', default=THROTTLE_INITIAL, minimum=1, maximum=99)
+    out['throttle_increment'] = _number(inputs, 'throttle_increment', default=THROTTLE_INCREMENT, minimum=1,
+                                        maximum=100)
+    out['throttle_max'] = _number(inputs, 'throttle_max', default=THROTTLE_MAX, minimum=1, maximum=99)
+    return out
+
+
+def predict(strategy, inputs):
+    """One strategy's figures: a dict with converges, total_s, downtime_s, bytes_on_wire, rounds,
+    max_throttle_pct, guest_pays, reason (why it does not converge) and the inputs used."""
+    if strategy not in STRATEGIES:
+        raise PredictionError('strategy must be one of %s, not %r' % (', '.join(STRATEGIES), strategy))
+    p = normalize(inputs)
+    rate = p['link_rate'] * p['link_efficiency']
+    disk = _disk_phase(p, rate)
+    out = dict(strategy=strategy, converges=True, total_s=None, downtime_s=None, bytes_on_wire=0, rounds=0,
+               max_throttle_pct=0, guest_pays='nothing', reason=None, disk_s=disk['seconds'], inputs=_public(p))
+    if not disk['converges']:
+        out.update(converges=False, reason=disk['reason'], bytes_on_wire=None)
+        return out
+    # while memory moves, the disk mirror keeps sending the guest's disk writes
+    mem_rate = (rate - p['disk_dirty_rate'] if p['disk_bytes'] else rate) * p['compression_ratio']
+    memory = (_postcopy if strategy == 'postcopy' else _precopy)(p, mem_rate, strategy == 'auto_converge')
+    out.update(memory)
+    if out['converges']:
+        out['total_s'] = round(disk['seconds'] + memory['total_s'], 3)
+        out['bytes_on_wire'] = int(disk['bytes'] + memory['bytes_on_wire'] / p['compression_ratio'])
+    else:
+        out['bytes_on_wire'] = None
+    return out
+
+
+def _disk_phase(p, rate):
+    if not p['disk_bytes']:
+        return dict(converges=True, seconds=0.0, bytes=0.0, reason=None)
+    if p['disk_dirty_rate'] >= rate:
+        return dict(converges=False, seconds=None, bytes=None,
+                    reason='the guest writes its disk (%.1f MiB/s) as fast as the link sends (%.1f MiB/s): '
+                           'the disk mirror never catches up' % (p['disk_dirty_rate'] / 2 ** 20, rate / 2 ** 20))
+    seconds = p['disk_bytes'] / (rate - p['disk_dirty_rate'])
+    return dict(converges=True, seconds=seconds, bytes=seconds * rate, reason=None)
+
+
+def _precopy(p, rate, throttled):
+    # QEMU 7.2 switches over when the RAM left fits the downtime limit at the measured rate; the
+    # device state comes on top, so the real pause can pass the limit by a few milliseconds
+    limit_bytes = p['downtime_limit'] * rate
+    sent = p['touched_bytes']
+    elapsed = sent / rate
+    dirty = p['dirty_rate']
+    throttle = 0.0
+    pending = min(dirty * elapsed, p['working_set_bytes'])
+    rounds = 1
+    while pending > limit_bytes:
+        if throttled:
+            # QEMU raises the throttle while a round dirties more than half of what it sends
+            effective = dirty * (1 - throttle / 100.0)
+            if effective * (pending / rate) > THROTTLE_TRIGGER * pending and throttle < p['throttle_max']:
+                throttle = min(p['throttle_max'], throttle + (p['throttle_increment'] if throttle else
+                                                              p['throttle_initial']))
+        effective = dirty * (1 - throttle / 100.0)
+        seconds = pending / rate
+        next_pending = min(effective * seconds, p['working_set_bytes'])
+        if next_pending >= pending and (not throttled or throttle >= p['throttle_max']):
+            return dict(converges=False, total_s=None, downtime_s=None, rounds=rounds,
+                        max_throttle_pct=int(throttle), guest_pays=_throttle_cost(throttle),
+                        reason='the guest dirties %.1f MiB/s of a %.0f MiB working set, the link sends %.1f MiB/s: '
+                               'each round leaves %.0f MiB, more than the %.0f ms downtime limit allows (%.1f MiB)'
+                               % (effective / 2 ** 20, p['working_set_bytes'] / 2 ** 20, rate / 2 ** 20,
+                                  next_pending / 2 ** 20, p['downtime_limit'] * 1000, max(limit_bytes, 0) / 2 ** 20))
+        sent += pending
+        elapsed += seconds
+        pending = next_pending
+        rounds += 1
+        if rounds > MAX_ROUNDS:
+            return dict(converges=False, total_s=None, downtime_s=None, rounds=rounds,
+                        max_throttle_pct=int(throttle), guest_pays=_throttle_cost(throttle),
+                        reason='no switch-over within %d rounds' % MAX_ROUNDS)
+    downtime = (pending + p['device_state_bytes']) / rate + p['rtt']
+    return dict(converges=True, total_s=elapsed + downtime, downtime_s=round(downtime, 4), rounds=rounds,
+                bytes_on_wire=sent + pending + p['device_state_bytes'], max_throttle_pct=int(throttle),
+                guest_pays=_throttle_cost(throttle))
+
+
+def _postcopy(p, rate, _throttled):
+    first = p['touched_bytes'] / rate
+    left = min(p['dirty_rate'] * first, p['working_set_bytes'])
+    downtime = p['device_state_bytes'] / rate + p['rtt']
+    after = left / rate
+    pays = ('nothing' if not left else
+            'every first touch of the %.0f MiB still on the source waits about one round trip (%.1f ms) '
+            'for %.1f s; a failure of either host or the link in that time loses the VM'
+            % (left / 2 ** 20, p['rtt'] * 1000, after))
+    return dict(converges=True, total_s=first + downtime + after, downtime_s=round(downtime, 4), rounds=1,
+                bytes_on_wire=p['touched_bytes'] + left + p['device_state_bytes'], max_throttle_pct=0,
+                guest_pays=pays)
+
+
+def _throttle_cost(throttle):
+    if not throttle:
+        return 'nothing'
+    return 'its vCPUs throttled up to %d %% during the last rounds' % throttle
+
+
+def _public(p):
+    keys = ('memory_bytes', 'touched_bytes', 'working_set_bytes', 'dirty_rate', 'link_rate', 'link_efficiency',
+            'rtt', 'downtime_limit', 'compression_ratio', 'disk_bytes', 'disk_dirty_rate')
+    return dict((k, p[k]) for k in keys)
+
+
+def predict_all(inputs, strategies=STRATEGIES):
+    return [predict(strategy, inputs) for strategy in strategies]
+
+
+def best(predictions, downtime_limit=None, time_budget=None):
+    """The fastest converging prediction within the limits (pre-copy first on a tie: the guest pays nothing).
+
+    A converging pre-copy keeps QEMU's downtime limit by construction; ``downtime_limit`` here is
+    the caller's own bound on the whole pause (device state and round trip included)."""
+    fits = [p for p in predictions if p['converges']
+            and (downtime_limit is None or p['downtime_s'] <= downtime_limit)
+            and (time_budget is None or p['total_s'] <= time_budget)]
+    if not fits:
+        return None
+    return min(fits, key=lambda p: (round(p['total_s'], 1), STRATEGIES.index(p['strategy'])))
+
+
+def choose(vm, candidates, allow_postcopy=False, time_budget=None, downtime_limit=None):
+    """The target closest to the user (lowest RTT, as Viper chooses) among the candidates that
+    pass pre-flight, have the memory, and finish within the budget; and the fastest strategy.
+
+    ``vm``: the guest's inputs (memory_bytes, dirty_rate, ...). ``candidates``: dicts with host,
+    rtt_to_user (s), link_rate (bytes/s) and optionally rtt, link_efficiency, free_memory_bytes,
+    preflight_ok, preflight_reasons. Returns {'target', 'strategy', 'prediction', 'candidates'},
+    where every candidate carries its predictions and, when it is not eligible, why not.
+    """
+    strategies = STRATEGIES if allow_postcopy else tuple(s for s in STRATEGIES if s != 'postcopy')
+    rows = []
+    for cand in candidates:
+        host = cand.get('host')
+        if not host:
+            raise PredictionError('every candidate needs a host name')
+        row = dict(host=host, rtt_to_user=_number(cand, 'rtt_to_user'), eligible=False, reason=None,
+                   predictions=[], best=None)
+        rows.append(row)
+        if not cand.get('preflight_ok', True):
+            row['reason'] = 'pre-flight refused: %s' % ('; '.join(cand.get('preflight_reasons') or []) or 'no reason given')
+            continue
+        inputs = dict(vm)
+        for key in ('link_rate', 'rtt', 'link_efficiency'):
+            if cand.get(key) is not None:
+                inputs[key] = cand[key]
+        if downtime_limit is not None:
+            inputs['downtime_limit'] = downtime_limit
+        row['predictions'] = predict_all(inputs, strategies)
+        free = cand.get('free_memory_bytes')
+        if free is not None and free < normalize(inputs)['memory_bytes']:
+            row['reason'] = 'not enough free memory (%.0f MiB free, the VM needs %.0f MiB)' % (
+                free / 2 ** 20, normalize(inputs)['memory_bytes'] / 2 ** 20)
+            continue
+        choice = best(row['predictions'], downtime_limit, time_budget)
+        if choice is None:
+            converging = [p for p in row['predictions'] if p['converges']]
+            if not converging:
+                row['reason'] = 'no allowed strategy converges (%s)%s' % (
+                    '; '.join('%s: %s' % (p['strategy'], p['reason']) for p in row['predictions']),
+                    '' if allow_postcopy else '; post-copy would, but it is not allowed')
+            else:
+                fastest = min(converging, key=lambda p: p['total_s'])
+                row['reason'] = 'the fastest allowed strategy (%s) needs %.0f s, over the budget of %.0f s' % (
+                    fastest['strategy'], fastest['total_s'], time_budget)
+            continue
+        row.update(eligible=True, best=choice['strategy'])
+    eligible = [r for r in rows if r['eligible']]
+    if not eligible:
+        return dict(target=None, strategy=None, prediction=None, candidates=rows)
+    pick = min(eligible, key=lambda r: (r['rtt_to_user'], _best_of(r)['total_s']))
+    return dict(target=pick['host'], strategy=pick['best'], prediction=_best_of(pick), candidates=rows)
+
+
+def _best_of(row):
+    return next(p for p in row['predictions'] if p['strategy'] == row['best'])
