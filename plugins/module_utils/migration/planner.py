@@ -1,0 +1,210 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, SKILL/VL offline-first team
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The plan of a move before anything moves: measure the VM, ask every candidate's pre-flight,
+predict each strategy (``predict``), choose the target closest to the user.
+
+Plain Python, the backend of ``vm_migration_plan``; changes nothing. Figures in the result are
+in an admin's units (MiB, Mbit/s, ms, s); the model works in bytes and seconds.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+from ansible_collections.skillvl.offline_first.plugins.module_utils.libvirt import session
+from ansible_collections.skillvl.offline_first.plugins.module_utils.migration import predict as model
+from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.plan import (
+    PEER_ARGS, STORAGE_MODES, MigrationError)
+
+MIB = 1024 * 1024
+MBIT = 1e6 / 8
+
+
+def argument_spec():
+    """vm_migration_plan's options: the peer connection (without ``dest``: the candidates are the
+    destinations), the candidates, and every measured input that can also be given."""
+    peer = dict((k, v) for k, v in PEER_ARGS.items() if k != 'dest')
+    return dict(
+        peer,
+        name=dict(type='str', required=True),
+        candidates=dict(type='list', elements='dict', required=True, options=dict(
+            host=dict(type='str', required=True),
+            rtt_to_user_ms=dict(type='float', required=True),
+            link_mbit=dict(type='float'),
+            rtt_ms=dict(type='float'),
+            link_efficiency=dict(type='float'),
+        )),
+        link_mbit=dict(type='float'),
+        link_efficiency=dict(type='float', default=1.0),
+        storage=dict(type='str', default='shared', choices=list(STORAGE_MODES)),
+        allow_postcopy=dict(type='bool', default=False),
+        time_budget=dict(type='int'),
+        max_downtime=dict(type='int'),
+        memory_mib=dict(type='int'),
+        touched_mib=dict(type='int'),
+        dirty_rate_mib_s=dict(type='float'),
+        dirty_rate_seconds=dict(type='int', default=2),
+    )
+
+
+def check_options(opts):
+    """Every problem with the options at once, before any connection."""
+    problems = []
+    if not opts['candidates']:
+        problems.append('candidates must list at least one destination host')
+    for cand in opts['candidates'] or []:
+        if cand.get('link_mbit') is None and opts.get('link_mbit') is None:
+            problems.append('candidate %s has no link_mbit and there is no link_mbit for all: give the link rate '
+                            'from the source to it' % cand['host'])
+        for key in ('link_mbit', 'rtt_ms', 'rtt_to_user_ms'):
+            if cand.get(key) is not None and cand[key] < 0:
+                problems.append('candidate %s: %s must not be negative' % (cand['host'], key))
+    hosts = [c['host'] for c in opts['candidates'] or []]
+    if len(set(hosts)) != len(hosts):
+        twice = sorted(set(h for h in hosts if hosts.count(h) > 1))
+        problems.append('candidates lists a host twice: %s' % ', '.join(twice))
+    if not 1 <= opts['dirty_rate_seconds'] <= 60:
+        problems.append('dirty_rate_seconds must be 1 to 60, not %s' % opts['dirty_rate_seconds'])
+    for key in ('time_budget', 'max_downtime', 'memory_mib', 'touched_mib', 'dirty_rate_mib_s'):
+        if opts.get(key) is not None and opts[key] < 0:
+            problems.append('%s must not be negative' % key)
+    if not 0 < opts['link_efficiency'] <= 1:
+        problems.append('link_efficiency must be above 0 and at most 1')
+    if problems:
+        raise MigrationError('; '.join(problems))
+
+
+def measure_vm(conn, name, opts, measure_dirty_rate):
+    """The guest's inputs to the model, each with where it came from (given or measured)."""
+    dom = session.lookup_domain(conn, name)
+    if dom is None:
+        raise MigrationError('no VM called "%s" on this host (%s): run the plan on the host where it runs'
+                             % (name, opts['source_uri']))
+    running = session.is_active(dom)
+    sources = {}
+    if opts.get('memory_mib') is not None:
+        memory, sources['memory'] = opts['memory_mib'] * MIB, 'given'
+    else:
+        memory, sources['memory'] = dom.info()[1] * 1024, 'measured (libvirt: the VM\'s memory)'
+    if opts.get('touched_mib') is not None:
+        touched, sources['touched'] = opts['touched_mib'] * MIB, 'given'
+    else:
+        rss = (dom.memoryStats() or {}).get('rss') if running else None
+        if rss:
+            touched, sources['touched'] = min(rss * 1024, memory), 'measured (resident memory of its QEMU)'
+        else:
+            touched, sources['touched'] = memory, 'assumed: all of its memory'
+    if opts.get('dirty_rate_mib_s') is not None:
+        dirty, sources['dirty_rate'] = opts['dirty_rate_mib_s'] * MIB, 'given'
+    elif not running:
+        dirty, sources['dirty_rate'] = 0.0, 'the VM is not running'
+    else:
+        dirty = measure_dirty_rate(conn, dom, seconds=opts['dirty_rate_seconds'])
+        if dirty is None:
+            raise MigrationError('cannot measure the dirty rate of VM "%s" (this QEMU or libvirt does not '
+                                 'offer it): give dirty_rate_mib_s' % name)
+        sources['dirty_rate'] = 'measured (QEMU, %d s)' % opts['dirty_rate_seconds']
+    return dict(memory_bytes=memory, touched_bytes=min(touched, memory), dirty_rate=dirty, running=running,
+                sources=sources)
+
+
+def disk_bytes(conn, name, disks):
+    """Allocated bytes of the disks a storage-copying move would copy."""
+    dom = session.lookup_domain(conn, name)
+    total = 0
+    for disk in disks:
+        if disk.get('copy') and disk.get('path'):
+            total += dom.blockInfo(disk['path'])[1]
+    return total
+
+
+def plan(opts, check=None, connect=None, measure_dirty_rate=None):
+    """The plan: {'target', 'strategy', 'prediction', 'candidates', 'vm', 'table'}.
+
+    ``check(dest)`` runs the pre-flight towards one candidate (vm_migration_check's verdict);
+    ``connect`` and ``measure_dirty_rate`` reach the source's libvirt. All three are injectable
+    so a planner or a test can call this without Ansible.
+    """
+    check_options(opts)
+    conn = connect(opts['source_uri'])
+    try:
+        vm = measure_vm(conn, opts['name'], opts, measure_dirty_rate)
+        verdicts = dict((c['host'], check(c['host'])) for c in opts['candidates'])
+        disks = next((v.get('facts', {}).get('disks') for v in verdicts.values() if v.get('facts', {}).get('disks')),
+                     [])
+        vm['disk_bytes'] = disk_bytes(conn, opts['name'], disks) if opts['storage'] != 'shared' else 0
+    finally:
+        session.close(conn)
+    candidates = []
+    for cand in opts['candidates']:
+        verdict = verdicts[cand['host']]
+        facts = verdict.get('facts') or {}
+        candidates.append(dict(
+            host=cand['host'],
+            rtt_to_user=cand['rtt_to_user_ms'] / 1000.0,
+            link_rate=(cand.get('link_mbit') if cand.get('link_mbit') is not None else opts['link_mbit']) * MBIT,
+            rtt=(cand.get('rtt_ms') or 0) / 1000.0,
+            link_efficiency=cand.get('link_efficiency') or opts['link_efficiency'],
+            free_memory_bytes=facts['dest_free_memory_mib'] * MIB if facts.get('dest_free_memory_mib') is not None
+            else None,
+            preflight_ok=verdict.get('verdict') == 'ok',
+            preflight_reasons=[r['message'] for r in verdict.get('reasons', []) if r.get('status') == 'fail'],
+        ))
+    inputs = dict((k, vm[k]) for k in ('memory_bytes', 'touched_bytes', 'dirty_rate', 'disk_bytes'))
+    try:
+        choice = model.choose(inputs, candidates, allow_postcopy=opts['allow_postcopy'],
+                              time_budget=opts.get('time_budget'),
+                              downtime_limit=opts['max_downtime'] / 1000.0 if opts.get('max_downtime') else None)
+    except model.PredictionError as exc:
+        raise MigrationError('the model cannot use these inputs: %s' % exc)
+    rows = [_candidate_view(row) for row in choice['candidates']]
+    out = dict(changed=False, target=choice['target'], strategy=choice['strategy'],
+               prediction=_prediction_view(choice['prediction']) if choice['prediction'] else None,
+               candidates=rows, table=table(rows),
+               vm=dict(name=opts['name'], running=vm['running'], memory_mib=round(vm['memory_bytes'] / MIB),
+                       touched_mib=round(vm['touched_bytes'] / MIB), dirty_rate_mib_s=round(vm['dirty_rate'] / MIB, 1),
+                       disk_mib=round(vm['disk_bytes'] / MIB), sources=vm['sources']))
+    if choice['target'] is None:
+        out['msg'] = 'no candidate qualifies for VM "%s": %s' % (
+            opts['name'], '; '.join('%s: %s' % (r['host'], r['reason']) for r in rows))
+    else:
+        pred = out['prediction']
+        out['msg'] = 'move VM "%s" to %s with %s: about %s s, pause %s ms' % (
+            opts['name'], choice['target'], choice['strategy'], pred['total_s'], pred['downtime_ms'])
+    return out
+
+
+def _prediction_view(pred):
+    return dict(strategy=pred['strategy'], converges=pred['converges'],
+                total_s=round(pred['total_s'], 1) if pred['total_s'] is not None else None,
+                downtime_ms=round(pred['downtime_s'] * 1000, 1) if pred['downtime_s'] is not None else None,
+                wire_mib=round(pred['bytes_on_wire'] / MIB) if pred['bytes_on_wire'] is not None else None,
+                rounds=pred['rounds'], max_throttle_pct=pred['max_throttle_pct'], guest_pays=pred['guest_pays'],
+                reason=pred['reason'])
+
+
+def _candidate_view(row):
+    return dict(host=row['host'], rtt_to_user_ms=round(row['rtt_to_user'] * 1000, 2), eligible=row['eligible'],
+                best=row['best'], reason=row['reason'],
+                predictions=[_prediction_view(p) for p in row['predictions']])
+
+
+def table(rows):
+    """A human-readable table, one line per candidate and strategy."""
+    lines = ['%-12s %9s  %-13s %9s %11s  %s' % ('host', 'rtt user', 'strategy', 'time', 'pause', 'verdict')]
+    for row in sorted(rows, key=lambda r: r['rtt_to_user_ms']):
+        if not row['predictions']:
+            lines.append('%-12s %7.2f ms  %-13s %9s %11s  out: %s'
+                         % (row['host'], row['rtt_to_user_ms'], '-', '-', '-', row['reason']))
+        for pred in row['predictions']:
+            if pred['converges']:
+                time_s, pause = '%.1f s' % pred['total_s'], '%.1f ms' % pred['downtime_ms']
+            else:
+                time_s, pause = 'never', '-'
+            verdict = 'best' if row['eligible'] and pred['strategy'] == row['best'] else (
+                'out: %s' % row['reason'] if row['reason'] and pred is row['predictions'][0] else '')
+            lines.append('%-12s %7.2f ms  %-13s %9s %11s  %s' % (row['host'], row['rtt_to_user_ms'], pred['strategy'],
+                                                                 time_s, pause, verdict))
+    return lines

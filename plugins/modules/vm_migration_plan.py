@@ -1,0 +1,217 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, SKILL/VL offline-first team
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: vm_migration_plan
+short_description: Predict a live migration before it starts, and choose the target and the strategy
+version_added: 0.1.0
+description:
+  - Answers, for a VM running on this host and a list of candidate destinations, without changing
+    anything, how long a live move would take, how long the guest would pause, whether it would end
+    at all, and which target and strategy to use.
+  - Measures the guest itself unless told the figures, its memory (libvirt), the memory it has touched
+    (the resident memory of its QEMU process) and its dirty rate (QEMU's dirty-rate calculation over
+    O(dirty_rate_seconds) seconds), and runs the pre-flight of M(skillvl.offline_first.vm_migration_check)
+    towards every candidate (which also reads the candidate's free memory).
+  - Predicts pre-copy, auto-converge and, only with O(allow_postcopy=true), post-copy, by the model in
+    C(docs/planner.md) (QEMU's rounds, switch-over at the downtime limit, throttling, disk copy).
+  - Chooses the candidate with the lowest round-trip time to the user (as the Viper paper does) among
+    those that pass the pre-flight, have the memory and finish within O(time_budget); for it, the fastest
+    strategy within O(max_downtime). Every other candidate says why it was not chosen.
+  - The link rate from this host to each candidate is given (O(link_mbit), per candidate or for all).
+author:
+  - SKILL/VL offline-first team (@skillvl)
+requirements:
+  - libvirt-python (Debian package C(python3-libvirt)) on the source host
+extends_documentation_fragment:
+  - skillvl.offline_first.attributes
+  - skillvl.offline_first.attributes.info_module
+attributes:
+  platform:
+    details: The source hypervisor, with libvirt-python.
+options:
+  name:
+    description: Name of the VM on this host.
+    type: str
+    required: true
+  candidates:
+    description: The destinations to consider.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      host:
+        description: Host name or address of the candidate's libvirtd, reached with O(transport).
+        type: str
+        required: true
+      rtt_to_user_ms:
+        description: Round-trip time from this candidate to the user's workstation, in ms (0 for the workstation itself).
+        type: float
+        required: true
+      link_mbit:
+        description: Rate of the migration path from this host to the candidate, Mbit/s. Defaults to O(link_mbit).
+        type: float
+      rtt_ms:
+        description: Round-trip time of the migration path, ms (it adds to the pause and to each post-copy page fault).
+        type: float
+      link_efficiency:
+        description: Share of O(candidates[].link_mbit) one migration stream reaches. Defaults to O(link_efficiency).
+        type: float
+  link_mbit:
+    description: Rate of the migration path for every candidate that gives none, Mbit/s.
+    type: float
+  link_efficiency:
+    description:
+      - Share of the nominal rate one migration stream reaches (above 0, at most 1). The research's 37 Mbit/s
+        WAN reached about 0.6 (C(docs/planner.md)).
+    type: float
+    default: 1.0
+  storage:
+    description: Storage handling of the move, as in M(skillvl.offline_first.vm_migrate); a copy adds the disks' allocated bytes.
+    type: str
+    choices: [shared, copy, copy_incremental]
+    default: shared
+  allow_postcopy:
+    description: Offer post-copy. From its switch on, the VM exists only as both hosts together.
+    type: bool
+    default: false
+  time_budget:
+    description: A candidate whose fastest allowed strategy needs more seconds than this is not chosen.
+    type: int
+  max_downtime:
+    description: The longest pause the caller accepts, ms, device state and round trip included.
+    type: int
+  memory_mib:
+    description: The VM's memory instead of measuring it.
+    type: int
+  touched_mib:
+    description: The memory the guest has written at least once, instead of measuring it.
+    type: int
+  dirty_rate_mib_s:
+    description: The guest's dirty rate instead of measuring it.
+    type: float
+  dirty_rate_seconds:
+    description: How long QEMU measures the dirty rate (1 to 60 s).
+    type: int
+    default: 2
+  transport:
+    description: How the candidates' libvirtd are reached for the pre-flight (see M(skillvl.offline_first.vm_migrate)).
+    type: str
+    choices: [tls, ssh, tcp]
+    default: tls
+  dest_user:
+    description: User for O(transport=ssh).
+    type: str
+  dest_port:
+    description: Port of the candidates' libvirtd (or SSH) when not the default.
+    type: int
+  source_uri:
+    description: libvirt URI of this host as seen from this host.
+    type: str
+    default: qemu:///system
+seealso:
+  - module: skillvl.offline_first.vm_migration_check
+  - module: skillvl.offline_first.vm_migrate
+'''
+
+EXAMPLES = r'''
+- name: Where should web1 go for the student at ws07, and how?
+  skillvl.offline_first.vm_migration_plan:
+    name: web1
+    link_mbit: 938
+    candidates:
+      - {host: ws07, rtt_to_user_ms: 0}
+      - {host: ws08, rtt_to_user_ms: 0.3}
+      - {host: cloud2, rtt_to_user_ms: 36.8, link_mbit: 10000}
+    time_budget: 600
+  register: plan
+
+- name: Show the plan
+  ansible.builtin.debug:
+    msg: "{{ plan.table }}"
+
+- name: Move as planned
+  skillvl.offline_first.vm_migrate:
+    name: web1
+    dest: "{{ plan.target }}"
+    strategy: "{{ plan.strategy }}"
+  when: plan.target is not none
+'''
+
+RETURN = r'''
+target:
+  description: The chosen destination, none when no candidate qualifies.
+  returned: always
+  type: str
+  sample: ws07
+strategy:
+  description: The strategy for it (C(precopy), C(auto_converge) or C(postcopy)).
+  returned: always
+  type: str
+  sample: precopy
+prediction:
+  description: The chosen move's figures.
+  returned: when a target was chosen
+  type: dict
+  sample: {strategy: precopy, converges: true, total_s: 12.5, downtime_ms: 2.2, wire_mib: 1403, rounds: 1,
+           max_throttle_pct: 0, guest_pays: nothing, reason: null}
+candidates:
+  description: Every candidate with its predictions per strategy, whether it qualified, and if not, why.
+  returned: always
+  type: list
+  elements: dict
+vm:
+  description: The guest's inputs (memory, touched memory, dirty rate, disk to copy) and where each came from.
+  returned: always
+  type: dict
+  sample: {name: web1, running: true, memory_mib: 2048, touched_mib: 1403, dirty_rate_mib_s: 0.4, disk_mib: 0,
+           sources: {memory: "measured (libvirt: the VM's memory)", dirty_rate: "measured (QEMU, 2 s)"}}
+table:
+  description: The same as a human-readable table, one line per candidate and strategy.
+  returned: always
+  type: list
+  elements: str
+msg:
+  description: The plan in one sentence, or why no candidate qualifies.
+  returned: always
+  type: str
+'''
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.skillvl.offline_first.plugins.module_utils.libvirt.session import (
+    HAS_LIBVIRT, LIBVIRT_IMPORT_ERROR)
+from ansible_collections.skillvl.offline_first.plugins.module_utils.migration import planner
+from ansible_collections.skillvl.offline_first.plugins.module_utils.module_result import run_backend
+
+
+def main():
+    module = AnsibleModule(argument_spec=planner.argument_spec(), supports_check_mode=True)
+    if not HAS_LIBVIRT:
+        module.fail_json(msg=missing_required_lib('libvirt-python (python3-libvirt)'), exception=LIBVIRT_IMPORT_ERROR)
+    from ansible_collections.skillvl.offline_first.plugins.module_utils.libvirt import session
+    from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.engine import (
+        Migration, measure_dirty_rate)
+
+    opts = dict(module.params)
+    peer = dict((k, opts[k]) for k in ('transport', 'dest_user', 'dest_port', 'source_uri'))
+
+    def check(host):
+        return Migration(dict(peer, name=opts['name'], dest=host, storage=opts['storage'])).check()
+
+    def connect(uri):
+        return session.connect(uri, 'the libvirt of this host (%s)' % uri, keepalive=False)
+
+    run_backend(module, lambda: planner.plan(opts, check=check, connect=connect,
+                                             measure_dirty_rate=measure_dirty_rate))
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,61 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, SKILL/VL offline-first team
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""vm_migration_plan on real QEMU/libvirt in the lab (issue 9): it measures the guest (memory,
+touched memory, QEMU's dirty rate), asks every candidate's pre-flight, chooses the candidate
+closest to the user, and changes nothing.
+Run: SKILLVL_LAB_NAME=plan pytest tests/integration/test_planner.py
+"""
+from test_migration import DST, M, SRC, guests  # noqa: F401  pylint: disable=unused-import
+
+
+def plan(lab, name, check_mode=False, **args):
+    params = {"name": name, "transport": lab.migration_transport, "link_mbit": 1000,
+              "candidates": [{"host": "ws02", "rtt_to_user_ms": 0.4},
+                             {"host": DST, "rtt_to_user_ms": 0.1},
+                             {"host": SRC, "rtt_to_user_ms": 0.0}]}
+    params.update(args)
+    res = lab.module(SRC, M + "vm_migration_plan", params, check_mode=check_mode)
+    assert not res.get("failed"), res
+    assert not res["changed"], res
+    return res
+
+
+def test_plan_measures_the_guest_and_chooses_the_closest_qualifying_host(lab, guests):  # noqa: F811
+    name = guests.boot("migt-plan", mem_mib=256)
+    res = plan(lab, name)
+    vm = res["vm"]
+    assert vm["running"] and vm["memory_mib"] == 256, vm
+    assert 0 < vm["touched_mib"] <= 256, vm
+    assert vm["sources"]["dirty_rate"] == "measured (QEMU, 2 s)", vm
+    assert vm["sources"]["touched"].startswith("measured"), vm
+    rows = dict((r["host"], r) for r in res["candidates"])
+    # the source itself is closest to the user, but its pre-flight refuses (same host)
+    assert not rows[SRC]["eligible"] and rows[SRC]["reason"].startswith("pre-flight refused"), rows[SRC]
+    assert rows[DST]["eligible"] and rows["ws02"]["eligible"], rows
+    assert res["target"] == DST and res["strategy"] == "precopy", res["msg"]
+    assert res["prediction"]["converges"] and res["prediction"]["total_s"] < 10, res["prediction"]
+    assert any(line.startswith(SRC) and "out: pre-flight refused" in line for line in res["table"]), res["table"]
+    # a plan changes nothing, and check mode gives the same answer
+    assert guests.state(SRC, name) == "running" and guests.state(DST, name) == "absent"
+    assert plan(lab, name, check_mode=True)["target"] == DST
+    guests.remove(name)
+
+
+def test_plan_for_a_writing_guest_over_a_slow_link(lab, guests):  # noqa: F811
+    name = guests.boot("migt-planw", mem_mib=256, load_mib=96, rate_mib=40)
+    measured = plan(lab, name)["vm"]["dirty_rate_mib_s"]
+    assert measured >= 1, "QEMU measured %s MiB/s for a guest writing 40 MiB/s" % measured
+    # a link at a quarter of the measured dirty rate: pre-copy never ends, auto-converge does
+    slow = max(measured * 8 * 1.048576 / 4, 0.5)
+    res = plan(lab, name, link_mbit=slow, candidates=[{"host": DST, "rtt_to_user_ms": 0.1}])
+    preds = dict((p["strategy"], p) for p in res["candidates"][0]["predictions"])
+    assert not preds["precopy"]["converges"] and "never" in " ".join(res["table"]), res["table"]
+    assert res["strategy"] == "auto_converge" and res["prediction"]["max_throttle_pct"] > 0, res
+    assert "postcopy" not in preds
+    # post-copy only when allowed, and then the fastest
+    allowed = plan(lab, name, link_mbit=slow, allow_postcopy=True, candidates=[{"host": DST, "rtt_to_user_ms": 0.1}])
+    assert allowed["strategy"] == "postcopy", allowed["table"]
+    assert guests.state(SRC, name) == "running" and guests.state(DST, name) == "absent"
+    guests.remove(name)

@@ -1,0 +1,127 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, SKILL/VL offline-first team
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""vm_migration_plan's backend against the fake libvirt world (the lab test runs it on real QEMU)."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import pytest
+
+from ansible_collections.skillvl.offline_first.plugins.module_utils.libvirt import session
+from ansible_collections.skillvl.offline_first.plugins.module_utils.migration import planner
+from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.engine import Migration
+from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.plan import MigrationError
+
+MIB = 1024 * 1024
+
+
+def options(**kw):
+    spec = planner.argument_spec()
+    opts = dict((k, v.get('default')) for k, v in spec.items())
+    opts.update(name='vm1', transport='tcp', link_mbit=938.0,
+                candidates=[dict(host='ws01', rtt_to_user_ms=0.2, link_mbit=None, rtt_ms=None, link_efficiency=None)])
+    opts.update(kw)
+    return opts
+
+
+def run(world, dirty=None, **kw):
+    opts = options(**kw)
+    measured = []
+
+    def measure(conn, dom, seconds=1):
+        measured.append(seconds)
+        return dirty
+
+    def check(host):
+        return Migration(dict(name=opts['name'], dest=host, transport=opts['transport'], storage=opts['storage'],
+                              source_uri=opts['source_uri'])).check()
+
+    out = planner.plan(opts, check=check, measure_dirty_rate=measure,
+                       connect=lambda uri: session.connect(uri, 'the source', keepalive=False))
+    out['measured_for'] = measured
+    return out
+
+
+def running_vm(world, h, rss_kib=150 * 1024):
+    dom = h.add_vm(world.src)
+    dom.info = lambda: [1, 262144, 262144, 1, 0]
+    dom.memoryStats = lambda: {'rss': rss_kib, 'actual': 262144}
+    return dom
+
+
+def test_measures_the_guest_and_chooses_the_only_candidate(world, h):
+    running_vm(world, h)
+    out = run(world, dirty=2 * MIB, dirty_rate_seconds=3)
+    assert out['measured_for'] == [3]
+    assert out['vm']['memory_mib'] == 256 and out['vm']['touched_mib'] == 150 and out['vm']['dirty_rate_mib_s'] == 2
+    assert out['vm']['sources']['dirty_rate'] == 'measured (QEMU, 3 s)'
+    assert out['target'] == 'ws01' and out['strategy'] == 'precopy' and not out['changed']
+    assert out['prediction']['converges'] and 1 < out['prediction']['total_s'] < 2
+    assert out['msg'].startswith('move VM "vm1" to ws01 with precopy: about')
+    assert out['table'][0].split()[:3] == ['host', 'rtt', 'user'] and 'best' in '\n'.join(out['table'])
+
+
+def test_given_figures_are_not_measured(world, h):
+    running_vm(world, h)
+    out = run(world, dirty=None, memory_mib=2048, touched_mib=1024, dirty_rate_mib_s=0.5)
+    assert out['measured_for'] == []
+    assert out['vm']['memory_mib'] == 2048
+    assert out['vm']['sources'] == dict(memory='given', touched='given', dirty_rate='given')
+
+
+def test_a_dirty_rate_that_cannot_be_measured_is_an_error_naming_the_option(world, h):
+    running_vm(world, h)
+    with pytest.raises(MigrationError) as exc:
+        run(world, dirty=None)
+    assert 'give dirty_rate_mib_s' in str(exc.value)
+
+
+def test_a_candidate_that_fails_preflight_is_out_with_its_reasons(world, h):
+    running_vm(world, h)
+    world.dst.free = 64 * MIB          # the destination cannot hold 256 MiB
+    out = run(world, dirty=0.0)
+    assert out['target'] is None and out['strategy'] is None
+    row = out['candidates'][0]
+    assert not row['eligible'] and row['reason'].startswith('pre-flight refused')
+    assert 'the destination has 64 MiB free' in row['reason']
+    assert out['msg'].startswith('no candidate qualifies for VM "vm1": ws01: pre-flight refused')
+
+
+def test_unreachable_candidate_is_out_and_the_reachable_one_wins(world, h):
+    running_vm(world, h)
+    cands = [dict(host='ws09', rtt_to_user_ms=0.0, link_mbit=None, rtt_ms=None, link_efficiency=None),
+             dict(host='ws01', rtt_to_user_ms=0.4, link_mbit=None, rtt_ms=None, link_efficiency=None)]
+    out = run(world, dirty=0.0, candidates=cands)
+    assert out['target'] == 'ws01'
+    assert [r['host'] for r in out['candidates'] if not r['eligible']] == ['ws09']
+
+
+def test_a_writer_faster_than_the_link_needs_auto_converge_or_postcopy(world, h):
+    running_vm(world, h)
+    out = run(world, dirty=200 * MIB)
+    assert out['strategy'] == 'auto_converge' and out['prediction']['max_throttle_pct'] > 0
+    assert [p['strategy'] for p in out['candidates'][0]['predictions']] == ['precopy', 'auto_converge']
+    allowed = run(world, dirty=200 * MIB, allow_postcopy=True)
+    assert allowed['strategy'] == 'postcopy'
+
+
+@pytest.mark.parametrize('kw, words', [
+    (dict(candidates=[]), 'candidates must list at least one'),
+    (dict(link_mbit=None), 'candidate ws01 has no link_mbit'),
+    (dict(dirty_rate_seconds=0), 'dirty_rate_seconds must be 1 to 60'),
+    (dict(link_efficiency=1.5), 'link_efficiency must be above 0 and at most 1'),
+    (dict(candidates=[dict(host='ws01', rtt_to_user_ms=0.1), dict(host='ws01', rtt_to_user_ms=0.2)]),
+     'candidates lists a host twice: ws01'),
+])
+def test_bad_options_fail_before_any_connection(kw, words):
+    with pytest.raises(MigrationError) as exc:
+        planner.plan(options(**kw), check=None, connect=lambda uri: pytest.fail('connected'), measure_dirty_rate=None)
+    assert words in str(exc.value)
+
+
+def test_a_vm_not_on_this_host(world, h):
+    with pytest.raises(MigrationError) as exc:
+        run(world, dirty=0.0, name='ghost')
+    assert 'no VM called "ghost" on this host' in str(exc.value)
