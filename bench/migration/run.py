@@ -21,7 +21,6 @@ Builds the lab (playbooks/lab.yml + site.yml) unless --no-build; keeps it afterw
 """
 import argparse
 import csv
-import importlib.util
 import json
 import os
 import sys
@@ -29,17 +28,10 @@ import threading
 import time
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
 
-
-def _load(name, path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-conftest = _load("skillvl_it_conftest", os.path.join(TOP, "tests", "integration", "conftest.py"))
-itmig = _load("skillvl_it_migration", os.path.join(TOP, "tests", "integration", "test_migration.py"))
+import conftest  # noqa: E402  pylint: disable=wrong-import-position
+import labguests  # noqa: E402  pylint: disable=wrong-import-position
 
 SRC, DST = "cloud1", "ws01"
 MIB = 1024.0 * 1024.0
@@ -193,7 +185,7 @@ def main():
         paused[host] = [n for n in running if not n.startswith("migb-")]
         for other in paused[host]:
             lab.virsh(host, "suspend", other)
-    guests = itmig.Guests(lab)
+    guests = labguests.Guests(lab)
     rows = []
     idle_touched = None
     try:

@@ -23,24 +23,17 @@ of the same run. Everything it starts is stopped and removed at the end.
 """
 import argparse
 import csv
-import importlib.util
 import json
 import os
 import re
 import subprocess
+import sys
 import time
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
 
-
-def _load(name, path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-conftest = _load("skillvl_it_conftest", os.path.join(TOP, "tests", "integration", "conftest.py"))
+import conftest  # noqa: E402  pylint: disable=wrong-import-position
 
 SRC, DST = "cloud1", "ws01"
 UNDERLAY = {"cloud1": "198.51.100.11", "ws01": "198.51.100.21"}

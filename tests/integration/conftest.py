@@ -13,6 +13,8 @@ import time
 
 import pytest
 
+from labguests import HYPERVISORS, SRC, Guests
+
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.join(TOP, ".venv", "bin")
 
@@ -156,3 +158,17 @@ def lab():
     finally:
         if os.environ.get("SKILLVL_KEEP_LAB") != "1":
             handle.playbook("playbooks/lab_destroy.yml", check=False)
+
+
+@pytest.fixture(scope="module")
+def guests(lab):
+    """Test guests of one module (labguests.Guests), all removed at its end."""
+    g = Guests(lab)
+    for host in HYPERVISORS:   # libvirtd must answer (socket activation restarts it on demand)
+        lab.run(host, "systemctl start libvirtd.service >/dev/null 2>&1 || true", check=False)
+    try:
+        yield g
+    finally:
+        for name in g.names:
+            g.remove(name)
+        lab.run(SRC, "rm -f /usr/local/bin/qemu-lab-x86_64", check=False)

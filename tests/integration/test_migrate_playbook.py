@@ -13,8 +13,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-# `guests` is test_migration's fixture: it boots, watches and removes the test guests.
-from test_migration import HYPERVISORS, IMAGES, guests  # noqa: E402,F401  pylint: disable=wrong-import-position,unused-import
+from labguests import HYPERVISORS, IMAGES  # noqa: E402  pylint: disable=wrong-import-position
 
 LOG_DIR = "/var/log/skillvl-migration"
 

@@ -11,7 +11,6 @@ every hypervisor. Run: SKILLVL_LAB_NAME=mig SKILLVL_KEEP_LAB=1 pytest tests/inte
 import base64
 import os
 import sys
-import threading
 import time
 
 import pytest
@@ -21,115 +20,8 @@ sys.path.insert(0, os.path.join(TOP, "lab"))
 
 import heartbeat  # noqa: E402  pylint: disable=wrong-import-position
 
-SRC, DST = "cloud1", "ws01"
-HYPERVISORS = ("cloud1", "ws01", "ws02")
-BOOT = "/var/lib/libvirt/boot/skillvl-lab-guest"
-IMAGES = "/var/lib/libvirt/images"
-M = "skillvl.offline_first."
-MIB = 1024 * 1024
-
-
-def guest_xml(name, mem_mib=256, load_mib=0, rate_mib=0, disk=None, emulator="/usr/bin/qemu-system-x86_64",
-              cpu="<cpu mode='custom' match='exact'><model fallback='forbid'>qemu64</model></cpu>"):
-    disk_xml = ""
-    if disk:
-        disk_xml = ("<disk type='file' device='disk'><driver name='qemu' type='raw'/>"
-                    "<source file='%s'/><target dev='vda' bus='virtio'/></disk>" % disk)
-    return """<domain type='qemu'>
-  <name>{name}</name>
-  <memory unit='MiB'>{mem}</memory>
-  <vcpu>1</vcpu>
-  <os><type arch='x86_64' machine='pc-q35-7.2'>hvm</type>
-    <kernel>{boot}/vmlinuz</kernel><initrd>{boot}/initrd.img</initrd>
-    <cmdline>console=ttyS0 skillvl.hb_ms=250 skillvl.mem_mib={load} skillvl.rate_mib={rate}</cmdline>
-  </os>
-  {cpu}
-  <features><acpi/><apic/></features>
-  <on_poweroff>destroy</on_poweroff><on_reboot>destroy</on_reboot><on_crash>destroy</on_crash>
-  <devices>
-    <emulator>{emulator}</emulator>
-    {disk}
-    <serial type='pty'><log file='/var/log/libvirt/qemu/{name}-console.log' append='on'/><target port='0'/></serial>
-    <console type='pty'><target type='serial' port='0'/></console>
-    <memballoon model='none'/>
-  </devices>
-</domain>""".format(name=name, mem=mem_mib, boot=BOOT, load=load_mib, rate=rate_mib, disk=disk_xml,
-                    emulator=emulator, cpu=cpu)
-
-
-class Guests(object):
-    """Boot, watch and clean up test guests."""
-
-    def __init__(self, lab):
-        self.lab = lab
-        self.names = []
-
-    def boot(self, name, host=SRC, start=True, clean=True, **kw):
-        if name not in self.names:
-            self.names.append(name)
-        if clean:
-            self.remove(name)
-        path = "/tmp/%s.xml" % name
-        self.lab.run(host, "cat > %s" % path, input=guest_xml(name, **kw))
-        self.lab.virsh(host, "define", path)
-        if start:
-            self.lab.virsh(host, "start", name)
-            self.wait_heartbeats(host, name, 3)
-        return name
-
-    def console(self, host, name):
-        out = self.lab.run(host, "cat /var/log/libvirt/qemu/%s-console.log 2>/dev/null || true" % name).stdout
-        return heartbeat.parse_console(out)
-
-    def wait_heartbeats(self, host, name, more, after=None, timeout=90):
-        def enough():
-            hb = heartbeat.summary(self.console(host, name))
-            if hb["last_seq"] is None:
-                return None
-            base = after if after is not None else -1
-            return hb if hb["last_seq"] >= base + more else None
-        return self.lab.wait_for(enough, timeout=timeout, interval=1, what="%d heartbeats of %s on %s"
-                                 % (more, name, host))
-
-    def last_seq(self, host, name):
-        return heartbeat.summary(self.console(host, name))["last_seq"]
-
-    def state(self, host, name):
-        proc = self.lab.virsh(host, "domstate", name, check=False)
-        return proc.stdout.strip() if proc.returncode == 0 else "absent"
-
-    def remove(self, name):
-        for host in HYPERVISORS:
-            self.lab.run(host, "virsh -c qemu:///system destroy {n} >/dev/null 2>&1; "
-                               "virsh -c qemu:///system undefine {n} --nvram >/dev/null 2>&1; "
-                               "rm -f /var/log/libvirt/qemu/{n}-console.log /tmp/{n}.xml {img}/{n}.raw; "
-                               "virsh -c qemu:///system pool-refresh default >/dev/null 2>&1; true"
-                         .format(n=name, img=IMAGES), check=False)
-
-    def assert_alive(self, host, name, before_seq, what):
-        """The guest's heartbeat continues on host after a migration, without memory errors."""
-        hb = self.wait_heartbeats(host, name, 4, after=before_seq, timeout=60)
-        assert hb["memerr"] == 0 and hb["memerr_lines"] == 0, "%s: memory errors %s" % (what, hb)
-        return hb
-
-
-@pytest.fixture(scope="module")
-def guests(lab):
-    g = Guests(lab)
-    for host in HYPERVISORS:   # libvirtd must answer (socket activation restarts it on demand)
-        lab.run(host, "systemctl start libvirtd.service >/dev/null 2>&1 || true", check=False)
-    try:
-        yield g
-    finally:
-        for name in g.names:
-            g.remove(name)
-        lab.run(SRC, "rm -f /usr/local/bin/qemu-lab-x86_64", check=False)
-
-
-def migrate(lab, name, check_mode=False, host=SRC, **args):
-    params = {"name": name, "dest": DST, "transport": lab.migration_transport}
-    params.update(args)
-    return lab.module(host, M + "vm_migrate", params, check_mode=check_mode)
+from labguests import (  # noqa: E402  pylint: disable=wrong-import-position
+    DST, HYPERVISORS, IMAGES, M, SRC, migrate, run_in_thread, wait_job)
 
 
 def test_idle_guest_precopy_check_mode_and_idempotence(lab, guests):
@@ -276,33 +168,12 @@ def test_cold_move_timeout_leaves_source_running_and_destination_clean(lab, gues
     guests.remove(name)
 
 
-def _run_in_thread(func):
-    box = {}
-
-    def target():
-        try:
-            box["result"] = func()
-        except Exception as exc:  # pylint: disable=broad-except
-            box["error"] = exc
-    thread = threading.Thread(target=target)
-    thread.daemon = True
-    thread.start()
-    return thread, box
-
-
-def _wait_job(lab, name, timeout=60):
-    def running():
-        out = lab.virsh(SRC, "domjobinfo", name, check=False).stdout
-        return "Unbounded" in out or "Bounded" in out
-    lab.wait_for(running, timeout=timeout, interval=0.5, what="migration job of %s" % name)
-
-
 def test_destination_libvirtd_killed_mid_migration(lab, guests):
     name = guests.boot("migt-kill", mem_mib=256, load_mib=160, rate_mib=100)
     before = guests.last_seq(SRC, name)
-    thread, box = _run_in_thread(lambda: migrate(lab, name, strategy="precopy", bandwidth=10, timeout=300))
+    thread, box = run_in_thread(lambda: migrate(lab, name, strategy="precopy", bandwidth=10, timeout=300))
     try:
-        _wait_job(lab, name)
+        wait_job(lab, name)
         time.sleep(2)
         lab.run(DST, "pkill -9 -x libvirtd || true")
         thread.join(240)
@@ -324,9 +195,9 @@ def test_sigterm_to_the_module_aborts_the_job(lab, guests):
     name = guests.boot("migt-term", mem_mib=256, load_mib=160, rate_mib=100)
     before = guests.last_seq(SRC, name)
     log = "/tmp/migt-term.jsonl"
-    thread, box = _run_in_thread(lambda: migrate(lab, name, strategy="precopy", bandwidth=10, timeout=300,
-                                                 progress_log=log))
-    _wait_job(lab, name)
+    thread, box = run_in_thread(lambda: migrate(lab, name, strategy="precopy", bandwidth=10, timeout=300,
+                                                progress_log=log))
+    wait_job(lab, name)
     time.sleep(2)
     killed = lab.run(SRC, "pkill -TERM -f '^[^ ]*python[0-9.]* [^ ]*AnsiballZ_vm_migrate'", check=False)
     assert killed.returncode == 0, "no vm_migrate process to stop"

@@ -23,8 +23,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-# `guests` is test_migration's fixture: it boots, watches and removes the test guests.
-from test_migration import DST, SRC, _run_in_thread, _wait_job, migrate, guests  # noqa: E402,F401  pylint: disable=wrong-import-position,unused-import
+from labguests import DST, SRC, migrate, run_in_thread, wait_job  # noqa: E402  pylint: disable=wrong-import-position
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SNIFF = os.path.join(TOP, "lab", "streamsniff.py")
@@ -85,8 +84,8 @@ def test_migration_stream_is_tls_on_the_wire(lab, guests):
     sniffer = Sniffer(lab, SRC)
     params = {}
     try:
-        thread, box = _run_in_thread(lambda: migrate(lab, name, bandwidth=10, timeout=300))
-        _wait_job(lab, name)
+        thread, box = run_in_thread(lambda: migrate(lab, name, bandwidth=10, timeout=300))
+        wait_job(lab, name)
         deadline = time.monotonic() + 20
         while thread.is_alive() and not params.get("tls-creds") and time.monotonic() < deadline:
             params = migrate_parameters(lab, name) or params

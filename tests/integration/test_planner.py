@@ -7,7 +7,7 @@ touched memory, QEMU's dirty rate), asks every candidate's pre-flight, chooses t
 closest to the user, and changes nothing.
 Run: SKILLVL_LAB_NAME=plan pytest tests/integration/test_planner.py
 """
-from test_migration import DST, M, SRC, guests  # noqa: F401  pylint: disable=unused-import
+from labguests import DST, M, SRC
 
 
 def plan(lab, name, check_mode=False, **args):
@@ -22,7 +22,7 @@ def plan(lab, name, check_mode=False, **args):
     return res
 
 
-def test_plan_measures_the_guest_and_chooses_the_closest_qualifying_host(lab, guests):  # noqa: F811
+def test_plan_measures_the_guest_and_chooses_the_closest_qualifying_host(lab, guests):
     name = guests.boot("migt-plan", mem_mib=256)
     res = plan(lab, name)
     vm = res["vm"]
@@ -43,7 +43,7 @@ def test_plan_measures_the_guest_and_chooses_the_closest_qualifying_host(lab, gu
     guests.remove(name)
 
 
-def test_plan_for_a_writing_guest_over_a_slow_link(lab, guests):  # noqa: F811
+def test_plan_for_a_writing_guest_over_a_slow_link(lab, guests):
     name = guests.boot("migt-planw", mem_mib=256, load_mib=96, rate_mib=40)
     measured = plan(lab, name)["vm"]["dirty_rate_mib_s"]
     assert measured >= 1, "QEMU measured %s MiB/s for a guest writing 40 MiB/s" % measured

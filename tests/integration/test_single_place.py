@@ -20,8 +20,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-# `guests` is test_migration's fixture: it boots, watches and removes the test guests.
-from test_migration import HYPERVISORS, guests  # noqa: E402,F401  pylint: disable=wrong-import-position,unused-import
+from labguests import HYPERVISORS  # noqa: E402  pylint: disable=wrong-import-position
 
 SHARED = "/var/lib/libvirt/skillvl-shared"
 # libvirt's lockd refusal (src/util/virlockspace.c): "Lockspace resource '<disk>' is locked".
