@@ -5,8 +5,10 @@
 """playbooks/migrate.yml as an admin (or an AWX job) runs it, in the lab: a failed move fails
 the play, the move starts from exactly one host, --check and --limit behave.
 """
+import json
 import os
 import re
+import stat
 import sys
 
 import pytest
@@ -41,6 +43,20 @@ def task_hosts(stdout, task):
     return runs
 
 
+def records_file(lab, name):
+    """A move-record file of this test's own on the controller (migrate.yml's skillvl_migration_records)."""
+    path = "/tmp/%s-%s-records.jsonl" % (lab.name, name)
+    if os.path.exists(path):
+        os.remove(path)
+    return path
+
+
+def read_records(path):
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600, oct(os.stat(path).st_mode)
+    with open(path) as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
 def where(guests, name):
     return dict((h, guests.state(h, name)) for h in HYPERVISORS)
 
@@ -55,10 +71,16 @@ def test_a_failed_move_fails_the_play_and_the_vm_stays(lab, guests):
     guests.boot(name, host="cloud1", clean=False, disk=disk)
     before = guests.last_seq("cloud1", name)
 
-    proc = migrate_yml(lab, name, "ws01")
+    records = records_file(lab, name)
+    proc = migrate_yml(lab, name, "ws01", skillvl_migration_records=records)
     assert proc.returncode != 0, proc.stdout[-4000:]
     assert "did not move" in proc.stdout and "storage=copy" in proc.stdout, proc.stdout[-4000:]
     assert "moved from" not in proc.stdout
+    # the refused move is recorded too, without a prediction (the pre-flight said no)
+    (record,) = read_records(records)
+    assert record["vm"] == name and record["source"] == "cloud1" and record["target"] == "ws01", record
+    assert record["moved"] is False and "storage=copy" in record["msg"] and record["prediction"] is None, record
+    os.remove(records)
     assert where(guests, name) == {"cloud1": "running", "ws01": "absent", "ws02": "absent"}
     guests.assert_alive("cloud1", name, before, "refused move")
 
@@ -104,9 +126,21 @@ def test_one_source_there_and_back_despite_a_stale_definition(lab, guests):
     lab.virsh("ws02", "define", "/tmp/%s.xml" % name)
     before = guests.last_seq("cloud1", name)
 
+    records = records_file(lab, name)
     proc = lab.playbook("tests/integration/playbooks/migrate_there_and_back.yml",
-                        {"vm": name, "there": "ws01", "back": "cloud1"}, check=False)
+                        {"vm": name, "there": "ws01", "back": "cloud1", "skillvl_migration_records": records},
+                        check=False)
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+    # each move was predicted before it started, and recorded with its prediction and its figures
+    assert proc.stdout.count('move VM "%s" to ' % name) == 2, proc.stdout[-6000:]
+    there, back = read_records(records)
+    assert (there["source"], there["target"], back["source"], back["target"]) == ("cloud1", "ws01", "ws01", "cloud1")
+    for record in (there, back):
+        assert record["moved"] is True and record["figures"]["total_time_ms"] > 0, record
+        assert record["prediction"]["converges"] and record["prediction"]["total_s"] > 0, record
+        assert record["vm_inputs"]["memory_mib"] == 256 and record["vm_inputs"]["sources"]["dirty_rate"].startswith(
+            "measured"), record
+    os.remove(records)
     assert "VM %s moved from cloud1 to ws01" % name in proc.stdout
     assert "VM %s moved from ws01 to cloud1" % name in proc.stdout
     assert "did not move" not in proc.stdout
