@@ -151,6 +151,9 @@ class Lab:
 def lab():
     name = os.environ.get("SKILLVL_LAB_NAME", "skillvl-it")
     handle = Lab(name)
+    # A lab of this name left by an interrupted run (containers, namespaces) is removed first:
+    # the run owns its lab name.
+    handle.playbook("playbooks/lab_destroy.yml")
     try:
         handle.playbook("playbooks/lab.yml")
         handle.playbook("playbooks/site.yml")
