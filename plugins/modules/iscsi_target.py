@@ -18,8 +18,11 @@ description:
     configfs; the configuration is saved with C(targetcli saveconfig). For real hosts.
   - O(backend=tgt) drives the userspace target daemon C(tgtd) with C(tgtadm), and CHAP accounts
     with tgtd's management request sent over its Unix socket (C(/var/run/tgtd/socket.0)), and
-    persists the target in C(/etc/tgt/conf.d/skillvl-IQN.conf) (mode 0600). For hosts whose
-    kernel has no LIO.
+    persists the target in C(/etc/tgt/conf.d/skillvl-IQN.conf) and its CHAP accounts apart, in
+    C(/etc/tgt/skillvl-chap/skillvl-IQN.conf) (mode 0600), which the hook the
+    P(skillvl.offline_first.iscsi_target#role) role adds to C(tgt.service) restores over the
+    socket when tgtd starts (C(tgt-admin) would put them on a command line). A target with CHAP
+    is refused on a host without that hook. For hosts whose kernel has no LIO.
   - Only the initiators listed in O(initiators) may log in (an empty list admits nobody).
     CHAP secrets are never logged, returned or shown in diffs, and never put on a command line.
 author:

@@ -431,9 +431,11 @@ def test_iscsi_and_nfs_listen_on_the_storage_underlay_only(storage):
 
 
 def test_tgt_chap_secrets_never_on_a_command_line(storage):
-    """Create, bind, reset and delete CHAP accounts (one-way and mutual) through the module while
-    every tgtadm argv is logged and every process's command line is sampled: no secret in any.
-    Then the initiator logs in with the new secret (the account works in tgtd)."""
+    """Create, bind, reset and delete CHAP accounts (one-way and mutual) through the module, and
+    restart and reload tgt, while every tgtadm argv is logged and every process's command line
+    is sampled: no secret in any (tgt-admin puts conf.d's accounts on tgtadm's command line when
+    tgtd starts). After the restart the initiator logs in with the new secret only (the restore
+    hook gave the accounts back), and the role's target still wants its own CHAP secret."""
     lab = storage
     one, two, mutual = ARGV_SECRETS
     lab.run(SERVER, "umask 077 && cat > /run/it-secrets && : > /run/it-tgtadm-argv.log && "
@@ -460,6 +462,16 @@ def test_tgt_chap_secrets_never_on_a_command_line(storage):
         target = [t for t in info["targets"] if t["iqn"] == MUTUAL_TARGET]
         assert target and target[0]["chap_users"] == ["it-mutual-in"], info
         assert target[0]["mutual_chap_users"] == ["it-mutual-out"], info
+        name = "skillvl-%s.conf" % MUTUAL_TARGET.replace(":", "_")
+        assert lab.run(SERVER, "stat -c %%a /etc/tgt/skillvl-chap/%s" % name).stdout.strip() == "600"
+        assert "it-mutual-in" not in lab.run(SERVER, "cat /etc/tgt/conf.d/%s" % name).stdout
+        restart = lab.run(SERVER, "systemctl restart tgt && systemctl reload tgt && systemctl is-active tgt",
+                          check=False)
+        assert restart.returncode == 0, restart.stdout + restart.stderr
+        after = run_module(lab, SERVER, "skillvl.offline_first.iscsi_target_info", {"backend": "tgt"})
+        target = [t for t in after["targets"] if t["iqn"] == MUTUAL_TARGET]
+        assert target and target[0]["chap_users"] == ["it-mutual-in"], after
+        assert target[0]["mutual_chap_users"] == ["it-mutual-out"], after
         # the account tgtd holds is the one set last
         opts = ("driver=iscsi,transport=tcp,portal=%s:3260,target=%s,lun=1,user=it-mutual-in,"
                 "initiator-name=%s,password-secret=sec0" % (SERVER, MUTUAL_TARGET, DISK_IQN))
@@ -469,8 +481,9 @@ def test_tgt_chap_secrets_never_on_a_command_line(storage):
                                    "rm -f /run/it-sec; exit $rc" % (shlex.quote(password), shlex.quote(opts)),
                            check=False)
             assert (proc.returncode == 0) == ok, (ok, proc.stderr)
-        conf = lab.run(SERVER, "stat -c %%a /etc/tgt/conf.d/skillvl-%s.conf" % MUTUAL_TARGET.replace(":", "_"))
-        assert conf.stdout.strip() == "600"
+        for password, ok in ((CHAP_PASSWORD, True), ("wrong-secret-1234", False)):
+            proc = _iscsi_open(lab, "ws02", CHAP_USER, password, DISK_IQN)
+            assert (proc.returncode == 0) == ok, (ok, proc.stderr)
         text = json.dumps(results)
         assert not any(secret in text for secret in ARGV_SECRETS)
     finally:
@@ -482,8 +495,9 @@ def test_tgt_chap_secrets_never_on_a_command_line(storage):
         lab.run(SERVER, "rm -f /usr/local/sbin/tgtadm /run/it-secrets /run/it-tgtadm-argv.log "
                         "/run/it-cmdline-hits.log %s" % MUTUAL_LUN, check=False)
     assert not removed.get("failed"), removed
-    # the wrapper saw the module's tgtadm calls (targets, LUNs, ACL, reads) ...
-    assert "--mode target --op new" in argv_log and "--mode account --op show" in argv_log, argv_log
+    # the wrapper saw the module's tgtadm calls (targets, LUNs, ACL, reads) and tgt-admin's ...
+    assert "--mode account --op show" in argv_log, argv_log
+    assert "--mode target --op new" in argv_log and "-T %s" % MUTUAL_TARGET in argv_log, argv_log
     # ... and no secret, on its argv or on any process's command line
     assert not any(secret in argv_log for secret in ARGV_SECRETS), argv_log
     assert hits.strip() == "", hits

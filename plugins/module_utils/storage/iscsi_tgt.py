@@ -7,10 +7,19 @@
 The live configuration is changed with `tgtadm` (no restart, sessions of other targets are not
 touched) and read back with `tgtadm --op show`. CHAP accounts are created, deleted, bound and
 unbound with tgtd's own management request sent over its Unix socket (tgtd_ipc.py), because
-`tgtadm` would need the secret on its command line. It is also persisted in
-/etc/tgt/conf.d/skillvl-<iqn>.conf (mode 0600, it holds the CHAP secrets), which tgt-admin
-loads when tgtd starts. tgt never shows secrets, so that file is how we know whether a secret
-changed; without it a secret is set again (and reported as a change).
+`tgtadm` would need the secret on its command line.
+
+Persistence across a restart of tgtd is split in two, for the same reason:
+- /etc/tgt/conf.d/skillvl-<iqn>.conf: the target, its LUNs and ACL, which tgt-admin creates
+  when tgtd starts. No secret: tgt-admin would pass an `incominguser` line to tgtadm as
+  `--password`, on a command line every local user can read.
+- /etc/tgt/skillvl-chap/skillvl-<iqn>.conf (0600, directory 0700): the CHAP accounts, which
+  the restore hook the iscsi_target role installs (ExecStartPost of tgt.service, before tgtd
+  is set ready) sets over tgtd's socket. Without that hook the target would come back without
+  CHAP after a restart, so a target with CHAP is refused when the hook is missing.
+tgt never shows secrets, so the secrets file is how we know whether a secret changed; without
+it a secret is set again (and reported as a change). An older conf.d file that still holds
+the accounts is read as the secrets file once and rewritten without them.
 LUNs are numbered 1..n in the order given (LUN 0 is tgt's controller), as tgt-admin does.
 Portals are global in tgtd: listed portals are added, none are removed; a portal whose port
 tgtd already serves on the wildcard address counts as present.
@@ -33,6 +42,8 @@ from ansible_collections.skillvl.offline_first.plugins.module_utils.storage.iscs
 from ansible_collections.skillvl.offline_first.plugins.module_utils.storage.tgtd_ipc import TgtdClient
 
 CONF_DIR = "/etc/tgt/conf.d"
+SECRETS_DIR = "/etc/tgt/skillvl-chap"
+RESTORE_HOOK = "/usr/local/lib/skillvl/tgt_chap_restore.py"
 
 
 # tgtadm options in the order they are given, for argv that reads like the manual.
@@ -113,18 +124,35 @@ def conf_path(iqn, directory=CONF_DIR):
 
 
 def render_conf(target):
+    """What tgt-admin reads when tgtd starts: everything but the CHAP accounts."""
     lines = ["# %s.iscsi_target (%s); do not edit by hand." % (MANAGED_MARKER, target.iqn),
+             "# CHAP accounts: %s (set by %s when tgtd starts)." % (conf_path(target.iqn, SECRETS_DIR), RESTORE_HOOK),
              "<target %s>" % target.iqn]
     for lun in target.luns:
         lines.append("    backing-store %s" % lun.path)
     for init in target.initiators:
         lines.append("    initiator-name %s" % init)
-    if target.chap:
-        lines.append("    incominguser %s %s" % (target.chap.username, target.chap.password))
-        if target.chap.mutual_username:
-            lines.append("    outgoinguser %s %s" % (target.chap.mutual_username, target.chap.mutual_password))
     lines.append("</target>")
     return "\n".join(lines) + "\n"
+
+
+def render_secrets(target):
+    """The target's CHAP accounts for the restore hook (None: the target has no CHAP)."""
+    if not target.chap:
+        return None
+    lines = ["# %s.iscsi_target; read by %s. Mode 0600: it holds CHAP secrets." % (MANAGED_MARKER, RESTORE_HOOK),
+             "target %s" % target.iqn,
+             "incominguser %s %s" % (target.chap.username, target.chap.password)]
+    if target.chap.mutual_username:
+        lines.append("outgoinguser %s %s" % (target.chap.mutual_username, target.chap.mutual_password))
+    return "\n".join(lines) + "\n"
+
+
+def write_secrets(path, text):
+    directory = os.path.dirname(path)
+    if not os.path.isdir(directory):
+        os.makedirs(directory, 0o700)
+    write_text(path, text, 0o600)
 
 
 def parse_conf_secrets(text):
@@ -140,9 +168,11 @@ def parse_conf_secrets(text):
 class TgtBackend(object):
     kind = "tgt"
 
-    def __init__(self, tools=None, conf_dir=CONF_DIR, ipc=None):
+    def __init__(self, tools=None, conf_dir=CONF_DIR, ipc=None, secrets_dir=SECRETS_DIR, restore_hook=None):
         self.tgtadm_tool = resolve_tool(tools, "tgtadm")
         self.conf_dir = conf_dir
+        self.secrets_dir = secrets_dir
+        self.restore_hook = restore_hook or RESTORE_HOOK
         self.ipc = ipc if ipc is not None else TgtdClient()
         self.warnings = []
 
@@ -177,7 +207,10 @@ class TgtBackend(object):
         targets, accounts, portals = self.read()
         cur = targets.get(iqn)
         path = conf_path(iqn, self.conf_dir)
+        secrets_path = conf_path(iqn, self.secrets_dir)
         old_conf = read_text(path)
+        old_secrets = read_text(secrets_path)
+        secrets = parse_conf_secrets(old_secrets if old_secrets is not None else old_conf)
         plan = Plan(before=self.safe_view(iqn, cur))
         if state == "absent":
             if cur is not None:
@@ -187,14 +220,20 @@ class TgtBackend(object):
                 plan.add("delete target %s (tid %d)" % (iqn, cur["tid"]), self._op(
                     "deleting target %s" % iqn, mode="target", op="delete", tid=cur["tid"], force=force or None))
                 for user in cur["accounts_in"] + cur["accounts_out"]:
-                    if (user, False) in parse_conf_secrets(old_conf) or (user, True) in parse_conf_secrets(old_conf):
+                    if (user, False) in secrets or (user, True) in secrets:
                         plan.add("delete CHAP account %s" % user, self._account(
                             "deleting CHAP account %s" % user, "delete", user))
             if old_conf is not None:
                 plan.add("remove %s" % path, lambda: remove_file(path))
+            if old_secrets is not None:
+                plan.add("remove %s" % secrets_path, lambda: remove_file(secrets_path))
             plan.after = dict(iqn=iqn, exists=False)
             return plan
 
+        if target.chap and not os.path.exists(self.restore_hook):
+            raise StorageError("tgt would start target %s without CHAP after a restart: the hook that restores its "
+                               "CHAP accounts (%s) is not installed; apply the iscsi_target role to this host first"
+                               % (iqn, self.restore_hook))
         tid = cur["tid"] if cur else max([t["tid"] for t in targets.values()] + [0]) + 1
         if cur is None:
             plan.add("create target %s (tid %d)" % (iqn, tid), self._op(
@@ -229,7 +268,6 @@ class TgtBackend(object):
                 plan.add("bind initiator %s" % init, self._op(
                     "adding %s to the ACL" % init, mode="target", op="bind", tid=tid, initiator_name=init))
         # CHAP
-        secrets = parse_conf_secrets(old_conf)
         want = []
         if target.chap:
             want.append((target.chap.username, target.chap.password, False))
@@ -265,10 +303,16 @@ class TgtBackend(object):
                 plan.add("add portal %s" % format_portal(addr, port), self._op(
                     "adding portal %s" % format_portal(addr, port), mode="portal", op="new",
                     param="portal=%s" % format_portal(addr, port)))
-        # persistence
+        # persistence: the accounts before the target, so that no restart in between brings the
+        # target up without them
+        new_secrets = render_secrets(target)
+        if new_secrets is None and old_secrets is not None:
+            plan.add("remove %s" % secrets_path, lambda: remove_file(secrets_path))
+        elif new_secrets is not None and new_secrets != old_secrets:
+            plan.add("write %s" % secrets_path, lambda: write_secrets(secrets_path, new_secrets))
         new_conf = render_conf(target)
         if new_conf != old_conf:
-            plan.add("write %s" % path, lambda: write_text(path, new_conf, 0o600))
+            plan.add("write %s" % path, lambda: write_text(path, new_conf, 0o644))
         after = dict(iqn=iqn, exists=True, tid=tid, luns=[lun.path for lun in target.luns],
                      initiators=list(target.initiators),
                      chap_users=[target.chap.username] if target.chap else [],

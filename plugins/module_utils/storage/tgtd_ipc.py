@@ -42,7 +42,12 @@ import os
 import socket
 import struct
 
-from ansible_collections.skillvl.offline_first.plugins.module_utils.storage.common import StorageError
+try:
+    from ansible_collections.skillvl.offline_first.plugins.module_utils.storage.common import StorageError
+except ImportError:
+    # Copied onto tgt hosts for the CHAP restore hook (roles/iscsi_target), which runs without Ansible.
+    class StorageError(Exception):
+        pass
 
 SOCKET_PREFIX = "/var/run/tgtd/socket"
 LLD_NAME_LEN = 64

@@ -16,6 +16,7 @@ import pytest
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.skillvl.offline_first.plugins.module_utils import command, module_result
+from ansible_collections.skillvl.offline_first.plugins.module_utils.storage import iscsi_tgt
 from ansible_collections.skillvl.offline_first.plugins.modules import iscsi_target, nfs_export
 
 
@@ -77,7 +78,27 @@ def test_iscsi_target_bad_secret_never_echoed(monkeypatch, capsys):
     assert "tooshort" not in json.dumps(out)
 
 
-def test_iscsi_target_check_mode_masks_secrets(tmp_path, monkeypatch, capsys):
+@pytest.fixture
+def tgt_hook(tmp_path, monkeypatch):
+    """tgt's CHAP restore hook, as the iscsi_target role installs it."""
+    hook = tmp_path / "tgt_chap_restore.py"
+    hook.write_text(u"")
+    monkeypatch.setattr(iscsi_tgt, "RESTORE_HOOK", str(hook))
+    return hook
+
+
+def test_iscsi_target_with_chap_needs_the_restore_hook(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(iscsi_tgt, "RESTORE_HOOK", str(tmp_path / "missing.py"))
+    args = dict(iqn="iqn.2026-11.org.skillvl:t", backend="tgt", initiators=["iqn.2026-11.org.skillvl:c"],
+                chap=dict(username="u", password="s3cretpassw0rd"))
+    reads = [dict(out=""), dict(out="Account list:\n"), dict(out="Portal: 0.0.0.0:3260,1\n")]
+    out, calls = run_module(iscsi_target, args, monkeypatch, commands=reads, capsys=capsys)
+    assert out["failed"] and not out["changed"] and len(calls) == 3
+    assert "without CHAP after a restart" in out["msg"] and "missing.py" in out["msg"]
+    assert "s3cretpassw0rd" not in json.dumps(out)
+
+
+def test_iscsi_target_check_mode_masks_secrets(tmp_path, monkeypatch, capsys, tgt_hook):
     (tmp_path / "lun.img").write_bytes(b"\0" * 4096)
     args = dict(iqn="iqn.2026-11.org.skillvl:t", backend="tgt", luns=[dict(path=str(tmp_path / "lun.img"))],
                 initiators=["iqn.2026-11.org.skillvl:c"],
@@ -120,7 +141,7 @@ def test_nfs_export_insecure_options_when_allowed(tmp_path, monkeypatch, capsys)
     assert "no_subtree_check,secure,no_root_squash,anonuid=64055)" in out["diff"][0]["after"]
 
 
-def test_iscsi_target_raw_result_diff_warnings_hold_no_secret(tmp_path, monkeypatch, capsys):
+def test_iscsi_target_raw_result_diff_warnings_hold_no_secret(tmp_path, monkeypatch, capsys, tgt_hook):
     """The result as the module hands it over, before Ansible's no_log masking."""
     raw = []
 

@@ -22,7 +22,7 @@ from ansible_collections.skillvl.offline_first.plugins.module_utils.storage.iscs
 )
 from ansible_collections.skillvl.offline_first.plugins.module_utils.storage.iscsi_lio import LioBackend
 from ansible_collections.skillvl.offline_first.plugins.module_utils.storage.iscsi_tgt import (
-    TgtBackend, conf_path, parse_target_show, render_conf,
+    TgtBackend, conf_path, parse_target_show, render_conf, render_secrets,
 )
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -63,13 +63,22 @@ def test_tgt_case(case, tmp_path, fake_module):
         target = build_target(args["iqn"], args.get("luns"), args.get("initiators"), args.get("chap"),
                               args.get("portals"))
     persisted = case.get("persisted")
+    conf_dir, secrets_dir = str(tmp_path / "conf.d"), str(tmp_path / "chap")
     if persisted == "from_input":
+        if render_secrets(target):
+            os.mkdir(secrets_dir)
+            with open(conf_path(args["iqn"], secrets_dir), "w") as f:
+                f.write(render_secrets(target))
         persisted = render_conf(target)
     if persisted:
-        with open(conf_path(args["iqn"], str(tmp_path / "conf.d")), "w") as f:
+        with open(conf_path(args["iqn"], conf_dir), "w") as f:
             f.write(persisted)
+    if case.get("persisted_secrets"):
+        os.mkdir(secrets_dir)
+        with open(conf_path(args["iqn"], secrets_dir), "w") as f:
+            f.write(case["persisted_secrets"])
     module = fake_module(case["run"])
-    backend = TgtBackend(module, conf_dir=str(tmp_path / "conf.d"), ipc=module.tgtd)
+    backend = tgt_backend(tmp_path, module, hook=case.get("hook", True))
     expected = case["expected"]
     if "error" in expected:
         with pytest.raises(StorageError) as exc:
@@ -83,11 +92,27 @@ def test_tgt_case(case, tmp_path, fake_module):
     _assert_no_secret_on_argv(module, args)
     assert result["changed"] == expected["changed"]
     assert len(result["actions"]) == expected["actions_count"], result["actions"]
+    end = expected.get("actions_end", [])
+    assert result["actions"][len(result["actions"]) - len(end):] == end, result["actions"]
     assert not any(s in json.dumps(result) for s in SECRETS)
     if expected.get("persisted"):
-        path = conf_path(args["iqn"], str(tmp_path / "conf.d"))
-        assert oct(os.stat(path).st_mode & 0o777) == "0o600"
+        path, secrets_path = conf_path(args["iqn"], conf_dir), conf_path(args["iqn"], secrets_dir)
         assert open(path).read() == render_conf(target)
+        assert not any(s in open(path).read() for s in SECRETS), "tgt-admin would put it on a command line"
+        assert oct(os.stat(secrets_path).st_mode & 0o777) == "0o600"
+        assert oct(os.stat(secrets_dir).st_mode & 0o777) == "0o700"
+        assert open(secrets_path).read() == render_secrets(target)
+    if state == "absent":
+        assert not os.listdir(conf_dir) and not os.path.exists(conf_path(args["iqn"], secrets_dir))
+
+
+def tgt_backend(tmp_path, module, hook=True):
+    """A tgt backend on temporary directories; `hook`: whether the CHAP restore hook is installed."""
+    hook_path = tmp_path / "tgt_chap_restore.py"
+    if hook:
+        hook_path.write_text(u"#!/bin/sh\n")
+    return TgtBackend(module, conf_dir=str(tmp_path / "conf.d"), ipc=module.tgtd,
+                      secrets_dir=str(tmp_path / "chap"), restore_hook=str(hook_path))
 
 
 def test_tgt_check_mode_runs_only_reads(tmp_path, fake_module):
@@ -99,7 +124,7 @@ def test_tgt_check_mode_runs_only_reads(tmp_path, fake_module):
     module = fake_module(reads, check_mode=True)
     target = build_target("iqn.2026-11.org.skillvl:t", [dict(path=str(tmp_path / "new.img"), size="1G")],
                           ["iqn.2026-11.org.skillvl:c"], dict(username="u", password="s3cretpassw0rd"))
-    result = ensure_target(TgtBackend(module, conf_dir=str(tmp_path)), target, check_mode=True)
+    result = ensure_target(tgt_backend(tmp_path, module), target, check_mode=True)
     assert result["changed"] and module.script == []
     assert not (tmp_path / "new.img").exists()
     assert "create sparse file %s (1073741824 bytes)" % (tmp_path / "new.img") in result["actions"]
