@@ -197,8 +197,8 @@ def main():
     if not HAS_LIBVIRT:
         module.fail_json(msg=missing_required_lib('libvirt-python (python3-libvirt)'), exception=LIBVIRT_IMPORT_ERROR)
     from ansible_collections.skillvl.offline_first.plugins.module_utils.libvirt import session
-    from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.engine import (
-        Migration, measure_dirty_rate)
+    from ansible_collections.skillvl.offline_first.plugins.module_utils.libvirt.stats import measure_dirty_rate
+    from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.engine import Migration
 
     opts = dict(module.params)
     peer = dict((k, opts[k]) for k in ('transport', 'dest_user', 'dest_port', 'source_uri'))

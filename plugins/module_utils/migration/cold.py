@@ -134,19 +134,22 @@ def _copy_disk(src, dst, path, deadline, clock=time.monotonic, created=None):
     return sent
 
 
-def move(engine, src_dom, facts, verdict):
+def move(ctx, src_dom, pre):
+    """Move the VM cold (context.MoveContext, preflight.Preflight); returns the result's fields
+    or raises MigrationError with the VM back where it was."""
     lv = session.require_libvirt()
-    opts = engine.opts
-    src, dst = engine.src, engine.dst
+    opts = ctx.opts
+    src, dst = ctx.src, ctx.dst
+    verdict = pre.verdict
     name = opts['name']
-    clock, sleep = engine.clock, engine.sleep
+    clock, sleep = ctx.clock, ctx.sleep
     started = clock()
     steps = []
     was_running = bool(src_dom.isActive())
     persistent = bool(src_dom.isPersistent())
     xml_flags = lv.VIR_DOMAIN_XML_SECURE | (lv.VIR_DOMAIN_XML_INACTIVE if persistent else lv.VIR_DOMAIN_XML_MIGRATABLE)
     xml = src_dom.XMLDesc(xml_flags)
-    new_xml, changes = adapt_definition(xml, verdict, facts['_dst_caps'], facts['_vm'])
+    new_xml, changes = adapt_definition(xml, verdict, pre.dst_caps, pre.vm)
     if not persistent:
         try:
             src_dom = src.defineXML(xml)   # keep a definition so the VM can be restarted here if needed
@@ -156,7 +159,7 @@ def move(engine, src_dom, facts, verdict):
 
     deadline = started + opts['timeout']
     if was_running:
-        _power_off(engine, src_dom, deadline, steps)
+        _power_off(ctx, src_dom, deadline, steps)
 
     dst_dom = None
     copied = 0
@@ -166,7 +169,7 @@ def move(engine, src_dom, facts, verdict):
         if state != 'shutoff':
             raise MigrationError('VM "%s" is %s on the source, not shut off: its disks are not copied while it '
                                  'may still write them' % (name, state))
-        for disk in facts['_disks']:
+        for disk in pre.disks:
             if disk['shared'] is True or disk['type'] != 'file' or not disk['path']:
                 continue
             copied += _copy_disk(src, dst, disk['path'], deadline, clock, created)
@@ -192,13 +195,13 @@ def move(engine, src_dom, facts, verdict):
             raise
         text = exc.message if isinstance(exc, MigrationError) else session.error_text(exc)
         raise MigrationError('cold move of VM "%s" failed: %s; %s' % (name, text, restored),
-                             state=engine.where())
+                             state=ctx.where())
     if opts['undefine_source']:
         try:
             src_dom.undefineFlags(getattr(lv, 'VIR_DOMAIN_UNDEFINE_KEEP_NVRAM', 8))
             steps.append('undefined on the source (disk files kept)')
         except lv.libvirtError as exc:
-            engine.warnings.append('VM moved but its source definition remains: %s' % session.error_text(exc))
+            ctx.warnings.append('VM moved but its source definition remains: %s' % session.error_text(exc))
     elapsed = clock() - started
     reason = 'requested' if opts['mode'] == 'cold' else 'live move impossible: ' + '; '.join(
         r['message'] for r in verdict.failures)
@@ -219,17 +222,17 @@ def _check_deadline(clock, deadline, timeout, when):
         raise MigrationError('the cold move did not finish within the timeout of %d s (%s)' % (timeout, when))
 
 
-def _power_off(engine, src_dom, deadline, steps):
+def _power_off(ctx, src_dom, deadline, steps):
     """Shut the VM down (or power it off when allowed); raises, VM still running, when it stays up."""
     lv = session.require_libvirt()
-    opts = engine.opts
+    opts = ctx.opts
     name = opts['name']
-    clock, sleep = engine.clock, engine.sleep
+    clock, sleep = ctx.clock, ctx.sleep
     try:
         src_dom.shutdown()
     except lv.libvirtError as exc:
         raise MigrationError('cannot ask VM "%s" to shut down: %s' % (name, session.error_text(exc)),
-                             state=engine.where())
+                             state=ctx.where())
     wait = max(1, min(opts['cold_shutdown_timeout'], deadline - clock()))
     if _wait(clock, sleep, lambda: not src_dom.isActive(), wait):
         steps.append('shut down cleanly')
@@ -237,17 +240,17 @@ def _power_off(engine, src_dom, deadline, steps):
     if not opts['cold_force_off']:
         raise MigrationError('VM "%s" did not shut down within %d s (no ACPI handling in the guest?); it is '
                              'still running on the source. Set cold_force_off=true to power it off'
-                             % (name, wait), state=engine.where())
+                             % (name, wait), state=ctx.where())
     try:
         src_dom.destroy()
     except lv.libvirtError as exc:
         if src_dom.isActive():
             raise MigrationError('VM "%s" did not shut down within %d s and could not be powered off (%s); it is '
                                  'still running on the source, nothing was copied'
-                                 % (name, wait, session.error_text(exc)), state=engine.where())
+                                 % (name, wait, session.error_text(exc)), state=ctx.where())
     if not _wait(clock, sleep, lambda: not src_dom.isActive(), OFF_WAIT):
         raise MigrationError('VM "%s" is still running on the source after the power-off; nothing was copied'
-                             % name, state=engine.where())
+                             % name, state=ctx.where())
     steps.append('did not shut down within %d s: powered off' % wait)
 
 

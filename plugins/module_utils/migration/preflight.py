@@ -159,8 +159,28 @@ def same_host_uuid(src_caps, dst_caps):
     return src_caps['uuid'] if src_caps['uuid'] and src_caps['uuid'] == dst_caps['uuid'] else None
 
 
+class Preflight(object):
+    """The pre-flight's answer: the verdict, the facts it reports, and what a mover needs
+    besides (the parsed VM, its classified disks, the destination's capabilities)."""
+
+    def __init__(self, verdict, facts, vm, disks, dst_caps):
+        self.verdict = verdict
+        self.facts = facts
+        self.vm = vm
+        self.disks = disks
+        self.dst_caps = dst_caps
+
+    @property
+    def copy_disks(self):
+        """Target names (vda, ...) of the disks the move must copy."""
+        return [d['target'] for d in self.disks if d['copy']]
+
+    def as_dict(self):
+        return dict(self.verdict.as_dict(), facts=self.facts)
+
+
 def check(src_conn, dst_conn, dom, opts, fs_type_of=mount_fs_type, dst_dom=None):
-    """Run every check; returns (Verdict, facts)."""
+    """Run every check; returns a Preflight."""
     lv = require_libvirt()
     verdict = Verdict()
     facts = {}
@@ -317,7 +337,7 @@ def check(src_conn, dst_conn, dom, opts, fs_type_of=mount_fs_type, dst_dom=None)
                 verdict.add('network', 'ok', '%s %s present on the destination' % (kind, name))
             else:
                 verdict.add('network', 'fail', 'the destination has no %s %s' % (kind, name))
-    return verdict, dict(facts, _vm=vm, _disks=disks, _dst_caps=dst_caps)
+    return Preflight(verdict, facts, vm, disks, dst_caps)
 
 
 def _check_cpu(lv, verdict, dst_conn, vm, src_caps, dst_caps):

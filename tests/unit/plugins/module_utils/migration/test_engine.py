@@ -51,6 +51,28 @@ def test_live_precopy_figures_from_event(world, h, tmp_path):
     assert open(log).read().count('"phase": "completed"') == 1
 
 
+@pytest.mark.parametrize('mode', ['live', 'cold'])
+def test_movers_get_one_context_and_the_preflight(world, h, monkeypatch, mode):
+    """The engine hands a mover a MoveContext and the pre-flight's answer, never itself."""
+    from ansible_collections.skillvl.offline_first.plugins.module_utils.migration import cold, live
+    from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.context import MoveContext
+    from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.preflight import Preflight
+    dom = h.add_vm(world.src)
+    seen = []
+
+    def fake_move(ctx, src_dom, pre):
+        seen.append((ctx, src_dom, pre))
+        ctx.warnings.append('from the mover')
+        return {'msg': 'moved', 'strategy_used': mode}
+    monkeypatch.setattr(cold if mode == 'cold' else live, 'move', fake_move)
+    res = mig(mode=mode).run()
+    (ctx, src_dom, pre), = seen
+    assert isinstance(ctx, MoveContext) and isinstance(pre, Preflight)
+    assert ctx.name == 'vm1' and ctx.dest_uri == h.DST and ctx.where() == {'source': 'running', 'dest': 'absent'}
+    assert src_dom.name() == dom.name() and pre.verdict.ok and pre.copy_disks == []
+    assert res['msg'] == 'moved' and 'from the mover' in res['warnings']
+
+
 def test_idempotent_second_run(world, h):
     dom = h.add_vm(world.src)
     dom.script = [h.sample(1, 0, done=True)]
