@@ -1,0 +1,79 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, SKILL/VL offline-first team
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The link rate from recorded moves (history.py) and the migration_link filter over it."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import json
+
+import pytest
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.skillvl.offline_first.plugins.filter.migration_link import FilterModule
+from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.history import (
+    MBIT_PER_MIB_S, link_figures, parse_records)
+
+link_filter = FilterModule().filters()['migration_link']
+
+
+def record(source='cloud1', target='ws01', moved=True, rate=100.0, cap=0, effective=None):
+    return dict(source=source, target=target, moved=moved, bandwidth_mib_s=cap,
+                figures=dict(bandwidth_mib_s=rate, effective_bandwidth_mib_s=effective))
+
+
+def test_median_of_the_latest_moves_either_direction():
+    records = [record(rate=1.0), record(rate=50.0), record('ws01', 'cloud1', rate=100.0), record(rate=110.0),
+               record(rate=90.0), record('ws01', 'cloud1', rate=105.0)]
+    out = link_figures(records, 'cloud1', 'ws01', 1000, last=5)
+    # the oldest (1.0) is past the last five; median of 50, 100, 110, 90, 105 MiB/s
+    assert out['link_mbit'] == round(100.0 * MBIT_PER_MIB_S, 1)
+    assert out['source'].startswith('recorded: median of the last 5 move(s) between cloud1 and ws01')
+    assert len(out['samples']) == 5
+
+
+def test_failed_other_pairs_capped_and_rateless_moves_are_left_out():
+    records = [record(moved=False), record(target='ws02'), record('ws02', 'cloud1'),
+               record(rate=3.9, cap=4), record(rate=0), record(rate=None, effective=None),
+               dict(source='cloud1', target='ws01', moved=True)]
+    out = link_figures(records, 'cloud1', 'ws01', 1000)
+    assert out == dict(link_mbit=1000.0, samples=[],
+                       source='configured: no recorded move between cloud1 and ws01 measured the link')
+
+
+def test_effective_rate_when_qemu_reported_no_transfer_rate_and_a_slow_capped_move_counts():
+    out = link_figures([record(rate=None, effective=20.0), record(rate=2.0, cap=4)], 'cloud1', 'ws01', 1000)
+    assert out['samples'] == [round(20.0 * MBIT_PER_MIB_S, 1), round(2.0 * MBIT_PER_MIB_S, 1)]
+
+
+def test_never_above_the_coming_moves_cap():
+    out = link_figures([], 'cloud1', 'ws01', 1000, bandwidth_mib_s=10)
+    assert out['link_mbit'] == round(10 * MBIT_PER_MIB_S, 1) and out['source'].endswith('capped by bandwidth=10 MiB/s')
+    assert link_figures([], 'cloud1', 'ws01', 37, bandwidth_mib_s=10)['link_mbit'] == 37.0
+
+
+def test_parse_records_skips_what_is_not_a_record():
+    text = '\n'.join([json.dumps(record()), '{"broken', '[1, 2]', '', json.dumps(record(rate=5.0))])
+    records, unreadable = parse_records(text)
+    assert len(records) == 2 and unreadable == 2
+
+
+def test_filter_on_the_records_text():
+    text = '\n'.join(json.dumps(r) for r in [record(rate=50.0), record(rate=70.0)]) + '\nnot json\n'
+    out = link_filter(text, source='ws01', target='cloud1', configured_mbit='1000')
+    assert out['link_mbit'] == round(60.0 * MBIT_PER_MIB_S, 1) and out['unreadable_lines'] == 1
+    assert link_filter('', source='cloud1', target='ws01', configured_mbit=37)['link_mbit'] == 37.0
+
+
+@pytest.mark.parametrize('kwargs, words', [
+    (dict(configured_mbit=0), 'must be above 0 Mbit/s'),
+    (dict(configured_mbit='fast'), 'migration_link'),
+])
+def test_filter_refuses_bad_input(kwargs, words):
+    with pytest.raises(AnsibleFilterError, match=words):
+        link_filter('', source='cloud1', target='ws01', **kwargs)
+    with pytest.raises(AnsibleFilterError, match='text of the move records'):
+        link_filter(['a list'], source='cloud1', target='ws01', configured_mbit=1)
