@@ -149,11 +149,12 @@ def table(rows, cap, rate, base, guest_mib, overhead):
     return "\n".join(lines)
 
 
-def write_doc(path, text):
-    block = "%s\n%s\n%s" % (START, text, END)
+def write_doc(path, text, start=START, end=END):
+    """Put ``text`` between the markers in the document (appended with them the first time)."""
+    block = "%s\n%s\n%s" % (start, text, end)
     old = open(path).read() if os.path.exists(path) else ""
-    if START in old and END in old:
-        new = old[:old.index(START)] + block + old[old.index(END) + len(END):]
+    if start in old and end in old:
+        new = old[:old.index(start)] + block + old[old.index(end) + len(end):]
     else:
         new = old.rstrip("\n") + "\n\n" + block + "\n"
     with open(path, "w") as handle:

@@ -1,0 +1,157 @@
+#!/usr/bin/env python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, SKILL/VL offline-first team
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Benchmark: how close vm_migration_plan's prediction comes to the move it predicts, against
+the estimate an admin makes by hand (guest memory / link rate), in one run.
+
+For each memory-write load (0, 25, 50, 80 % of a working-set base at a fixed rate), on the lab
+guest (cloud1 -> ws01, real QEMU under TCG), under a bandwidth cap: ask vm_migration_plan
+(link = the cap, post-copy not allowed), then move with vm_migrate strategy=auto at that cap,
+and compare. Reported per load: predicted, hand-estimated and measured total time, each
+estimate's ratio to the measurement, and the model's ratio once the lab's fixed cost of any
+move (destination QEMU start under TCG, measured on the idle guest) is added to it.
+
+    .venv/bin/python bench/planner/run.py [--lab planbench] [--cap 30] [--rate 50] [--base 256]
+        [--guest-mib 384] [--loads 0,25,50,80] [--doc docs/planner.md] [--no-build] [--destroy]
+
+Writes bench/results/planner-<time>.csv and the table between <!-- bench:planner:start --> and
+<!-- bench:planner:end --> in --doc.
+"""
+import argparse
+import csv
+import json
+import os
+import sys
+import time
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
+sys.path.insert(0, os.path.join(TOP, "bench", "migration"))
+
+import conftest  # noqa: E402  pylint: disable=wrong-import-position
+import labguests  # noqa: E402  pylint: disable=wrong-import-position
+from run import run_ours, write_doc  # noqa: E402  pylint: disable=wrong-import-position
+
+SRC, DST = "cloud1", "ws01"
+MBIT_PER_MIB_S = 8 * 1.048576
+START, END = "<!-- bench:planner:start -->", "<!-- bench:planner:end -->"
+
+
+def predict(lab, name, cap):
+    args = {"name": name, "transport": lab.migration_transport, "link_mbit": round(cap * MBIT_PER_MIB_S, 1),
+            "candidates": [{"host": DST, "rtt_to_user_ms": 0}], "allow_postcopy": False}
+    res = lab.module(SRC, "skillvl.offline_first.vm_migration_plan", args)
+    if res.get("failed") or not res.get("prediction"):
+        raise AssertionError("no prediction for %s: %s" % (name, res.get("msg")))
+    return res
+
+
+def ratio(estimate, measured):
+    return round(estimate / measured, 2) if estimate and measured else None
+
+
+def table(rows, args, overhead):
+    lines = [
+        "Lab guest %d MiB, %s -> %s (QEMU 10 TCG, libvirt 9), bandwidth cap %d MiB/s given to the planner as the "
+        "link, writer rate %d MiB/s, load = %% of a %d MiB working-set base, vm_migrate strategy=auto without "
+        "post-copy. Hand estimate = guest memory / cap. Fixed cost of any move here (idle guest's measured total "
+        "minus its predicted total): %.1f s. Run %s. Ratio = estimate / measured (1.00 is exact)."
+        % (args.guest_mib, SRC, DST, args.cap, args.rate, args.base, overhead,
+           time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())),
+        "",
+        "| load | dirty rate MiB/s (QEMU) | touched MiB | strategy predicted / used | measured s | model s "
+        "| model ratio | model + fixed cost ratio | hand s | hand ratio | pause predicted / measured ms |",
+        "|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for r in rows:
+        lines.append("| %d %% | %s | %s | %s / %s | %s | %s | %s | %s | %.1f | %s | %s / %s |" % (
+            r["load_pct"], r["dirty_mib_s"], r["touched_mib"], r["predicted_strategy"], r["strategy"],
+            "%.1f" % r["total_s"] if r.get("total_s") else "-",
+            "%.1f" % r["model_s"] if r.get("model_s") is not None else "never",
+            r.get("model_ratio") or "-", r.get("model_fixed_ratio") or "-", r["hand_s"], r.get("hand_ratio") or "-",
+            r.get("model_pause_ms"), r.get("downtime_ms") if r.get("downtime_ms") is not None else "-"))
+    return "\n".join(lines)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
+    ap.add_argument("--lab", default=os.environ.get("SKILLVL_LAB_NAME", "planbench"))
+    ap.add_argument("--cap", type=int, default=30, help="bandwidth cap and the planner's link, MiB/s")
+    ap.add_argument("--rate", type=int, default=50, help="memory writer rate, MiB/s")
+    ap.add_argument("--base", type=int, default=256, help="working-set base (100 %% load), MiB")
+    ap.add_argument("--guest-mib", type=int, default=384)
+    ap.add_argument("--timeout", type=int, default=300, help="vm_migrate timeout per move, s")
+    ap.add_argument("--loads", default="0,25,50,80")
+    ap.add_argument("--doc", default=os.path.join(TOP, "docs", "planner.md"))
+    ap.add_argument("--no-build", action="store_true")
+    ap.add_argument("--destroy", action="store_true")
+    args = ap.parse_args()
+
+    lab = conftest.Lab(args.lab)
+    if not args.no_build:
+        lab.playbook("playbooks/lab.yml")
+        lab.playbook("playbooks/site.yml")
+    paused = {}
+    for host in (SRC, DST):   # other guests would compete for the 2 cores
+        running = lab.virsh(host, "list", "--state-running", "--name").stdout.split()
+        paused[host] = [n for n in running if not n.startswith("planb-")]
+        for other in paused[host]:
+            lab.virsh(host, "suspend", other)
+    guests = labguests.Guests(lab)
+    rows = []
+    try:
+        for load_pct in [int(x) for x in args.loads.split(",")]:
+            load_mib = int(round(args.base * load_pct / 100.0))
+            name = "planb-%d" % load_pct
+            guests.boot(name, mem_mib=args.guest_mib, load_mib=load_mib, rate_mib=args.rate if load_mib else 0)
+            time.sleep(3 if load_mib == 0 else 3 + load_mib / float(max(args.rate, 1)))   # the writer touched it all
+            plan = predict(lab, name, args.cap)
+            pred = plan["prediction"]
+            row = run_ours(lab, name, args.cap, args.timeout, allow_postcopy=False)
+            row.update(load_pct=load_pct, load_mib=load_mib, predicted_strategy=plan["strategy"],
+                       model_s=pred["total_s"] if pred["converges"] else None, model_pause_ms=pred["downtime_ms"],
+                       dirty_mib_s=plan["vm"]["dirty_rate_mib_s"], touched_mib=plan["vm"]["touched_mib"],
+                       hand_s=round(args.guest_mib / float(args.cap), 1))
+            rows.append(row)
+            print(json.dumps(row, sort_keys=True), flush=True)
+            guests.remove(name)
+    finally:
+        for name in guests.names:
+            guests.remove(name)
+        for host, names in paused.items():
+            for other in names:
+                lab.virsh(host, "resume", other, check=False)
+        if args.destroy:
+            lab.playbook("playbooks/lab_destroy.yml", check=False)
+    idle = [r for r in rows if r["load_pct"] == 0 and r.get("total_s") and r.get("model_s")]
+    overhead = max(0.0, idle[0]["total_s"] - idle[0]["model_s"]) if idle else 0.0
+    for r in rows:
+        r["model_ratio"] = ratio(r.get("model_s"), r.get("total_s"))
+        r["model_fixed_ratio"] = ratio((r["model_s"] + overhead) if r.get("model_s") is not None else None,
+                                       r.get("total_s"))
+        r["hand_ratio"] = ratio(r["hand_s"], r.get("total_s"))
+    os.makedirs(os.path.join(TOP, "bench", "results"), exist_ok=True)
+    out_csv = os.path.join(TOP, "bench", "results", "planner-%s.csv" % time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()))
+    keys = ["load_pct", "load_mib", "dirty_mib_s", "touched_mib", "predicted_strategy", "strategy", "completed",
+            "total_s", "model_s", "model_ratio", "model_fixed_ratio", "hand_s", "hand_ratio", "model_pause_ms",
+            "downtime_ms", "throttle_pct", "iterations", "sent_mib", "error"]
+    with open(out_csv, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=keys, extrasaction="ignore")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow(row)
+    text = table(rows, args, overhead)
+    write_doc(args.doc, text, START, END)
+    print(text)
+    print("model / measured: " + ", ".join("%d%%=%s" % (r["load_pct"], r["model_ratio"]) for r in rows))
+    fixed = ", ".join("%d%%=%s" % (r["load_pct"], r["model_fixed_ratio"]) for r in rows)
+    print("model + fixed cost / measured: " + fixed)
+    print("hand / measured: " + ", ".join("%d%%=%s" % (r["load_pct"], r["hand_ratio"]) for r in rows))
+    print("csv: %s" % out_csv)
+    return 0 if all(r["completed"] for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
