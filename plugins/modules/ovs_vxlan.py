@@ -70,6 +70,25 @@ options:
       - Fail mode of the bridge. When omitted it is left as it is (a new bridge is V(standalone)).
     type: str
     choices: [standalone, secure]
+  mtu:
+    description:
+      - MTU of the bridge's own port, pinned with C(mtu_request), 68 to 65535. Without it OVS gives that port
+        the smallest MTU of the bridge's ports, which changes as VM ports come and go.
+      - When omitted it is left as it is.
+    type: int
+  hwaddr:
+    description:
+      - MAC address of the bridge (C(other_config:hwaddr)), a unicast address. Give a bridge that takes over a
+        NIC (O(uplinks)) the NIC's address, so that the peers' ARP caches stay valid.
+      - When omitted it is left as it is.
+    type: str
+  uplinks:
+    description:
+      - Existing network interfaces of the host (the underlay NIC) to attach to the bridge as ports.
+      - An interface that is already a port of another bridge is refused. Listed interfaces are added, none is
+        removed (O(exclusive) concerns VXLAN tunnels only).
+    type: list
+    elements: str
   vni:
     description:
       - Default VXLAN network identifier (tunnel key) for tunnels that do not set their own, 1 to 16777215.
@@ -180,6 +199,15 @@ EXAMPLES = r"""
         remote_ip: 198.51.100.21
         vni: 200
 
+- name: Userspace datapath, the underlay NIC on a bridge that takes its MAC address
+  skillvl.offline_first.ovs_vxlan:
+    bridge: br-phy
+    datapath_type: netdev
+    fail_mode: standalone
+    hwaddr: "52:54:00:12:34:56"
+    mtu: 1500
+    uplinks: [eth0]
+
 - name: Remove the tunnel to one peer, keep the bridge
   skillvl.offline_first.ovs_vxlan:
     bridge: br-ovl
@@ -233,7 +261,12 @@ bridge_removed:
   returned: always
   type: bool
 bridge_updated:
-  description: Bridge columns changed (V(datapath_type), V(fail_mode)).
+  description: Bridge settings changed (V(datapath_type), V(fail_mode), V(hwaddr), V(mtu)).
+  returned: always
+  type: list
+  elements: str
+uplinks_added:
+  description: Interfaces of O(uplinks) attached to the bridge by this run.
   returned: always
   type: list
   elements: str

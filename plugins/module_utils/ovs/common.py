@@ -18,13 +18,15 @@ MANAGED_VALUE = "ovs_vxlan"
 
 # The operations of a plan, carried out in order by OvsdbSession.apply in one transaction.
 # Each is a dict {"op": KIND, "bridge": NAME, ...}: no secrets, readable in check mode.
-CREATE_BRIDGE = "create_bridge"      # + datapath_type, fail_mode
-UPDATE_BRIDGE = "update_bridge"      # + datapath_type and/or fail_mode
+CREATE_BRIDGE = "create_bridge"      # + datapath_type, fail_mode, optional hwaddr, mtu
+UPDATE_BRIDGE = "update_bridge"      # + any of datapath_type, fail_mode, hwaddr, mtu
 DELETE_BRIDGE = "delete_bridge"
 ADD_TUNNEL = "add_tunnel"            # + port, options, protected
 UPDATE_TUNNEL = "update_tunnel"      # + port, options, protected, mark (adopt an unmarked port)
+ADD_UPLINK = "add_uplink"            # + port: an existing network interface (the underlay NIC)
 DELETE_PORT = "delete_port"          # + port
-OP_KINDS = (CREATE_BRIDGE, UPDATE_BRIDGE, DELETE_BRIDGE, ADD_TUNNEL, UPDATE_TUNNEL, DELETE_PORT)
+OP_KINDS = (CREATE_BRIDGE, UPDATE_BRIDGE, DELETE_BRIDGE, ADD_TUNNEL, UPDATE_TUNNEL, ADD_UPLINK, DELETE_PORT)
+BRIDGE_SETTINGS = ("datapath_type", "fail_mode", "hwaddr", "mtu")
 
 
 def op(kind, bridge, **fields):
@@ -39,7 +41,7 @@ def op(kind, bridge, **fields):
 def describe_op(step):
     """The plan operation in an admin's words, as every backend's ``actions`` shows it."""
     kind, bridge = step["op"], step["bridge"]
-    settings = ", ".join("%s=%s" % (k, step[k]) for k in ("datapath_type", "fail_mode") if step.get(k))
+    settings = ", ".join("%s=%s" % (k, step[k]) for k in BRIDGE_SETTINGS if step.get(k))
     if kind == CREATE_BRIDGE:
         return "create bridge %s%s" % (bridge, " (%s)" % settings if settings else "")
     if kind == UPDATE_BRIDGE:
@@ -52,6 +54,8 @@ def describe_op(step):
         return "add tunnel %s%s on %s" % (step["port"], to, bridge)
     if kind == UPDATE_TUNNEL:
         return "%s tunnel %s%s on %s" % ("adopt" if step.get("mark") else "update", step["port"], to, bridge)
+    if kind == ADD_UPLINK:
+        return "add interface %s to %s" % (step["port"], bridge)
     return "delete port %s from %s" % (step["port"], bridge)
 
 

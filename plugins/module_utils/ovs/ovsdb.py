@@ -18,8 +18,8 @@ import time
 import traceback
 
 from ansible_collections.skillvl.offline_first.plugins.module_utils.ovs.common import (
-    ADD_TUNNEL, CREATE_BRIDGE, DEFAULT_REMOTE, DELETE_BRIDGE, DELETE_PORT, MANAGED_KEY, MANAGED_VALUE, UPDATE_BRIDGE, UPDATE_TUNNEL,
-    OvsError, OvsTryAgain)
+    ADD_TUNNEL, ADD_UPLINK, CREATE_BRIDGE, DEFAULT_REMOTE, DELETE_BRIDGE, DELETE_PORT, MANAGED_KEY, MANAGED_VALUE,
+    UPDATE_BRIDGE, UPDATE_TUNNEL, OvsError, OvsTryAgain)
 
 OVS_IMPORT_ERROR = None
 try:
@@ -37,9 +37,9 @@ DEFAULT_LOG = "/var/log/openvswitch/ovs-vswitchd.log"
 
 COLUMNS = {
     "Open_vSwitch": ["bridges", "cur_cfg", "next_cfg", "ovs_version"],
-    "Bridge": ["name", "ports", "datapath_type", "fail_mode", "external_ids"],
+    "Bridge": ["name", "ports", "datapath_type", "fail_mode", "external_ids", "other_config"],
     "Port": ["name", "interfaces", "external_ids", "protected"],
-    "Interface": ["name", "type", "options", "ofport", "error", "external_ids"],
+    "Interface": ["name", "type", "options", "ofport", "error", "external_ids", "mtu_request"],
 }
 
 
@@ -148,6 +148,7 @@ class OvsdbSession(object):
                 "datapath_type": br.datapath_type or "",
                 "fail_mode": _scalar(br.fail_mode),
                 "external_ids": dict(br.external_ids),
+                "hwaddr": dict(br.other_config).get("hwaddr"),
                 "ports": sorted(p.name for p in br.ports),
             }
             for port in br.ports:
@@ -168,6 +169,7 @@ class OvsdbSession(object):
                         "options": dict(iface.options),
                         "ofport": _scalar(iface.ofport),
                         "error": _scalar(iface.error),
+                        "mtu_request": _scalar(iface.mtu_request),
                     }
         return snap
 
@@ -209,6 +211,12 @@ class OvsdbSession(object):
                 port.protected = True
             return port
 
+        def set_hwaddr(br, hwaddr):
+            br.verify("other_config")
+            config = dict(br.other_config)
+            config["hwaddr"] = hwaddr
+            br.other_config = config
+
         def delete_port(port):
             for iface in list(port.interfaces):
                 iface.delete()
@@ -222,7 +230,12 @@ class OvsdbSession(object):
                 br.datapath_type = op["datapath_type"]
                 if op.get("fail_mode"):
                     br.fail_mode = [op["fail_mode"]]
-                bridge_ports[br.uuid] = (br, [new_port(op["bridge"], "internal")])
+                if op.get("hwaddr"):
+                    br.other_config = {"hwaddr": op["hwaddr"]}
+                own = new_port(op["bridge"], "internal")
+                if op.get("mtu"):
+                    own.interfaces[0].mtu_request = [op["mtu"]]
+                bridge_ports[br.uuid] = (br, [own])
                 if root_bridges is None:
                     root.verify("bridges")
                     root_bridges = list(root.bridges)
@@ -245,6 +258,14 @@ class OvsdbSession(object):
                     br.datapath_type = op["datapath_type"]
                 if "fail_mode" in op:
                     br.fail_mode = [op["fail_mode"]]
+                if "hwaddr" in op:
+                    set_hwaddr(br, op["hwaddr"])
+                if "mtu" in op:
+                    # mtu_request pins the MTU of the bridge's own port: otherwise OVS gives it the
+                    # smallest MTU of the bridge's ports, which changes as VM ports come and go
+                    self._find("Interface", op["bridge"]).mtu_request = [op["mtu"]]
+            elif kind == ADD_UPLINK:
+                ports_of(br).append(new_port(op["port"], ""))
             elif kind == ADD_TUNNEL:
                 ports_of(br).append(new_port(op["port"], "vxlan", op["options"], {MANAGED_KEY: MANAGED_VALUE},
                                              op["protected"]))

@@ -18,8 +18,8 @@ import re
 import zlib
 
 from ansible_collections.skillvl.offline_first.plugins.module_utils.ovs.common import (  # noqa: F401 (errors re-exported)
-    ADD_TUNNEL, CREATE_BRIDGE, DELETE_BRIDGE, DELETE_PORT, MANAGED_KEY, MANAGED_VALUE, UPDATE_BRIDGE, UPDATE_TUNNEL,
-    OvsError, OvsInputError, OvsRecordedError, OvsTryAgain, connection_argument_spec, describe_op, op)
+    ADD_TUNNEL, ADD_UPLINK, BRIDGE_SETTINGS, CREATE_BRIDGE, DELETE_BRIDGE, DELETE_PORT, MANAGED_KEY, MANAGED_VALUE,
+    UPDATE_BRIDGE, UPDATE_TUNNEL, OvsError, OvsInputError, OvsRecordedError, OvsTryAgain, connection_argument_spec, describe_op, op)
 
 try:
     import netaddr
@@ -35,6 +35,8 @@ DEFAULT_DST_PORT = 4789
 DATAPATH_TYPES = ("system", "netdev")
 FAIL_MODES = ("standalone", "secure")
 _NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
+_MAC_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
+MTU_MIN, MTU_MAX = 68, 65535
 
 
 # What a tunnel may set for itself; given at module level, each is every tunnel's default.
@@ -59,6 +61,9 @@ def argument_spec():
         state=dict(type="str", default="present", choices=["present", "absent"]),
         datapath_type=dict(type="str", choices=list(DATAPATH_TYPES)),
         fail_mode=dict(type="str", choices=list(FAIL_MODES)),
+        mtu=dict(type="int"),
+        hwaddr=dict(type="str"),
+        uplinks=dict(type="list", elements="str"),
         tunnels=dict(type="list", elements="dict", options=TUNNEL_SPEC),
         split_horizon=dict(type="bool", default=True),
         exclusive=dict(type="bool", default=False),
@@ -119,6 +124,15 @@ def default_port_name(remote_ip, vni, dst_port):
     return "vx%08x" % (zlib.crc32(seed) & 0xffffffff)
 
 
+def _mac(value):
+    text = str(value).strip().lower()
+    if not _MAC_RE.match(text):
+        raise OvsInputError("hwaddr %r is not a MAC address (six hex pairs joined by ':')" % (value,))
+    if int(text[:2], 16) & 1:
+        raise OvsInputError("hwaddr %s is a multicast address: a bridge needs a unicast one" % text)
+    return text
+
+
 def _flag(value):
     if value is None:
         return None
@@ -142,6 +156,19 @@ def normalize(params):
     fail_mode = params.get("fail_mode")
     if fail_mode is not None and fail_mode not in FAIL_MODES:
         raise OvsInputError("fail_mode must be one of %s, got %r" % (", ".join(FAIL_MODES), fail_mode))
+
+    mtu = _int_in(params["mtu"], MTU_MIN, MTU_MAX, "mtu") if params.get("mtu") is not None else None
+    hwaddr = _mac(params["hwaddr"]) if params.get("hwaddr") not in (None, "") else None
+    uplinks = []
+    for name in params.get("uplinks") or []:
+        validate_port_name(name, "uplinks: interface name")
+        if name == bridge:
+            raise OvsInputError("uplinks: %s is the bridge's own name" % name)
+        if name in uplinks:
+            raise OvsInputError("uplinks: %s is given twice" % name)
+        uplinks.append(name)
+    if state == "absent" and (mtu is not None or hwaddr is not None or uplinks):
+        raise OvsInputError("mtu, hwaddr and uplinks apply to state=present only")
 
     defaults = {
         "vni": params.get("vni"),
@@ -189,6 +216,8 @@ def normalize(params):
         if name in seen_names:
             raise OvsInputError("%s: port name %s is used twice (also by tunnels[%d])"
                                 % (where, name, seen_names[name]))
+        if name in uplinks:
+            raise OvsInputError("%s: port name %s is also listed in uplinks" % (where, name))
         seen_names[name] = index
         options = {"remote_ip": str(remote), "key": str(vni), "dst_port": str(dst_port)}
         if local is not None:
@@ -220,6 +249,9 @@ def normalize(params):
         "state": state,
         "datapath_type": dp,
         "fail_mode": fail_mode,
+        "mtu": mtu,
+        "hwaddr": hwaddr,
+        "uplinks": uplinks,
         "tunnels": tunnels,
         "tunnels_given": raw_tunnels is not None,
         "exclusive": exclusive,
@@ -245,6 +277,10 @@ def bridge_view(snapshot, bridge):
         "fail_mode": br.get("fail_mode") or "standalone",
         "tunnels": {},
     }
+    own = snapshot["interfaces"].get(bridge) or {}
+    for key, value in (("hwaddr", br.get("hwaddr")), ("mtu", own.get("mtu_request"))):
+        if value is not None:
+            view[key] = value
     for pname in br["ports"]:
         port = snapshot["ports"][pname]
         for iname in port["interfaces"]:
@@ -287,7 +323,7 @@ def plan(snapshot, desired):
     br = snapshot["bridges"].get(bridge)
     ops = []
     result = {"added": [], "updated": [], "removed": [], "bridge_created": False,
-              "bridge_removed": False, "bridge_updated": []}
+              "bridge_removed": False, "bridge_updated": [], "uplinks_added": []}
 
     if bridge in snapshot["ports"] and snapshot["ports"][bridge]["bridge"] != bridge:
         raise OvsInputError("bridge name %s clashes with port %s of bridge %s"
@@ -320,9 +356,10 @@ def plan(snapshot, desired):
         return result
 
     # state == present
+    own_settings = dict((key, desired[key]) for key in ("hwaddr", "mtu") if desired[key] is not None)
     if br is None:
         ops.append(op(CREATE_BRIDGE, bridge, datapath_type=desired["datapath_type"] or "system",
-                      fail_mode=desired["fail_mode"]))
+                      fail_mode=desired["fail_mode"], **own_settings))
         result["bridge_created"] = True
     else:
         changes = {}
@@ -331,9 +368,25 @@ def plan(snapshot, desired):
             changes["datapath_type"] = desired["datapath_type"]
         if desired["fail_mode"] is not None and (br.get("fail_mode") or "standalone") != desired["fail_mode"]:
             changes["fail_mode"] = desired["fail_mode"]
+        if "hwaddr" in own_settings and (br.get("hwaddr") or "").lower() != desired["hwaddr"]:
+            changes["hwaddr"] = desired["hwaddr"]
+        if "mtu" in own_settings and (snapshot["interfaces"].get(bridge) or {}).get("mtu_request") != desired["mtu"]:
+            changes["mtu"] = desired["mtu"]
         if changes:
             ops.append(op(UPDATE_BRIDGE, bridge, **changes))
             result["bridge_updated"] = sorted(changes)
+
+    for name in desired["uplinks"]:
+        port = snapshot["ports"].get(name)
+        if port is None:
+            ops.append(op(ADD_UPLINK, bridge, port=name))
+            result["uplinks_added"].append(name)
+        elif port["bridge"] != bridge:
+            raise OvsInputError("uplinks: %s is already a port of bridge %s; remove it there first"
+                                % (name, port["bridge"]))
+        elif _vxlan_iface(snapshot, name) is not None:
+            raise OvsInputError("uplinks: %s is a VXLAN tunnel port of bridge %s, not a network interface"
+                                % (name, bridge))
 
     wanted_names = set(t["name"] for t in desired["tunnels"])
     own_ports = set(br["ports"]) if br else set()
@@ -394,8 +447,9 @@ def _apply_view(before, ops, desired):
         if kind == CREATE_BRIDGE:
             view = {"name": step["bridge"], "datapath_type": step["datapath_type"],
                     "fail_mode": step["fail_mode"] or "standalone", "tunnels": {}}
+            view.update((key, step[key]) for key in ("hwaddr", "mtu") if step.get(key) is not None)
         elif kind == UPDATE_BRIDGE:
-            for key in ("datapath_type", "fail_mode"):
+            for key in BRIDGE_SETTINGS:
                 if key in step:
                     view[key] = step[key]
         elif kind == DELETE_BRIDGE:
@@ -491,6 +545,7 @@ def ensure(session, params, check_mode=False, attempts=3):
         "bridge_created": planned["bridge_created"],
         "bridge_removed": planned["bridge_removed"],
         "bridge_updated": planned["bridge_updated"],
+        "uplinks_added": planned["uplinks_added"],
         "actions": [describe_op(step) for step in planned["ops"]],
         "diff": {"before": planned["before"] or {}, "after": planned["after"] or {}},
         "tunnels": tunnel_facts(snapshot, desired["bridge"]),

@@ -16,9 +16,10 @@ import pytest
 from ansible_collections.skillvl.offline_first.plugins.module_utils.ovs import ovsdb
 
 DEFAULTS = {
-    "Bridge": {"name": "", "ports": [], "datapath_type": "", "fail_mode": [], "external_ids": {}},
+    "Bridge": {"name": "", "ports": [], "datapath_type": "", "fail_mode": [], "external_ids": {}, "other_config": {}},
     "Port": {"name": "", "interfaces": [], "external_ids": {}, "protected": False},
-    "Interface": {"name": "", "type": "", "options": {}, "ofport": [], "error": [], "external_ids": {}},
+    "Interface": {"name": "", "type": "", "options": {}, "ofport": [], "error": [], "external_ids": {},
+                  "mtu_request": []},
     "Open_vSwitch": {"bridges": [], "cur_cfg": 0, "next_cfg": 0, "ovs_version": ["3.1.0"]},
 }
 

@@ -139,3 +139,52 @@ def test_log_errors(tmp_path):
     assert session.log_errors(["br-k"]) == ["failed to open datapath br-k: No such file or directory",
                                             "failed to create bridge br-k: No such file or directory"]
     assert ovsdb.OvsdbSession(log=str(tmp_path / "none")).log_errors(["x"]) == []
+
+
+def _row(idl, table, name):
+    return [r for r in idl.tables[table].rows.values() if r.name == name][0]
+
+
+def test_bridge_mtu_hwaddr_and_uplink_in_one_transaction_then_idempotent(fake_ovs):
+    """The userspace layout: the NIC becomes a port of a netdev bridge that takes its MAC, and the
+    bridge's own port has its MTU pinned."""
+    idl = fake_ovs.Idl()
+    session = fake_ovs(idl)
+    args = params(bridge="br-phy", tunnels=None, fail_mode="standalone", mtu=1500, hwaddr="52:54:00:AB:cd:01",
+                  uplinks=["eth0"])
+    result = vxlan.ensure(session, args)
+    assert result["changed"] and result["uplinks_added"] == ["eth0"] and idl.commits == 1
+    assert result["actions"] == ["create bridge br-phy (datapath_type=netdev, fail_mode=standalone, "
+                                 "hwaddr=52:54:00:ab:cd:01, mtu=1500)", "add interface eth0 to br-phy"]
+    br = _row(idl, "Bridge", "br-phy")
+    assert br.other_config == {"hwaddr": "52:54:00:ab:cd:01"}
+    assert sorted(p.name for p in br.ports) == ["br-phy", "eth0"]
+    assert _row(idl, "Interface", "br-phy").mtu_request == [1500]
+    assert _row(idl, "Interface", "eth0").type == "" and _row(idl, "Port", "eth0").external_ids == {}
+    assert result["diff"]["after"]["mtu"] == 1500 and result["diff"]["after"]["hwaddr"] == "52:54:00:ab:cd:01"
+    again = vxlan.ensure(session, args)
+    assert not again["changed"] and idl.commits == 1
+
+
+def test_bridge_mtu_and_hwaddr_changed_on_an_existing_bridge(fake_ovs):
+    idl = fake_ovs.Idl()
+    idl.add_bridge("br-ovl", "netdev", ports=[idl.add_vxlan("vx-ws01", OPTS)])
+    _row(idl, "Bridge", "br-ovl")._data["other_config"] = {"hwaddr": "52:54:00:00:00:01", "other": "kept"}
+    session = fake_ovs(idl)
+    result = vxlan.ensure(session, params(mtu=1450, hwaddr="52:54:00:00:00:02"))
+    assert result["bridge_updated"] == ["hwaddr", "mtu"], result
+    assert result["actions"] == ["set hwaddr=52:54:00:00:00:02, mtu=1450 on bridge br-ovl"]
+    assert _row(idl, "Bridge", "br-ovl").other_config == {"hwaddr": "52:54:00:00:00:02", "other": "kept"}
+    assert ("Bridge", "br-ovl", "other_config") in idl.verified
+    assert _row(idl, "Interface", "br-ovl").mtu_request == [1450]
+    assert result["diff"]["before"].get("mtu") is None and result["diff"]["before"]["hwaddr"] == "52:54:00:00:00:01"
+    assert not vxlan.ensure(session, params(mtu=1450, hwaddr="52:54:00:00:00:02"))["changed"]
+
+
+def test_uplink_on_another_bridge_is_refused_before_any_change(fake_ovs):
+    idl = fake_ovs.Idl()
+    nic = idl.add("Port", name="eth0", interfaces=[idl.add("Interface", name="eth0")])
+    idl.add_bridge("br-other", "netdev", ports=[nic])
+    with pytest.raises(vxlan.OvsInputError, match="uplinks: eth0 is already a port of bridge br-other"):
+        vxlan.ensure(fake_ovs(idl), params(bridge="br-phy", tunnels=None, uplinks=["eth0"]))
+    assert idl.commits == 0 and not idl.writes

@@ -239,3 +239,26 @@ def test_split_horizon():
                            "mark": False, "protected": False}]
     assert out["before"]["tunnels"]["vx-ws01"]["split_horizon"] is True
     assert out["after"]["tunnels"]["vx-ws01"]["split_horizon"] is False
+
+
+@pytest.mark.parametrize("kw,match", [
+    (dict(mtu=67), "mtu 67 is out of range"),
+    (dict(mtu=65536), "mtu 65536 is out of range"),
+    (dict(hwaddr="52:54:00:ab:cd"), "not a MAC address"),
+    (dict(hwaddr="01:00:5e:00:00:01"), "multicast"),
+    (dict(uplinks=["eth0", "eth0"]), "eth0 is given twice"),
+    (dict(uplinks=["br-ovl"]), "bridge's own name"),
+    (dict(uplinks=["bad name"]), "interface name 'bad name' is invalid"),
+    (dict(uplinks=["vx-ws01"], tunnels=[tun("198.51.100.21", name="vx-ws01")]), "also listed in uplinks"),
+    (dict(state="absent", mtu=1500), "apply to state=present only"),
+])
+def test_bridge_settings_refused(kw, match):
+    with pytest.raises(vxlan.OvsInputError, match=match):
+        vxlan.normalize(params(**kw))
+
+
+def test_plan_uplink_already_there_and_vxlan_port_as_uplink():
+    state = snap({"br-phy": ("netdev", {"eth0": (None, False), "vx-ws01": (OPTS_WS01, True)})})
+    assert vxlan.plan(state, vxlan.normalize(params(bridge="br-phy", uplinks=["eth0"])))["ops"] == []
+    with pytest.raises(vxlan.OvsInputError, match="is a VXLAN tunnel port"):
+        vxlan.plan(state, vxlan.normalize(params(bridge="br-phy", uplinks=["vx-ws01"])))
