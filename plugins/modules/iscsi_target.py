@@ -40,9 +40,76 @@ attributes:
     details: Debian 12 hosts with targetcli-fb and a kernel with LIO, or with tgt.
 options:
   iqn:
-    description: Target name, C(iqn.YYYY-MM.reversed.domain[:name]) in lower case.
+    description:
+      - Target name, C(iqn.YYYY-MM.reversed.domain[:name]) in lower case.
+      - One of O(iqn) (one target, described by the options below) or O(targets) (the whole set) is required.
     type: str
-    required: true
+  targets:
+    description:
+      - The whole set of targets, planned, applied, saved (LIO's C(saveconfig)) and verified once per run.
+        Each entry takes the options of the single form; the top-level O(state), O(luns), O(initiators),
+        O(chap), O(portals) and O(force) are not used.
+      - Targets the list does not name are left alone; remove one with O(targets[].state=absent).
+    type: list
+    elements: dict
+    suboptions:
+      iqn:
+        description: Target name, as O(iqn).
+        type: str
+        required: true
+      state:
+        description: As O(state).
+        type: str
+        choices: [present, absent]
+        default: present
+      luns:
+        description: As O(luns).
+        type: list
+        elements: dict
+        default: []
+        suboptions:
+          path:
+            description: As O(luns[].path).
+            type: str
+            required: true
+          size:
+            description: As O(luns[].size).
+            type: str
+          name:
+            description: As O(luns[].name).
+            type: str
+      initiators:
+        description: As O(initiators).
+        type: list
+        elements: str
+        default: []
+      chap:
+        description: As O(chap).
+        type: dict
+        suboptions:
+          username:
+            description: As O(chap.username).
+            type: str
+            required: true
+          password:
+            description: As O(chap.password).
+            type: str
+            required: true
+          mutual_username:
+            description: As O(chap.mutual_username).
+            type: str
+          mutual_password:
+            description: As O(chap.mutual_password).
+            type: str
+      portals:
+        description: As O(portals).
+        type: list
+        elements: str
+        default: ['0.0.0.0:3260']
+      force:
+        description: As O(force).
+        type: bool
+        default: false
   backend:
     description: Which target implementation the host runs.
     type: str
@@ -165,6 +232,17 @@ EXAMPLES = r"""
     iqn: iqn.2026-11.org.skillvl:storage1.vms
     backend: tgt
     state: absent
+
+- name: The whole set in one run (one plan, one saveconfig)
+  skillvl.offline_first.iscsi_target:
+    backend: lio
+    targets:
+      - iqn: iqn.2026-11.org.skillvl:storage1.vms
+        luns: [{path: /srv/skillvl/luns/vm1.img, size: 10G}]
+        initiators: [iqn.2026-11.org.skillvl:cloud1]
+        chap: {username: skillvl-vms, password: "{{ vault_iscsi_chap_password }}"}
+      - iqn: iqn.2026-11.org.skillvl:storage1.old
+        state: absent
 """
 
 RETURN = r"""
@@ -179,6 +257,15 @@ actions:
   type: list
   elements: str
   sample: ["create target iqn.2026-11.org.skillvl:storage1.vms (tid 1)", "add LUN 1 backed by /srv/skillvl/luns/vm1.img"]
+targets:
+  description: With O(targets), each target as requested, with secrets masked (C(iqn) and C(state=absent) for a removed one).
+  returned: with O(targets)
+  type: list
+  elements: dict
+diff:
+  description: Before and after views of the target (with O(targets), keyed by IQN), secrets masked.
+  returned: with diff mode or changes
+  type: dict
 target:
   description: The target as requested, with secrets masked.
   returned: when O(state=present)
@@ -196,32 +283,54 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.skillvl.offline_first.plugins.module_utils.storage.common import (
     HAS_NETADDR, NETADDR_IMPORT_ERROR, check_iqn,
 )
-from ansible_collections.skillvl.offline_first.plugins.module_utils.storage.iscsi import build_target, ensure_target
+from ansible_collections.skillvl.offline_first.plugins.module_utils.storage.iscsi import (
+    build_target, ensure_target, ensure_targets,
+)
 from ansible_collections.skillvl.offline_first.plugins.module_utils.storage.iscsi_backends import iscsi_backend
 from ansible_collections.skillvl.offline_first.plugins.module_utils.module_result import run_backend
+
+
+def target_spec():
+    """One target's options: the single form's, and each entry of ``targets``."""
+    return dict(
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+        luns=dict(type="list", elements="dict", default=[], options=dict(
+            path=dict(type="str", required=True),
+            size=dict(type="str"),
+            name=dict(type="str"),
+        )),
+        initiators=dict(type="list", elements="str", default=[]),
+        chap=dict(type="dict", options=dict(
+            username=dict(type="str", required=True),
+            password=dict(type="str", required=True, no_log=True),
+            mutual_username=dict(type="str"),
+            mutual_password=dict(type="str", no_log=True),
+        )),
+        portals=dict(type="list", elements="str", default=["0.0.0.0:3260"]),
+        force=dict(type="bool", default=False),
+    )
+
+
+def wanted_target(item):
+    """A target entry -> what ensure_targets takes (validated; nothing touched yet)."""
+    target = None
+    if item["state"] == "present":
+        target = build_target(item["iqn"], item["luns"], item["initiators"], item["chap"], item["portals"])
+    else:
+        check_iqn(item["iqn"], "target IQN")
+    return dict(target=target, state=item["state"], iqn=item["iqn"], force=item["force"])
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            iqn=dict(type="str", required=True),
+            target_spec(),
+            iqn=dict(type="str"),
+            targets=dict(type="list", elements="dict", options=dict(target_spec(), iqn=dict(type="str", required=True))),
             backend=dict(type="str", choices=["lio", "tgt"], default="lio"),
-            state=dict(type="str", choices=["present", "absent"], default="present"),
-            luns=dict(type="list", elements="dict", default=[], options=dict(
-                path=dict(type="str", required=True),
-                size=dict(type="str"),
-                name=dict(type="str"),
-            )),
-            initiators=dict(type="list", elements="str", default=[]),
-            chap=dict(type="dict", options=dict(
-                username=dict(type="str", required=True),
-                password=dict(type="str", required=True, no_log=True),
-                mutual_username=dict(type="str"),
-                mutual_password=dict(type="str", no_log=True),
-            )),
-            portals=dict(type="list", elements="str", default=["0.0.0.0:3260"]),
-            force=dict(type="bool", default=False),
         ),
+        mutually_exclusive=[("iqn", "targets")],
+        required_one_of=[("iqn", "targets")],
         supports_check_mode=True,
     )
     p = module.params
@@ -230,13 +339,12 @@ def main():
                          exception=NETADDR_IMPORT_ERROR)
 
     def ensure():
-        target = None
-        if p["state"] == "present":
-            target = build_target(p["iqn"], p["luns"], p["initiators"], p["chap"], p["portals"])
-        else:
-            check_iqn(p["iqn"], "target IQN")
-        return ensure_target(iscsi_backend(p["backend"]), target, state=p["state"], iqn=p["iqn"], force=p["force"],
-                             check_mode=module.check_mode)
+        if p["targets"] is not None:
+            return ensure_targets(iscsi_backend(p["backend"]), [wanted_target(t) for t in p["targets"]],
+                                  check_mode=module.check_mode)
+        one = wanted_target(p)
+        return ensure_target(iscsi_backend(p["backend"]), one["target"], state=one["state"], iqn=one["iqn"],
+                             force=one["force"], check_mode=module.check_mode)
 
     run_backend(module, ensure)
 

@@ -16,6 +16,7 @@ import os
 import re
 import stat
 
+from ansible_collections.skillvl.offline_first.plugins.module_utils.backend import Plan
 from ansible_collections.skillvl.offline_first.plugins.module_utils.storage.common import (
     StorageError, check_abs_path, check_iqn, check_portal, format_portal,
 )
@@ -165,6 +166,42 @@ def create_sparse_file(path, size):
     with open(path, "ab") as f:
         f.truncate(size)
     os.chmod(path, 0o600)
+
+
+def ensure_targets(backend, wanted, check_mode=False):
+    """The whole set at once: ``wanted`` is a list of dicts (target, state, iqn, force). One plan
+    for all of them, so a final step (LIO's saveconfig) runs once; then each present target is
+    verified. Result without secrets; ``diff`` keyed by IQN."""
+    iqns = [item["iqn"] for item in wanted]
+    twice = sorted(set(i for i in iqns if iqns.count(i) > 1))
+    if twice:
+        raise StorageError("targets lists %s more than once" % ", ".join(twice))
+    if getattr(backend, "global_accounts", False):
+        users = [u for item in wanted if item["target"] is not None and item["target"].chap
+                 for u in (item["target"].chap.username, item["target"].chap.mutual_username) if u]
+        shared = sorted(set(u for u in users if users.count(u) > 1))
+        if shared:
+            raise StorageError("CHAP user %s is given to more than one target; %s keeps one account per user name "
+                               "for the whole daemon: give every target its own" % (", ".join(shared), backend.kind))
+    plan = Plan(before={}, after={})
+    taken = set()
+    for item in wanted:
+        one = backend.plan(item["target"], state=item["state"], iqn=item["iqn"], force=item["force"],
+                           taken_tids=taken)
+        for step in one.steps:
+            plan.add(step.description, step.run, final=step.final, data=step.data)
+        plan.before[item["iqn"]] = one.before
+        plan.after[item["iqn"]] = one.after if one else one.before
+    result = plan.result(backend=backend.kind)
+    result["targets"] = [item["target"].as_safe_dict() if item["target"] is not None
+                         else dict(iqn=item["iqn"], state="absent") for item in wanted]
+    if plan and not check_mode:
+        plan.run()
+        for item in wanted:
+            if item["state"] == "present":
+                backend.verify(item["target"])
+    result["warnings"] = list(backend.warnings)
+    return result
 
 
 def ensure_target(backend, target, state="present", iqn=None, force=False, check_mode=False):

@@ -119,7 +119,7 @@ class LioBackend(object):
                                                  if a["mutual_userid"])),
                     portals=[format_portal(a, p) for a, p in cur["portals"]])
 
-    def plan(self, target, state="present", iqn=None, force=False):
+    def plan(self, target, state="present", iqn=None, force=False, taken_tids=None):  # pylint: disable=unused-argument
         self.available()
         iqn = target.iqn if target is not None else iqn
         stores = read_backstores(self.root)

@@ -167,6 +167,7 @@ def parse_conf_secrets(text):
 
 class TgtBackend(object):
     kind = "tgt"
+    global_accounts = True     # CHAP accounts belong to tgtd, not to a target
 
     def __init__(self, tools=None, conf_dir=CONF_DIR, ipc=None, secrets_dir=SECRETS_DIR, restore_hook=None):
         self.tgtadm_tool = resolve_tool(tools, "tgtadm")
@@ -202,7 +203,9 @@ class TgtBackend(object):
                     sessions=cur["sessions"])
 
     # ---- planning ----------------------------------------------------------------------
-    def plan(self, target, state="present", iqn=None, force=False):
+    def plan(self, target, state="present", iqn=None, force=False, taken_tids=None):
+        """``taken_tids``: target ids that other targets planned in the same run will take (a set,
+        completed with this target's new id), so that two new targets never get the same one."""
         iqn = target.iqn if target is not None else iqn
         targets, accounts, portals = self.read()
         cur = targets.get(iqn)
@@ -234,7 +237,9 @@ class TgtBackend(object):
             raise StorageError("tgt would start target %s without CHAP after a restart: the hook that restores its "
                                "CHAP accounts (%s) is not installed; apply the iscsi_target role to this host first"
                                % (iqn, self.restore_hook))
-        tid = cur["tid"] if cur else max([t["tid"] for t in targets.values()] + [0]) + 1
+        taken = taken_tids if taken_tids is not None else set()
+        tid = cur["tid"] if cur else max([t["tid"] for t in targets.values()] + list(taken) + [0]) + 1
+        taken.add(tid)
         if cur is None:
             plan.add("create target %s (tid %d)" % (iqn, tid), self._op(
                 "creating target %s" % iqn, mode="target", op="new", tid=tid, targetname=iqn))

@@ -162,3 +162,26 @@ def test_iscsi_target_raw_result_diff_warnings_hold_no_secret(tmp_path, monkeypa
     text = json.dumps(raw[0])
     assert "s3cretpassw0rd" not in text and "mutu4lpassw0rd" not in text
     assert raw[0]["diff"]["after"]["initiators"] == ["iqn.2026-11.org.skillvl:c"]
+
+
+def test_iscsi_target_whole_set_in_check_mode(tmp_path, monkeypatch, capsys, tgt_hook):
+    chap = dict(username="u", password="s3cretpassw0rd")
+    args = dict(backend="tgt", targets=[
+        dict(iqn="iqn.2026-11.org.skillvl:a", initiators=["iqn.2026-11.org.skillvl:c"], chap=chap),
+        dict(iqn="iqn.2026-11.org.skillvl:b", state="absent")])
+    reads = [dict(out=""), dict(out="Account list:\n"), dict(out="Portal: 0.0.0.0:3260,1\n")] * 2
+    out, calls = run_module(iscsi_target, args, monkeypatch, commands=reads, check_mode=True, diff=True,
+                            capsys=capsys)
+    assert out["changed"] and len(calls) == 6 and not out.get("failed"), out
+    assert out["actions"][0] == "create target iqn.2026-11.org.skillvl:a (tid 1)"
+    assert out["targets"][1] == dict(iqn="iqn.2026-11.org.skillvl:b", state="absent")
+    assert "s3cretpassw0rd" not in json.dumps(out)
+
+
+def test_iscsi_target_needs_iqn_or_targets_not_both(monkeypatch, capsys):
+    out, calls = run_module(iscsi_target, dict(backend="tgt"), monkeypatch, capsys=capsys)
+    assert out["failed"] and "iqn, targets" in out["msg"] and calls == []
+    out, calls = run_module(iscsi_target, dict(backend="tgt", iqn="iqn.2026-11.org.skillvl:a",
+                                               targets=[dict(iqn="iqn.2026-11.org.skillvl:a")]),
+                            monkeypatch, capsys=capsys)
+    assert out["failed"] and "mutually exclusive" in out["msg"] and calls == []

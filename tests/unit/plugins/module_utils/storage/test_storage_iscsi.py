@@ -18,7 +18,7 @@ import yaml
 
 from ansible_collections.skillvl.offline_first.plugins.module_utils.storage.common import StorageError
 from ansible_collections.skillvl.offline_first.plugins.module_utils.storage.iscsi import (
-    build_target, ensure_target, parse_size,
+    build_target, ensure_target, ensure_targets, parse_size,
 )
 from ansible_collections.skillvl.offline_first.plugins.module_utils.storage.iscsi_lio import LioBackend
 from ansible_collections.skillvl.offline_first.plugins.module_utils.storage.iscsi_tgt import (
@@ -285,3 +285,56 @@ def test_lio_unavailable_is_explained(tmp_path, fake_module):
     with pytest.raises(StorageError) as exc:
         LioBackend(fake_module([]), root=str(tmp_path / "none")).plan(lio_target(tmp_path))
     assert "LIO target is not available" in str(exc.value) and "backend=tgt" in str(exc.value)
+
+
+# ---- the whole set (iscsi_target targets=[...]) ----------------------------------------------
+
+TGT_READS = [
+    {"argv": ["tgtadm", "--lld", "iscsi", "--mode", "target", "--op", "show"], "out": ""},
+    {"argv": ["tgtadm", "--lld", "iscsi", "--mode", "account", "--op", "show"], "out": "Account list:\n"},
+    {"argv": ["tgtadm", "--lld", "iscsi", "--mode", "portal", "--op", "show"], "out": "Portal: 0.0.0.0:3260,1\n"},
+]
+
+
+def _wanted(target, state="present", iqn=None):
+    return dict(target=target, state=state, iqn=iqn or target.iqn, force=False)
+
+
+def _tgt_target(iqn, user):
+    return build_target(iqn, [], ["iqn.2026-11.org.skillvl:cloud1"], dict(username=user, password="s3cretpassw0rd"))
+
+
+def test_tgt_set_gives_two_new_targets_their_own_ids(tmp_path, fake_module):
+    module = fake_module(TGT_READS * 2, check_mode=True)
+    result = ensure_targets(tgt_backend(tmp_path, module), [
+        _wanted(_tgt_target("iqn.2026-11.org.skillvl:storage1.a", "user-a")),
+        _wanted(_tgt_target("iqn.2026-11.org.skillvl:storage1.b", "user-b"))], check_mode=True)
+    assert "create target iqn.2026-11.org.skillvl:storage1.a (tid 1)" in result["actions"]
+    assert "create target iqn.2026-11.org.skillvl:storage1.b (tid 2)" in result["actions"]
+    assert sorted(result["diff"]["after"]) == ["iqn.2026-11.org.skillvl:storage1.a", "iqn.2026-11.org.skillvl:storage1.b"]
+    assert [t["iqn"] for t in result["targets"]] == ["iqn.2026-11.org.skillvl:storage1.a",
+                                                     "iqn.2026-11.org.skillvl:storage1.b"]
+    assert "s3cretpassw0rd" not in json.dumps(result) and module.script == []
+
+
+@pytest.mark.parametrize("users, iqns, words", [
+    (("same", "same"), ("a", "b"), "CHAP user same is given to more than one target"),
+    (("user-a", "user-b"), ("a", "a"), "lists iqn.2026-11.org.skillvl:storage1.a more than once"),
+])
+def test_tgt_set_refused_before_any_command(tmp_path, fake_module, users, iqns, words):
+    module = fake_module([])
+    wanted = [_wanted(_tgt_target("iqn.2026-11.org.skillvl:storage1." + i, u)) for u, i in zip(users, iqns)]
+    with pytest.raises(StorageError, match=words):
+        ensure_targets(tgt_backend(tmp_path, module), wanted)
+    assert module.calls == []
+
+
+def test_lio_set_saves_once_at_the_end(tmp_path, fake_module):
+    root = tmp_path / "configfs"
+    make_configfs(root, "iqn.2026-11.org.skillvl:storage1.old")
+    result = ensure_targets(LioBackend(fake_module([]), root=str(root)), [
+        _wanted(lio_target(tmp_path)),
+        _wanted(None, state="absent", iqn="iqn.2026-11.org.skillvl:storage1.old")], check_mode=True)
+    assert result["actions"].count("save configuration") == 1 and result["actions"][-1] == "save configuration"
+    assert result["diff"]["before"]["iqn.2026-11.org.skillvl:storage1.old"]["exists"] is True
+    assert result["targets"][1] == dict(iqn="iqn.2026-11.org.skillvl:storage1.old", state="absent")
