@@ -30,8 +30,8 @@ def hosts_of(inv, group):
 def test_skillvl_inventory_models_the_real_setting():
     inv = inventory("skillvl")
     assert len(hosts_of(inv, "cloud") | hosts_of(inv, "storage")) == 12
-    assert len(hosts_of(inv, "lab_clients")) == 24
-    assert hosts_of(inv, "hypervisors") == hosts_of(inv, "cloud") | hosts_of(inv, "lab_clients")
+    assert len(hosts_of(inv, "workstations")) == 24
+    assert hosts_of(inv, "hypervisors") == hosts_of(inv, "cloud") | hosts_of(inv, "workstations")
     hostvars = inv["_meta"]["hostvars"]
     addresses = [hostvars[h]["skillvl_underlay_address"] for h in hosts_of(inv, "all")]
     assert len(addresses) == len(set(addresses)) == 36
@@ -41,7 +41,7 @@ def test_skillvl_inventory_models_the_real_setting():
 def test_lab_inventory_has_the_four_lab_hosts():
     inv = inventory("lab")
     assert hosts_of(inv, "cloud") == {"cloud1"}
-    assert hosts_of(inv, "lab_clients") == {"ws01", "ws02"}
+    assert hosts_of(inv, "workstations") == {"ws01", "ws02"}
     assert hosts_of(inv, "storage") == {"storage1"}
 
 
