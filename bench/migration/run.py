@@ -27,14 +27,10 @@ import sys
 import threading
 import time
 
-TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import conftest  # noqa: E402  pylint: disable=wrong-import-position
-import labguests  # noqa: E402  pylint: disable=wrong-import-position
-
-SRC, DST = "cloud1", "ws01"
-MIB = 1024.0 * 1024.0
+from benchlib import (  # noqa: E402  pylint: disable=wrong-import-position
+    DST, MIB, SRC, TOP, add_load_arguments, bench_lab, boot_loaded, run_ours, write_doc)
 START, END = "<!-- bench:migration:start -->", "<!-- bench:migration:end -->"
 
 
@@ -95,29 +91,6 @@ def run_virsh(lab, guests, name, cap, timeout):
     return row
 
 
-def run_ours(lab, name, cap, timeout, allow_postcopy):
-    """vm_migrate strategy=auto: by default it finishes busy guests by throttling them
-    (auto-converge); with allow_postcopy it switches them to post-copy."""
-    started = time.monotonic()
-    args = {"name": name, "dest": DST, "transport": lab.migration_transport, "strategy": "auto", "allow_postcopy": allow_postcopy,
-            "bandwidth": cap, "timeout": timeout, "timeout_action": "postcopy" if allow_postcopy else "abort"}
-    res = lab.module(SRC, "skillvl.offline_first.vm_migrate", args, timeout=timeout + 300)
-    wall = time.monotonic() - started
-    figs = res.get("figures") or {}
-    ok = not res.get("failed") and res.get("state", {}).get("dest") == "running"
-    return {"completed": ok, "wall_s": round(wall, 2),
-            "total_s": (figs.get("total_time_ms") or 0) / 1000.0 if ok else None,
-            "downtime_ms": figs.get("downtime_ms") if ok else None,
-            "sent_mib": round((figs.get("data_bytes") or 0) / MIB, 1) if ok else None,
-            "iterations": figs.get("memory_iterations"),
-            "throttle_pct": figs.get("auto_converge_throttle"),
-            "strategy": res.get("strategy_used") or "-",
-            "why": res.get("postcopy_reason"),
-            "pre_dirty_mib_s": figs.get("pre_dirty_rate_mib_s"),
-            "host": DST if ok else SRC,
-            "error": None if ok else res.get("msg")}
-
-
 # method name -> how it runs
 METHODS = ("virsh", "auto", "auto+postcopy")
 
@@ -149,53 +122,18 @@ def table(rows, cap, rate, base, guest_mib, overhead):
     return "\n".join(lines)
 
 
-def write_doc(path, text, start=START, end=END):
-    """Put ``text`` between the markers in the document (appended with them the first time)."""
-    block = "%s\n%s\n%s" % (start, text, end)
-    old = open(path).read() if os.path.exists(path) else ""
-    if start in old and end in old:
-        new = old[:old.index(start)] + block + old[old.index(end) + len(end):]
-    else:
-        new = old.rstrip("\n") + "\n\n" + block + "\n"
-    with open(path, "w") as handle:
-        handle.write(new)
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
-    ap.add_argument("--lab", default=os.environ.get("SKILLVL_LAB_NAME", "migbench"))
-    ap.add_argument("--cap", type=int, default=30, help="bandwidth cap, MiB/s")
-    ap.add_argument("--rate", type=int, default=50, help="memory writer rate, MiB/s")
-    ap.add_argument("--base", type=int, default=256, help="working-set base (100 %% load), MiB")
-    ap.add_argument("--guest-mib", type=int, default=384)
-    ap.add_argument("--timeout", type=int, default=60, help="give-up time per virsh run, s")
-    ap.add_argument("--loads", default="0,25,50,80,100")
-    ap.add_argument("--doc", default=os.path.join(TOP, "docs", "migration.md"))
-    ap.add_argument("--no-build", action="store_true")
-    ap.add_argument("--destroy", action="store_true")
+    add_load_arguments(ap, "migbench", "migration.md", "0,25,50,80,100", 60, "give-up time per virsh run, s")
     args = ap.parse_args()
 
-    lab = conftest.Lab(args.lab)
-    if not args.no_build:
-        lab.playbook("playbooks/lab.yml")
-        lab.playbook("playbooks/site.yml")
-    # Other guests of the lab (site.yml's demo) would compete for the 2 cores: paused meanwhile.
-    paused = {}
-    for host in (SRC, DST):
-        running = lab.virsh(host, "list", "--state-running", "--name").stdout.split()
-        paused[host] = [n for n in running if not n.startswith("migb-")]
-        for other in paused[host]:
-            lab.virsh(host, "suspend", other)
-    guests = labguests.Guests(lab)
     rows = []
     idle_touched = None
-    try:
+    with bench_lab(args, "migb-") as (lab, guests):
         for load_pct in [int(x) for x in args.loads.split(",")]:
-            load_mib = int(round(args.base * load_pct / 100.0))
             for method in METHODS:
                 name = "migb-%d-%s" % (load_pct, method)
-                guests.boot(name, mem_mib=args.guest_mib, load_mib=load_mib, rate_mib=args.rate if load_mib else 0)
-                time.sleep(3 if load_mib == 0 else 3 + load_mib / float(max(args.rate, 1)))  # writer touched it all
+                load_mib = boot_loaded(guests, name, args, load_pct)
                 before = guests.last_seq(SRC, name)
                 if method == "virsh":
                     row = run_virsh(lab, guests, name, args.cap, args.timeout)
@@ -212,14 +150,6 @@ def main():
                 rows.append(row)
                 print(json.dumps(row, sort_keys=True), flush=True)
                 guests.remove(name)
-    finally:
-        for name in guests.names:
-            guests.remove(name)
-        for host, names in paused.items():
-            for other in names:
-                lab.virsh(host, "resume", other, check=False)
-        if args.destroy:
-            lab.playbook("playbooks/lab_destroy.yml", check=False)
     idle_touched = idle_touched or 0.0
     idle = [r for r in rows if r["load_pct"] == 0 and r["method"] == "auto" and r.get("total_s")]
     # fixed cost of any migration here (destination QEMU start under TCG, handshakes): idle total - idle transfer
@@ -240,7 +170,7 @@ def main():
         for row in rows:
             writer.writerow(row)
     text = table(rows, args.cap, args.rate, args.base, args.guest_mib, overhead)
-    write_doc(args.doc, text)
+    write_doc(args.doc, text, START, END)
     print(text)
     by = {}
     for r in rows:

@@ -26,15 +26,10 @@ import os
 import sys
 import time
 
-TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
-sys.path.insert(0, os.path.join(TOP, "bench", "migration"))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import conftest  # noqa: E402  pylint: disable=wrong-import-position
-import labguests  # noqa: E402  pylint: disable=wrong-import-position
-from run import run_ours, write_doc  # noqa: E402  pylint: disable=wrong-import-position
-
-SRC, DST = "cloud1", "ws01"
+from benchlib import (  # noqa: E402  pylint: disable=wrong-import-position
+    DST, SRC, TOP, add_load_arguments, bench_lab, boot_loaded, run_ours, write_doc)
 MBIT_PER_MIB_S = 8 * 1.048576
 START, END = "<!-- bench:planner:start -->", "<!-- bench:planner:end -->"
 
@@ -77,36 +72,14 @@ def table(rows, args, overhead):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
-    ap.add_argument("--lab", default=os.environ.get("SKILLVL_LAB_NAME", "planbench"))
-    ap.add_argument("--cap", type=int, default=30, help="bandwidth cap and the planner's link, MiB/s")
-    ap.add_argument("--rate", type=int, default=50, help="memory writer rate, MiB/s")
-    ap.add_argument("--base", type=int, default=256, help="working-set base (100 %% load), MiB")
-    ap.add_argument("--guest-mib", type=int, default=384)
-    ap.add_argument("--timeout", type=int, default=300, help="vm_migrate timeout per move, s")
-    ap.add_argument("--loads", default="0,25,50,80")
-    ap.add_argument("--doc", default=os.path.join(TOP, "docs", "planner.md"))
-    ap.add_argument("--no-build", action="store_true")
-    ap.add_argument("--destroy", action="store_true")
+    add_load_arguments(ap, "planbench", "planner.md", "0,25,50,80", 300, "vm_migrate timeout per move, s")
     args = ap.parse_args()
 
-    lab = conftest.Lab(args.lab)
-    if not args.no_build:
-        lab.playbook("playbooks/lab.yml")
-        lab.playbook("playbooks/site.yml")
-    paused = {}
-    for host in (SRC, DST):   # other guests would compete for the 2 cores
-        running = lab.virsh(host, "list", "--state-running", "--name").stdout.split()
-        paused[host] = [n for n in running if not n.startswith("planb-")]
-        for other in paused[host]:
-            lab.virsh(host, "suspend", other)
-    guests = labguests.Guests(lab)
     rows = []
-    try:
+    with bench_lab(args, "planb-") as (lab, guests):
         for load_pct in [int(x) for x in args.loads.split(",")]:
-            load_mib = int(round(args.base * load_pct / 100.0))
             name = "planb-%d" % load_pct
-            guests.boot(name, mem_mib=args.guest_mib, load_mib=load_mib, rate_mib=args.rate if load_mib else 0)
-            time.sleep(3 if load_mib == 0 else 3 + load_mib / float(max(args.rate, 1)))   # the writer touched it all
+            load_mib = boot_loaded(guests, name, args, load_pct)
             plan = predict(lab, name, args.cap)
             pred = plan["prediction"]
             row = run_ours(lab, name, args.cap, args.timeout, allow_postcopy=False)
@@ -117,14 +90,6 @@ def main():
             rows.append(row)
             print(json.dumps(row, sort_keys=True), flush=True)
             guests.remove(name)
-    finally:
-        for name in guests.names:
-            guests.remove(name)
-        for host, names in paused.items():
-            for other in names:
-                lab.virsh(host, "resume", other, check=False)
-        if args.destroy:
-            lab.playbook("playbooks/lab_destroy.yml", check=False)
     idle = [r for r in rows if r["load_pct"] == 0 and r.get("total_s") and r.get("model_s")]
     overhead = max(0.0, idle[0]["total_s"] - idle[0]["model_s"]) if idle else 0.0
     for r in rows:

@@ -1,0 +1,108 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, SKILL/VL offline-first team
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""What the migration benches share: their options, a lab with the other guests paused, a guest
+booted with a memory-write load, a move with vm_migrate, and the table written into a doc.
+
+The lab itself comes from tests/integration (conftest.Lab, labguests.Guests)."""
+import contextlib
+import os
+import sys
+import time
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
+
+import conftest  # noqa: E402  pylint: disable=wrong-import-position
+import labguests  # noqa: E402  pylint: disable=wrong-import-position
+
+SRC, DST = "cloud1", "ws01"
+MIB = 1024.0 * 1024.0
+
+
+def add_load_arguments(parser, lab, doc, loads, timeout, timeout_help):
+    """The options every load bench takes."""
+    parser.add_argument("--lab", default=os.environ.get("SKILLVL_LAB_NAME", lab))
+    parser.add_argument("--cap", type=int, default=30, help="bandwidth cap, MiB/s")
+    parser.add_argument("--rate", type=int, default=50, help="memory writer rate, MiB/s")
+    parser.add_argument("--base", type=int, default=256, help="working-set base (100 %% load), MiB")
+    parser.add_argument("--guest-mib", type=int, default=384)
+    parser.add_argument("--timeout", type=int, default=timeout, help=timeout_help)
+    parser.add_argument("--loads", default=loads)
+    parser.add_argument("--doc", default=os.path.join(TOP, "docs", doc))
+    parser.add_argument("--no-build", action="store_true")
+    parser.add_argument("--destroy", action="store_true")
+
+
+@contextlib.contextmanager
+def bench_lab(args, prefix):
+    """The lab (built unless --no-build), with every guest not named ``prefix``* paused on the
+    source and the destination (they would compete for the 2 cores); yields (lab, guests).
+    Afterwards the bench's guests are removed, the others resumed, the lab removed with --destroy."""
+    lab = conftest.Lab(args.lab)
+    if not args.no_build:
+        lab.playbook("playbooks/lab.yml")
+        lab.playbook("playbooks/site.yml")
+    paused = {}
+    for host in (SRC, DST):
+        running = lab.virsh(host, "list", "--state-running", "--name").stdout.split()
+        paused[host] = [n for n in running if not n.startswith(prefix)]
+        for other in paused[host]:
+            lab.virsh(host, "suspend", other)
+    guests = labguests.Guests(lab)
+    try:
+        yield lab, guests
+    finally:
+        for name in guests.names:
+            guests.remove(name)
+        for host, names in paused.items():
+            for other in names:
+                lab.virsh(host, "resume", other, check=False)
+        if args.destroy:
+            lab.playbook("playbooks/lab_destroy.yml", check=False)
+
+
+def boot_loaded(guests, name, args, load_pct):
+    """Boot the guest writing ``load_pct`` % of the working-set base, and wait until the writer
+    has touched all of it; returns the load in MiB."""
+    load_mib = int(round(args.base * load_pct / 100.0))
+    guests.boot(name, mem_mib=args.guest_mib, load_mib=load_mib, rate_mib=args.rate if load_mib else 0)
+    time.sleep(3 if load_mib == 0 else 3 + load_mib / float(max(args.rate, 1)))
+    return load_mib
+
+
+def run_ours(lab, name, cap, timeout, allow_postcopy):
+    """vm_migrate strategy=auto: by default it finishes busy guests by throttling them
+    (auto-converge); with allow_postcopy it switches them to post-copy."""
+    started = time.monotonic()
+    args = {"name": name, "dest": DST, "transport": lab.migration_transport, "strategy": "auto",
+            "allow_postcopy": allow_postcopy, "bandwidth": cap, "timeout": timeout,
+            "timeout_action": "postcopy" if allow_postcopy else "abort"}
+    res = lab.module(SRC, "skillvl.offline_first.vm_migrate", args, timeout=timeout + 300)
+    wall = time.monotonic() - started
+    figs = res.get("figures") or {}
+    ok = not res.get("failed") and res.get("state", {}).get("dest") == "running"
+    return {"completed": ok, "wall_s": round(wall, 2),
+            "total_s": (figs.get("total_time_ms") or 0) / 1000.0 if ok else None,
+            "downtime_ms": figs.get("downtime_ms") if ok else None,
+            "sent_mib": round((figs.get("data_bytes") or 0) / MIB, 1) if ok else None,
+            "iterations": figs.get("memory_iterations"),
+            "throttle_pct": figs.get("auto_converge_throttle"),
+            "strategy": res.get("strategy_used") or "-",
+            "why": res.get("postcopy_reason"),
+            "pre_dirty_mib_s": figs.get("pre_dirty_rate_mib_s"),
+            "host": DST if ok else SRC,
+            "error": None if ok else res.get("msg")}
+
+
+def write_doc(path, text, start, end):
+    """Put ``text`` between the markers in the document (appended with them the first time)."""
+    block = "%s\n%s\n%s" % (start, text, end)
+    old = open(path).read() if os.path.exists(path) else ""
+    if start in old and end in old:
+        new = old[:old.index(start)] + block + old[old.index(end) + len(end):]
+    else:
+        new = old.rstrip("\n") + "\n\n" + block + "\n"
+    with open(path, "w") as handle:
+        handle.write(new)
