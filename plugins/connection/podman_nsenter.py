@@ -1,16 +1,25 @@
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Connection to a local, rootful podman container through nsenter (Molecule test helper)."""
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, SKILL/VL offline-first team
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Connection to a local, rootful podman container through nsenter (the local lab, Molecule)."""
 
 from __future__ import annotations
 
 DOCUMENTATION = r"""
 name: podman_nsenter
 short_description: Run tasks in a local rootful podman container through nsenter
+author:
+  - SKILL/VL offline-first team (@skillvl)
+version_added: 0.1.0
 description:
-  - Test helper of the collection's Molecule scenarios. Enters the namespaces of the
-    container's PID 1 with C(nsenter) instead of calling C(podman exec) for every command,
-    and supports pipelining; on a loaded machine a C(podman exec) costs about a second, a
-    C(nsenter) a few milliseconds.
+  - The connection of the local lab (C(playbooks/lab.yml)) and of the Molecule scenarios, whose
+    hosts are privileged podman containers running systemd.
+  - Enters the namespaces of the container's PID 1 with C(nsenter) instead of calling
+    C(podman exec) for every command, and supports pipelining, so a module runs in one
+    process. A C(podman exec) costs about half a second on a loaded machine, and a task
+    without pipelining needs four of them.
+  - Commands get the environment C(podman exec) would give them, not the controller's.
   - Needs root on the controller and the container on the same machine.
 options:
   remote_addr:
