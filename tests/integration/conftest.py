@@ -108,13 +108,14 @@ class Lab:
                                  % (path, proc.returncode, proc.stdout[-20000:], proc.stderr[-5000:]))
         return proc
 
-    def module(self, host, module, args, check_mode=False, timeout=1800):
+    def module(self, host, module, args, check_mode=False, timeout=1800, extra_vars=None):
         """Run one module on a lab host; returns its result dict (failed or not).
 
         No `-o`: in ansible-core 2.19 the oneline callback it selects replaces the json one.
         """
+        ev = dict(extra_vars or {}, lab_name=self.name)
         argv = [os.path.join(BIN, "ansible"), "-i", os.path.join(TOP, "inventories", "lab"),
-                host, "-e", json.dumps({"lab_name": self.name}), "-m", module,
+                host, "-e", json.dumps(ev), "-m", module,
                 "-a", json.dumps(args)]
         if check_mode:
             argv.append("--check")

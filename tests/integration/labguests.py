@@ -110,10 +110,10 @@ class Guests(object):
         return hb
 
 
-def migrate(lab, name, check_mode=False, host=SRC, **args):
+def migrate(lab, name, check_mode=False, host=SRC, extra_vars=None, **args):
     params = {"name": name, "dest": DST, "transport": lab.migration_transport}
     params.update(args)
-    return lab.module(host, M + "vm_migrate", params, check_mode=check_mode)
+    return lab.module(host, M + "vm_migrate", params, check_mode=check_mode, extra_vars=extra_vars)
 
 
 def run_in_thread(func):
