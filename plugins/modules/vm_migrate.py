@@ -154,6 +154,21 @@ options:
     type: str
     choices: [abort, postcopy]
     default: abort
+  postcopy_resume_timeout:
+    description:
+      - Seconds to keep trying to finish a move whose link, or the destination's libvirt, failed after
+        the switch to post-copy. From that switch on the VM exists only as both hosts together; libvirt
+        leaves the source paused (reason post-copy failed), and the VM is never resumed there.
+      - The module pauses the source's migration stream (libvirt's post-copy abort, QEMU's migrate-pause),
+        probes the destination every few seconds and, once it answers, resumes the same migration
+        (C(VIR_MIGRATE_POSTCOPY_RESUME), libvirt 8.5 or later) until the VM runs on the destination.
+      - When the time runs out the module fails, leaves the VM recoverable and names the
+        C(virsh migrate --postcopy-resume) command to run on the source host; running the module
+        again with the same options resumes it too.
+      - C(0) resumes nothing and only reports. Between 0 and 604800. Counts on top of O(timeout); keep
+        the task's C(async) above both.
+    type: int
+    default: 300
   stall_timeout:
     description: Seconds without a new low of the remaining memory after which pre-copy counts as stalled.
     type: int
@@ -245,6 +260,14 @@ strategy_used:
   description: C(precopy), C(auto_converge), C(postcopy) or C(cold).
   returned: when the VM moved
   type: str
+postcopy_recovery:
+  description:
+    - Set when the move failed in post-copy and was resumed (see O(postcopy_resume_timeout)), null otherwise.
+    - V(failure) is libvirt's error, V(attempts) the resume calls made, V(seconds) the time from the
+      failure to the end of the resume.
+  returned: when the VM moved live
+  type: dict
+  sample: {"failure": "internal error: client socket is closed", "attempts": 1, "seconds": 46.2}
 postcopy_reason:
   description: Why the migration switched to post-copy, if it did.
   returned: when the VM moved live

@@ -29,8 +29,10 @@ from ansible_collections.skillvl.offline_first.plugins.module_utils.migration im
 from ansible_collections.skillvl.offline_first.plugins.module_utils.migration import live
 from ansible_collections.skillvl.offline_first.plugins.module_utils.migration import plan as planmod
 from ansible_collections.skillvl.offline_first.plugins.module_utils.migration import preflight
+from ansible_collections.skillvl.offline_first.plugins.module_utils.migration import recovery
 from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.context import (
     Interrupted, MoveContext, locate)
+from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.monitor import Monitor, figures, start_log
 from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.plan import MigrationError
 
 STOP_SIGNALS = ('SIGTERM', 'SIGHUP')
@@ -92,8 +94,14 @@ class Migration(object):
         """Where the VM is: {'source': state, 'dest': state}."""
         return locate(self.src, self.dst, self.opts['name'])
 
+    @contextlib.contextmanager
     def context(self):
-        return MoveContext(self.opts, self.src, self.dst, self.dest_uri, self.clock, self.sleep, self.warnings)
+        """The mover's context; a connection it had to reopen (post-copy recovery) is taken back."""
+        ctx = MoveContext(self.opts, self.src, self.dst, self.dest_uri, self.clock, self.sleep, self.warnings)
+        try:
+            yield ctx
+        finally:
+            self.src, self.dst = ctx.src, ctx.dst
 
     # -- the whole request -----------------------------------------------------------------
     def check(self):
@@ -169,6 +177,8 @@ class Migration(object):
         if src_state == 'absent':
             return dict(base, changed=False, msg='VM "%s" is already defined on %s (stopped)' % (name, opts['dest']),
                         state={'source': src_state, 'dest': dst_state})
+        if src_state == 'paused' and session.domain_state(src_dom)[1] == recovery.PAUSED_POSTCOPY_FAILED:
+            return self._resume_postcopy(base, check_mode)
         if src_running and dst_running:
             raise MigrationError('VM "%s" runs on both the source and %s: refusing to touch either; '
                                  'check which one is current' % (name, opts['dest']),
@@ -206,7 +216,44 @@ class Migration(object):
             result['msg'] = 'would %s-migrate VM "%s" to %s' % (mode, name, opts['dest'])
             return result
         mover = cold if mode == 'cold' else live
-        result.update(mover.move(self.context(), src_dom, pre))
+        with self.context() as ctx:
+            result.update(mover.move(ctx, src_dom, pre))
         result['state'] = self.where()
         result['warnings'] = self.warnings + [r['message'] for r in verdict.warnings]
+        return result
+
+    def _resume_postcopy(self, base, check_mode):
+        """An earlier move of this VM failed in post-copy and was not resumed: finish it."""
+        opts = self.opts
+        name = opts['name']
+        flags, params, names = planmod.build(dict(opts, strategy='postcopy'))
+        result = dict(base, changed=True, mode='live',
+                      plan={'flags': names + ['postcopy_resume'], 'params': params, 'strategy': 'postcopy'})
+        with self.context() as ctx:
+            if check_mode:
+                result['msg'] = 'would resume the failed post-copy migration of VM "%s" to %s' % (name, opts['dest'])
+                return result
+            if not opts['postcopy_resume_timeout']:
+                raise MigrationError('VM "%s" is held by a failed post-copy migration (paused on the source, its '
+                                     'memory split between the hosts): do not start or resume it on the source; '
+                                     'finish the move on the source host with "%s", or set postcopy_resume_timeout'
+                                     % (name, recovery.command(ctx, flags, params)), state=self.where())
+            start_log(opts['progress_log'], {'vm': name, 'dest': opts['dest'], 'strategy': 'postcopy', 'resume': True,
+                                             'started': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())})
+            monitor = Monitor('postcopy', True, opts['timeout'], opts['timeout_action'], opts['stall_timeout'],
+                              opts['postcopy_ratio'], progress_log=opts['progress_log'], auto_postcopy=False)
+            started = self.clock()
+            resumed = recovery.resume(ctx, flags, params, monitor, 'found paused on the source in failed post-copy')
+            figs = figures(monitor.last, 'last job statistics sample (resumed post-copy)', monitor)
+            figs['wall_time_s'] = round(self.clock() - started, 2)
+            monitor.write({'phase': 'completed', 'strategy_used': 'postcopy', 'figures': figs})
+        state = self.where()
+        if state.get('dest') != 'running':
+            raise MigrationError('the post-copy resume of VM "%s" returned but the VM is not running on %s'
+                                 % (name, opts['dest']), state=state, figures=figs)
+        result.update(msg='VM "%s": the failed post-copy migration to %s was resumed and completed (%d resume '
+                          'call(s), %.1f s)' % (name, opts['dest'], resumed['attempts'], resumed['seconds']),
+                      strategy_used='postcopy', figures=figs, postcopy_reason='resume of a failed post-copy',
+                      postcopy_recovery=resumed, progress=monitor.records[-60:], state=state,
+                      warnings=list(self.warnings))
         return result

@@ -18,9 +18,9 @@ import threading
 import time
 
 from ansible_collections.skillvl.offline_first.plugins.module_utils.libvirt import session
-from ansible_collections.skillvl.offline_first.plugins.module_utils.libvirt.session import LibvirtError
 from ansible_collections.skillvl.offline_first.plugins.module_utils.libvirt.stats import measure_dirty_rate
 from ansible_collections.skillvl.offline_first.plugins.module_utils.migration import plan as planmod
+from ansible_collections.skillvl.offline_first.plugins.module_utils.migration import recovery
 from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.context import Interrupted
 from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.monitor import (
     Monitor, figures, start_log)
@@ -29,7 +29,6 @@ from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.pl
 EVENT_ID_JOB_COMPLETED = 21     # VIR_DOMAIN_EVENT_ID_JOB_COMPLETED (libvirt's stable ABI)
 EVENT_WAIT = 10.0               # s to wait for the job-completed event after the call returned
 POSTCOPY_GRACE = 300            # s a post-copy phase may run past the timeout before we report
-PAUSED_POSTCOPY, PAUSED_POSTCOPY_FAILED = 12, 13   # virDomainPausedReason (libvirt's stable ABI)
 ABORT_WAIT = 30                 # s for libvirt to end an aborted job when the watch is interrupted
 
 
@@ -156,8 +155,15 @@ def _run_job(ctx, src_dom, flags, params):
             _interrupted(ctx, exc, finished, cdom, monitor)
             raise
         wall = ctx.clock() - started
+        resumed = None
         if 'error' in outcome:
-            return _failed(ctx, outcome['error'], monitor, cdom, wall)
+            if not (opts['postcopy_resume_timeout'] and recovery.failed_in_postcopy(ctx, monitor)):
+                return _failed(ctx, outcome['error'], monitor, cdom, wall, flags, params)
+            # the link or the destination failed in post-copy: only finishing the move keeps the VM
+            event_seen.clear()
+            completed.clear()
+            resumed = recovery.resume(ctx, flags, params, monitor, session.error_text(outcome['error']), wall)
+            wall = ctx.clock() - started
         event_seen.wait(EVENT_WAIT)
         if completed:
             figs = figures(completed, 'source job-completed event', monitor)
@@ -167,7 +173,7 @@ def _run_job(ctx, src_dom, flags, params):
         if pre_dirty is not None:
             figs['pre_dirty_rate_mib_s'] = round(pre_dirty / 1048576.0, 1)
         strategy_used = 'precopy'
-        if monitor.phase == 'postcopy' or figs['postcopy_requests']:
+        if monitor.phase == 'postcopy' or figs['postcopy_requests'] or resumed:
             strategy_used = 'postcopy'
         elif figs['auto_converge_throttle']:
             strategy_used = 'auto_converge'
@@ -189,8 +195,12 @@ def _run_job(ctx, src_dom, flags, params):
         msg = 'VM "%s" live-migrated to %s in %.1f s (%s, downtime %s ms, %.1f MiB sent)' % (
             name, opts['dest'], (figs['total_time_ms'] or wall * 1000) / 1000.0, strategy_used,
             figs['downtime_ms'], (figs['data_bytes'] or 0) / 1048576.0)
+        if resumed:
+            msg += '; the post-copy failed (%s) and was resumed: %.1f s, %d resume call(s)' % (
+                resumed['failure'], resumed['seconds'], resumed['attempts'])
         return {'msg': msg, 'strategy_used': strategy_used, 'figures': figs,
-                'postcopy_reason': monitor.postcopy_reason, 'progress': monitor.records[-60:]}
+                'postcopy_reason': monitor.postcopy_reason, 'postcopy_recovery': resumed,
+                'progress': monitor.records[-60:]}
     finally:
         if callback_id is not None:
             try:
@@ -207,9 +217,10 @@ def _interrupted(ctx, exc, finished, cdom, monitor):
     if finished.is_set():
         exc.outcome = 'the migration job had already ended'
     elif monitor.phase == 'postcopy':
+        flags, params, _names = planmod.build(ctx.opts)
         exc.outcome = ('the migration was in post-copy and has been left running (aborting it now would lose '
-                       'the VM); if it fails, recover with "virsh migrate --postcopy --postcopy-resume %s '
-                       '%s" once both hosts answer' % (ctx.opts['name'], ctx.dest_uri))
+                       'the VM); if it fails, recover on the source host with "%s" once both hosts answer, '
+                       'or run this module again' % recovery.command(ctx, flags, params))
     else:
         try:
             cdom.abortJob()
@@ -224,15 +235,6 @@ def _interrupted(ctx, exc, finished, cdom, monitor):
         exc.message += '; ' + exc.outcome
 
 
-def _source_postcopy_paused(ctx):
-    """Whether libvirt says the source is paused by (a failed) post-copy."""
-    try:
-        state, reason = session.domain_state(session.lookup_domain(ctx.src, ctx.opts['name']))
-    except LibvirtError:
-        return False
-    return state == 'paused' and reason in (PAUSED_POSTCOPY, PAUSED_POSTCOPY_FAILED)
-
-
 def _fallback_figures(ctx, monitor):
     lv = session.require_libvirt()
     try:
@@ -245,7 +247,7 @@ def _fallback_figures(ctx, monitor):
     return figures(monitor.last, 'last job statistics sample (no completed event)', monitor)
 
 
-def _failed(ctx, exc, monitor, cdom, wall):
+def _failed(ctx, exc, monitor, cdom, wall, flags, params):
     name = ctx.opts['name']
     state = ctx.where()
     text = session.error_text(exc)
@@ -255,11 +257,16 @@ def _failed(ctx, exc, monitor, cdom, wall):
         what = '%s; aborted' % monitor.aborted_reason
     else:
         what = 'the migration failed: %s' % text
-    if _source_postcopy_paused(ctx) or (monitor.phase == 'postcopy' and state.get('source') != 'running'):
+    if recovery.source_pause_reason(ctx) in (recovery.PAUSED_POSTCOPY, recovery.PAUSED_POSTCOPY_FAILED) or \
+            (monitor.phase == 'postcopy' and state.get('source') != 'running'):
         # first: in post-copy the source must never be resumed (its memory is partly on the destination)
+        recovery.pause_source(ctx)
         where = ('the failure happened in post-copy: the VM\'s memory is split between the hosts (source %s, '
-                 'destination %s); recover with "virsh migrate --postcopy --postcopy-resume %s %s" once both '
-                 'hosts answer' % (state.get('source'), state.get('dest'), name, ctx.dest_uri))
+                 'destination %s); do not start or resume it on the source. Once both hosts answer, finish the '
+                 'move on the source host with "%s", or run this module again'
+                 % (state.get('source'), state.get('dest'), recovery.command(ctx, flags, params)))
+        if not ctx.opts['postcopy_resume_timeout']:
+            where += ' (postcopy_resume_timeout is 0: no automatic resume)'
     elif state.get('source') in ('running', 'paused') and state.get('dest') in ('absent', 'shutoff', 'unknown'):
         where = 'VM "%s" is still running on the source' % name
         if state['source'] == 'paused':

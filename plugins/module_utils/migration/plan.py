@@ -13,6 +13,7 @@ __metaclass__ = type
 
 import copy
 import math
+import shlex
 
 from ansible_collections.skillvl.offline_first.plugins.module_utils.backend import BackendError
 from ansible_collections.skillvl.offline_first.plugins.module_utils.libvirt.session import TRANSPORTS, uri_transport
@@ -39,7 +40,15 @@ FLAGS = {
     'paused': 32, 'non_shared_disk': 64, 'non_shared_inc': 128, 'change_protection': 256,
     'unsafe': 512, 'offline': 1024, 'compressed': 2048, 'abort_on_error': 4096,
     'auto_converge': 8192, 'rdma_pin_all': 16384, 'postcopy': 32768, 'tls': 65536,
-    'parallel': 131072,
+    'parallel': 131072, 'postcopy_resume': 524288,   # 1 << 19; 1 << 18 is NON_SHARED_SYNCHRONOUS_WRITES
+}
+# virsh migrate's options for the flags a post-copy resume repeats (the command an admin runs)
+VIRSH_OPTIONS = {
+    'live': '--live', 'peer2peer': '--p2p', 'tunnelled': '--tunnelled', 'persist_dest': '--persistent',
+    'undefine_source': '--undefinesource', 'non_shared_disk': '--copy-storage-all',
+    'non_shared_inc': '--copy-storage-inc', 'compressed': '--compressed', 'abort_on_error': '--abort-on-error',
+    'auto_converge': '--auto-converge', 'postcopy': '--postcopy', 'tls': '--tls', 'parallel': '--parallel',
+    'postcopy_resume': '--postcopy-resume',
 }
 
 
@@ -71,6 +80,7 @@ def argument_spec():
         undefine_source=dict(type='bool', default=True),
         timeout=dict(type='int', default=1800),
         timeout_action=dict(type='str', default='abort', choices=list(TIMEOUT_ACTIONS)),
+        postcopy_resume_timeout=dict(type='int', default=300),
         stall_timeout=dict(type='int', default=10),
         postcopy_ratio=dict(type='float', default=0.25),
         cold_fallback=dict(type='bool', default=False),
@@ -160,6 +170,7 @@ def normalize(options):
     need_int('parallel_connections', 0, 255, 'connections (0 or 1 = no multifd)')
     need_int('timeout', 1, MAX_TIMEOUT, 's')
     need_int('stall_timeout', 1, 3600, 's')
+    need_int('postcopy_resume_timeout', 0, MAX_TIMEOUT, 's (0 = report only, no automatic resume)')
     need_int('cold_shutdown_timeout', 1, 3600, 's')
     for key in ('auto_converge_initial', 'auto_converge_increment'):
         if opts[key] is not None:
@@ -305,3 +316,21 @@ def build(opts, copy_disks=None):
     for name in names:
         flags |= FLAGS[name]
     return flags, params, names
+
+
+def resume_command(name, dest_uri, flags, params=None, source_uri='qemu:///system'):
+    """The virsh command that resumes a failed post-copy by hand, on the source host.
+
+    The original call's flags and URIs plus ``--postcopy --postcopy-resume``: never a ``virsh
+    resume`` of the source, which libvirt refuses there and which would make two copies.
+    """
+    flags = flags | FLAGS['postcopy'] | FLAGS['postcopy_resume'] | FLAGS['peer2peer']
+    words = ['virsh', '-c', shlex.quote(source_uri), 'migrate']
+    words += [VIRSH_OPTIONS[key] for key in sorted(VIRSH_OPTIONS, key=lambda k: FLAGS[k]) if flags & FLAGS[key]]
+    params = params or {}
+    if params.get('migrate_uri'):
+        words += ['--migrateuri', shlex.quote(params['migrate_uri'])]
+    if params.get('bandwidth.postcopy'):
+        words += ['--postcopy-bandwidth', str(params['bandwidth.postcopy'])]
+    words += [shlex.quote(name), shlex.quote(dest_uri)]
+    return ' '.join(words)

@@ -104,6 +104,7 @@ class FakeDomain(object):
         self.shutdown_works = True
         self.downtime = None
         self.state_override = None    # (state, reason) libvirt reports, e.g. (3, 13): paused, post-copy failed
+        self.postcopy_paused = False   # abortJobFlags(POSTCOPY) was called
         self.lock = threading.Lock()
 
     # read side
@@ -148,6 +149,10 @@ class FakeDomain(object):
 
     def abortJob(self):
         self.aborted = True
+
+    def abortJobFlags(self, flags=0):
+        self.postcopy_paused = flags == 1     # VIR_DOMAIN_ABORT_JOB_POSTCOPY: migrate-pause, the VM stays paused
+        return 0
 
     def migrateStartPostCopy(self, flags=0):
         if self.job is None:

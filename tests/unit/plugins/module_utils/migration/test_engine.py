@@ -14,6 +14,7 @@ import threading
 import pytest
 
 from ansible_collections.skillvl.offline_first.plugins.module_utils.migration import plan
+from ansible_collections.skillvl.offline_first.plugins.module_utils.migration import recovery
 from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.engine import Migration
 from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.plan import MigrationError
 
@@ -193,11 +194,12 @@ def test_sigterm_in_postcopy_leaves_the_job_recoverable(world, h):
     assert 'post-copy' in err.value.message and '--postcopy-resume' in err.value.message
 
 
-@pytest.mark.parametrize('strategy', ['postcopy', 'precopy'])
-def test_postcopy_failure_reported_as_such_and_source_not_resumed(world, h, strategy):
+@pytest.mark.parametrize('strategy, resume_within', [('postcopy', 0), ('precopy', 0), ('postcopy', 1)])
+def test_postcopy_failure_reported_as_such_and_source_not_resumed(world, h, strategy, resume_within, monkeypatch):
     """A link cut in post-copy: the source is paused (reason post-copy failed), the destination unknown.
     It must not be reported as "paused on the source" nor resumed there (libvirt refuses; memory is split).
-    With strategy precopy the watch never saw the switch: the pause reason alone tells."""
+    With strategy precopy the watch never saw the switch: the pause reason alone tells. With a resume
+    bound and the link still down, the module gives up after it, the source's stream paused."""
     dom = h.add_vm(world.src)
     dom.script = [h.sample(1, 200 << 20), h.sample(2, 150 << 20)] * 500
     resumed = []
@@ -208,12 +210,107 @@ def test_postcopy_failure_reported_as_such_and_source_not_resumed(world, h, stra
         dom.fail_with = 'internal error: qemu unexpectedly closed the monitor: connection reset'
     dom.migrateStartPostCopy = start_postcopy
     if strategy == 'precopy':
-        dom.state_override = (3, 13)
-        dom.fail_with = 'operation failed: job \'migration out\' failed: connection reset'
+        original = dom.migrateToURI3
+
+        def migrate(uri, params, flags):
+            dom.state_override = (3, 13)
+            dom.fail_with = 'operation failed: job \'migration out\' failed: connection reset'
+            return original(uri, params, flags)
+        dom.migrateToURI3 = migrate
+    monkeypatch.setattr(recovery, 'dest_answers', lambda ctx: False)   # the link stays down
     with pytest.raises(MigrationError) as err:
-        mig(strategy=strategy).run()
-    assert 'post-copy' in err.value.message and '--postcopy-resume' in err.value.message
-    assert 'paused on the source' not in err.value.message and not resumed
+        mig(strategy=strategy, postcopy_resume_timeout=resume_within).run()
+    msg = err.value.message
+    assert 'post-copy' in msg and 'virsh -c qemu:///system migrate --live --p2p' in msg and '--postcopy-resume' in msg
+    assert 'paused on the source' not in msg and not resumed and dom.postcopy_paused
+    assert 'do not start or resume it on the source' in msg
+    if resume_within:
+        assert 'could not be resumed within 1 s' in msg, msg
+    else:
+        assert 'postcopy_resume_timeout is 0' in msg
+
+
+def test_postcopy_failure_resumed_when_the_link_returns(world, h, monkeypatch, tmp_path):
+    """The link returns after two probes: the source's stream is paused, the same migration resumed (same
+    URI and parameters, POSTCOPY_RESUME added), the source never resumed; the VM ends on the destination."""
+    dom = h.add_vm(world.src)
+    dom.script = [h.sample(1, 200 << 20), h.sample(2, 150 << 20)] * 500
+    resumed = []
+    dom.resume = lambda: resumed.append(True)
+
+    def start_postcopy(flags=0):
+        dom.state_override = (3, 13)
+        dom.fail_with = 'internal error: client socket is closed'
+    dom.migrateStartPostCopy = start_postcopy
+    original = dom.migrateToURI3
+
+    def migrate(uri, params, flags):
+        if flags & plan.FLAGS['postcopy_resume']:
+            assert dom.postcopy_paused, 'resumed before the source stream was paused'
+            dom.fail_with = dom.state_override = None
+            dom.script = [h.sample(3, 0, done=True)]
+        return original(uri, params, flags)
+    dom.migrateToURI3 = migrate
+    probes = []
+    monkeypatch.setattr(recovery, 'dest_answers', lambda ctx: len(probes) >= 2 or probes.append(1))
+    monkeypatch.setattr(recovery, 'RETRY', 0.05)
+    log = str(tmp_path / 'p.jsonl')
+    res = mig(strategy='postcopy', postcopy_resume_timeout=60, progress_log=log, bandwidth=5).run()
+    assert res['state'] == {'source': 'absent', 'dest': 'running'} and not resumed, res
+    assert res['strategy_used'] == 'postcopy' and res['postcopy_recovery']['attempts'] == 1, res
+    assert res['postcopy_recovery']['failure'] == 'internal error: client socket is closed'
+    assert 'was resumed' in res['msg']
+    first, again = dom.migrate_calls[0], dom.migrate_calls[-1]
+    assert again[0] == first[0] and again[1] == first[1]
+    assert again[2] == first[2] | plan.FLAGS['postcopy_resume']
+    phases = [json.loads(line).get('phase') for line in open(log).read().splitlines()[1:]]
+    assert phases.index('postcopy_failed') < phases.index('recovering') < phases.index('recovered')
+    assert phases[-1] == 'completed'
+
+
+def test_a_retry_resumes_a_failed_postcopy_left_by_an_earlier_run(world, h, monkeypatch):
+    """The source paused in failed post-copy, the destination running: a retry resumes (check mode says
+    so), never refuses as "runs on both", never resumes the source; with postcopy_resume_timeout 0 it
+    names the command instead."""
+    dom = h.add_vm(world.src)
+    h.add_vm(world.dst)
+    dom.state_override = (3, 13)
+    dom.script = [h.sample(1, 0, done=True)]
+    resumed = []
+    dom.resume = lambda: resumed.append(True)
+    original = dom.migrateToURI3
+
+    def migrate(uri, params, flags):
+        assert flags & plan.FLAGS['postcopy_resume'] and flags & plan.FLAGS['postcopy']
+        dom.state_override = None
+        return original(uri, params, flags)
+    dom.migrateToURI3 = migrate
+    monkeypatch.setattr(recovery, 'dest_answers', lambda ctx: True)
+    with pytest.raises(MigrationError) as err:
+        mig(postcopy_resume_timeout=0).run()
+    assert '--postcopy-resume' in err.value.message and 'do not start or resume it' in err.value.message
+    dry = mig(postcopy_resume_timeout=30).run(check_mode=True)
+    assert dry['changed'] and 'would resume' in dry['msg'] and not dom.migrate_calls
+    res = mig(postcopy_resume_timeout=30).run()
+    assert res['state'] == {'source': 'absent', 'dest': 'running'} and not resumed, res
+    assert 'was resumed and completed' in res['msg'] and res['postcopy_recovery']['attempts'] == 1
+
+
+def test_resume_command_repeats_the_flags():
+    flags, params, _names = plan.build(plan.normalize({'name': 'g1', 'dest': 'ws01', 'transport': 'tls',
+                                                       'strategy': 'postcopy', 'bandwidth': 8,
+                                                       'migrate_uri': 'tcp://10.0.0.2'}))
+    cmd = plan.resume_command('g1', 'qemu+tls://ws01/system', flags, params)
+    assert cmd == ('virsh -c qemu:///system migrate --live --p2p --persistent --undefinesource --abort-on-error '
+                   '--postcopy --tls --postcopy-resume --migrateuri tcp://10.0.0.2 --postcopy-bandwidth 8 '
+                   'g1 qemu+tls://ws01/system')
+
+
+@pytest.mark.parametrize('value', [-1, 604801, 'soon', True])
+def test_postcopy_resume_timeout_range(value):
+    with pytest.raises(MigrationError) as err:
+        plan.normalize({'name': 'g1', 'dest': 'ws01', 'postcopy_resume_timeout': value})
+    assert 'postcopy_resume_timeout must be' in err.value.message
 
 
 def test_unexpected_error_in_the_watch_aborts_the_job(world, h, monkeypatch):

@@ -21,7 +21,12 @@ with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "test_plan_ca
 # libvirt-domain.h's virDomainMigrateFlags (stable ABI), independently of plan.FLAGS
 LIBVIRT_FLAGS = dict(live=1 << 0, peer2peer=1 << 1, tunnelled=1 << 2, persist_dest=1 << 3, undefine_source=1 << 4,
                      non_shared_disk=1 << 6, non_shared_inc=1 << 7, compressed=1 << 11, abort_on_error=1 << 12,
-                     auto_converge=1 << 13, postcopy=1 << 15, tls=1 << 16, parallel=1 << 17)
+                     auto_converge=1 << 13, postcopy=1 << 15, tls=1 << 16, parallel=1 << 17,
+                     postcopy_resume=1 << 19)
+
+
+def test_every_flag_we_use_has_libvirts_value():
+    assert dict((name, plan.FLAGS[name]) for name in LIBVIRT_FLAGS) == LIBVIRT_FLAGS
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
