@@ -284,6 +284,20 @@ def test_iscsi_right_credentials_work(storage):
     assert proc.returncode == 0, proc.stderr
 
 
+def test_iscsi_initiator_names_still_restrict_after_a_tgt_restart(storage):
+    """tgt-admin binds initiator-address ALL to every target without an address line when tgtd
+    starts, and tgtd admits an initiator whose address or name is listed: without the role's
+    hook any initiator name got in (with the CHAP secret) until the next site.yml run."""
+    restart = storage.run(SERVER, "systemctl restart tgt && systemctl is-active tgt", check=False)
+    assert restart.returncode == 0, restart.stdout + restart.stderr
+    shown = storage.run(SERVER, "tgtadm --lld iscsi --mode target --op show").stdout
+    acl = shown.split("Target ")[[i for i, block in enumerate(shown.split("Target ")) if TARGET in block][0]]
+    assert "ALL" not in acl.split("ACL information:")[1].split(), acl
+    intruder = _iscsi_open(storage, "ws02", CHAP_USER, CHAP_PASSWORD, "iqn.2026-11.org.skillvl:intruder")
+    assert intruder.returncode != 0 and "Target not found" in intruder.stderr, intruder.stderr
+    assert _iscsi_open(storage, "ws02", CHAP_USER, CHAP_PASSWORD, DISK_IQN).returncode == 0
+
+
 def test_iscsi_wrong_chap_secret_is_refused(storage):
     proc = _iscsi_open(storage, "ws02", CHAP_USER, "wrong-secret-1234", DISK_IQN)
     assert proc.returncode != 0

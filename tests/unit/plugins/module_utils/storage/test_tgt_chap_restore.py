@@ -40,7 +40,9 @@ def hook(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "tgtd_ipc", load("tgtd_ipc", IPC))
     module = load("skillvl_tgt_chap_restore", HOOK)
     (tmp_path / "chap").mkdir()
+    (tmp_path / "conf.d").mkdir()
     monkeypatch.setattr(module, "SECRETS_GLOB", str(tmp_path / "chap" / "*.conf"))
+    monkeypatch.setattr(module, "CONF_GLOB", str(tmp_path / "conf.d" / "skillvl-*.conf"))
     monkeypatch.setenv("TGT_IPC_SOCKET", str(tmp_path / "socket"))
     return module
 
@@ -91,3 +93,46 @@ def test_an_account_that_cannot_be_bound_fails_the_start(hook, tmp_path, capsys)
 def test_no_tgtd_fails_the_start(hook, tmp_path, capsys):
     assert hook.main() == 1
     assert "cannot reach tgtd" in capsys.readouterr().err
+
+
+SHOWN_AFTER_TGT_ADMIN = (b"Target 1: iqn.2026-11.org.skillvl:storage1.vms\n"
+                         b"    System information:\n        Driver: iscsi\n        State: offline\n"
+                         b"    LUN information:\n        LUN: 0\n            Type: controller\n"
+                         b"    Account information:\n"
+                         b"    ACL information:\n        ALL\n        iqn.2026-11.org.skillvl:cloud1\n"
+                         b"Target 2: iqn.2026-11.org.skillvl:foreign\n"
+                         b"    ACL information:\n        ALL\n")
+
+
+def test_the_address_wildcard_tgt_admin_adds_is_unbound_from_our_targets_only(hook, tmp_path, capsys):
+    """tgt-admin binds initiator-address ALL to a target without an address line, and tgtd admits
+    an initiator whose address or name is listed: ALL would admit any initiator name."""
+    (tmp_path / "conf.d" / "skillvl-vms.conf").write_text(
+        "# Managed by skillvl.offline_first.iscsi_target\n<target iqn.2026-11.org.skillvl:storage1.vms>\n"
+        "    initiator-name iqn.2026-11.org.skillvl:cloud1\n</target>\n")
+    server = FakeTgtdServer(str(tmp_path / "socket.0"), [
+        answer(0, SHOWN_AFTER_TGT_ADMIN), answer(0, b"Account list:\n"), answer(0)])
+    try:
+        assert hook.main() == 0
+    finally:
+        server.close()
+    # the foreign target (not ours: no skillvl conf.d file) keeps what its admin configured
+    assert server.received[2:] == [encode_request("target", "unbind", [("initiator-address", "ALL")], tid=1)]
+    assert "initiator-address ALL (added by tgt-admin) unbound" in capsys.readouterr().out
+
+
+def test_the_acl_parser_reads_each_targets_own_entries(hook):
+    acls = hook.address_acls(SHOWN_AFTER_TGT_ADMIN.decode())
+    assert acls == {"iqn.2026-11.org.skillvl:storage1.vms": ["ALL", "iqn.2026-11.org.skillvl:cloud1"],
+                    "iqn.2026-11.org.skillvl:foreign": ["ALL"]}
+
+
+def test_a_wildcard_that_cannot_be_unbound_fails_the_start(hook, tmp_path, capsys):
+    (tmp_path / "conf.d" / "skillvl-vms.conf").write_text("<target iqn.2026-11.org.skillvl:storage1.vms>\n</target>\n")
+    server = FakeTgtdServer(str(tmp_path / "socket.0"), [
+        answer(0, SHOWN_AFTER_TGT_ADMIN), answer(0, b"Account list:\n"), answer(22)])
+    try:
+        assert hook.main() == 1
+    finally:
+        server.close()
+    assert "unbinding initiator-address ALL" in capsys.readouterr().err
