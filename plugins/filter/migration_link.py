@@ -17,6 +17,7 @@ description:
   - The rate is the median of what QEMU measured on the wire in the latest moves between the two
     hosts, in either direction (one path); moves that failed, reported no rate, or ran at their
     bandwidth cap (which measures the cap, not the link) are left out. Without such a move, the
+    rate O(probed_mbit) of a fresh probe of the path (M(skillvl.offline_first.link_probe)), else the
     configured rate. Never above the bandwidth cap of the coming move.
 author:
   - SKILL/VL offline-first team (@skillvl)
@@ -45,6 +46,9 @@ options:
     description: How many of the latest moves between the hosts make the median.
     type: int
     default: 5
+  probed_mbit:
+    description: The rate a probe of the path measured (Mbit/s), used when no recorded move measured it.
+    type: float
 '''
 
 EXAMPLES = r'''
@@ -64,7 +68,7 @@ _value:
       description: The link rate for the plan, Mbit/s.
       type: float
     source:
-      description: Where the rate comes from, in words (recorded moves or configured; capped or not).
+      description: Where the rate comes from, in words (recorded moves, probed or configured; capped or not).
       type: str
     samples:
       description: The rates of the recorded moves used, Mbit/s, oldest first.
@@ -81,12 +85,13 @@ from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.hi
     LAST, link_figures, parse_records)
 
 
-def _link_filter(text, source, target, configured_mbit, bandwidth_mib_s=0, last=LAST):
+def _link_filter(text, source, target, configured_mbit, bandwidth_mib_s=0, last=LAST, probed_mbit=None):
     if text is not None and not isinstance(text, str):
         raise AnsibleFilterError('migration_link expects the text of the move records (JSON lines)')
     records, unreadable = parse_records(text)
     try:
-        out = link_figures(records, source, target, float(configured_mbit), float(bandwidth_mib_s or 0), int(last))
+        out = link_figures(records, source, target, float(configured_mbit), float(bandwidth_mib_s or 0), int(last),
+                           float(probed_mbit) if probed_mbit else None)
     except (TypeError, ValueError) as exc:
         raise AnsibleFilterError('migration_link: %s' % exc)
     out['unreadable_lines'] = unreadable

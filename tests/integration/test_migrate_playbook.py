@@ -135,8 +135,10 @@ def test_one_source_there_and_back_despite_a_stale_definition(lab, guests):
     assert proc.stdout.count('move VM "%s" to ' % name) == 2, proc.stdout[-6000:]
     there, back = read_records(records)
     assert (there["source"], there["target"], back["source"], back["target"]) == ("cloud1", "ws01", "ws01", "cloud1")
-    # the way back plans with the rate QEMU measured on the way there (one path, either direction)
-    assert there["link"]["source"].startswith("configured"), there
+    # the way there: no recorded move, so a probe measured the path; the way back plans with the
+    # rate QEMU measured on the way there (one path, either direction)
+    assert there["link"]["source"].startswith("probed"), there
+    assert there["link"]["link_mbit"] == there["link"]["probe"]["mbit"] > 0, there
     assert back["link"]["source"].startswith("recorded: median of the last 1 move(s)"), back
     assert back["link"]["samples"] and back["link"]["link_mbit"] == back["link"]["samples"][0], back
     for record in (there, back):

@@ -4,10 +4,12 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """vm_migration_plan on real QEMU/libvirt in the lab (issue 9): it measures the guest (memory,
 touched memory, QEMU's dirty rate), asks every candidate's pre-flight, chooses the candidate
-closest to the user, and changes nothing.
+closest to the user, and changes nothing; link_probe measures a path no move has used.
 Run: SKILLVL_LAB_NAME=plan pytest tests/integration/test_planner.py
 """
-from labguests import DST, M, SRC
+import subprocess
+
+from labguests import DST, M, SRC, run_in_thread
 
 
 def plan(lab, name, check_mode=False, **args):
@@ -59,3 +61,41 @@ def test_plan_for_a_writing_guest_over_a_slow_link(lab, guests):
     assert allowed["strategy"] == "postcopy", allowed["table"]
     assert guests.state(SRC, name) == "running" and guests.state(DST, name) == "absent"
     guests.remove(name)
+
+
+def _probe(lab, src, dst, **args):
+    """link_probe from src to dst: the listener in a thread, the sender here."""
+    to, peer = lab.hostvars(dst)["skillvl_underlay_address"], lab.hostvars(src)["skillvl_underlay_address"]
+    listen = {"mode": "listen", "address": to, "peer": peer, "timeout": 60}
+    thread, box = run_in_thread(lambda: lab.module(dst, M + "link_probe", listen))
+    sent = lab.module(src, M + "link_probe", dict({"mode": "send", "host": to, "seconds": 3}, **args))
+    thread.join(90)
+    assert not thread.is_alive() and not sent.get("failed"), (sent, box)
+    listened = box["result"]
+    assert not listened.get("failed") and listened["peer"] == peer, listened
+    assert listened["bytes"] == sent["bytes"] and not sent["changed"], (sent, listened)
+    return sent
+
+
+def test_link_probe_measures_the_path_a_cap_included(lab):
+    """A link no move has used: the probe measures it, a tbf cap on the destination's underlay
+    port included (the lab has no netem, so the round trip is only checked to be small)."""
+    free = _probe(lab, SRC, "ws02")
+    assert free["mbit"] > 100 and 0 < free["rtt_ms"]["median"] < 50, free
+    underlay = ["ip", "netns", "exec", "%s-underlay" % lab.name, "tc", "qdisc"]
+    subprocess.run(underlay + ["add", "dev", "ws02", "root", "tbf", "rate", "40mbit", "burst", "64kb",
+                               "latency", "50ms"], check=True, timeout=30)
+    try:
+        capped = _probe(lab, SRC, "ws02")
+    finally:
+        subprocess.run(underlay + ["del", "dev", "ws02", "root"], check=False, timeout=30)
+    assert 30 <= capped["mbit"] <= 42, capped
+    # a listener answers only its peer: a probe from another host finds nobody to talk to
+    thread, box = run_in_thread(lambda: lab.module("ws02", M + "link_probe", {
+        "mode": "listen", "address": lab.hostvars("ws02")["skillvl_underlay_address"],
+        "peer": lab.hostvars(DST)["skillvl_underlay_address"], "timeout": 5}))
+    stranger = lab.module(SRC, M + "link_probe", {"mode": "send", "seconds": 1, "timeout": 5,
+                                                  "host": lab.hostvars("ws02")["skillvl_underlay_address"]})
+    thread.join(60)
+    assert stranger.get("failed") and box["result"].get("failed"), (stranger, box)
+    assert "no probe from %s" % lab.hostvars(DST)["skillvl_underlay_address"] in box["result"]["msg"]

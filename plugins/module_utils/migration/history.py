@@ -59,11 +59,12 @@ def measured_rate_mbit(record):
     return rate * MBIT_PER_MIB_S
 
 
-def link_figures(records, source, target, configured_mbit, bandwidth_mib_s=0, last=LAST):
+def link_figures(records, source, target, configured_mbit, bandwidth_mib_s=0, last=LAST, probed_mbit=None):
     """The link rate a plan from ``source`` to ``target`` should use, and where it comes from.
 
     The median of the rates measured by the latest ``last`` moves between the two hosts (either
-    direction: one path), else ``configured_mbit``; never above the move's own bandwidth cap.
+    direction: one path), else a fresh probe of the path (``probed_mbit``, link_probe), else
+    ``configured_mbit``; never above the move's own bandwidth cap.
     """
     if configured_mbit is None or configured_mbit <= 0:
         raise ValueError('the configured link rate must be above 0 Mbit/s, not %r' % (configured_mbit,))
@@ -74,6 +75,9 @@ def link_figures(records, source, target, configured_mbit, bandwidth_mib_s=0, la
     if samples:
         link = _median(samples)
         origin = 'recorded: median of the last %d move(s) between %s and %s' % (len(samples), source, target)
+    elif probed_mbit:
+        link = float(probed_mbit)
+        origin = 'probed: no recorded move between %s and %s, a TCP probe of the path measured it' % (source, target)
     else:
         link = float(configured_mbit)
         origin = 'configured: no recorded move between %s and %s measured the link' % (source, target)

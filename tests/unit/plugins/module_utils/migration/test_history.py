@@ -49,6 +49,15 @@ def test_effective_rate_when_qemu_reported_no_transfer_rate_and_a_slow_capped_mo
     assert out['samples'] == [round(20.0 * MBIT_PER_MIB_S, 1), round(2.0 * MBIT_PER_MIB_S, 1)]
 
 
+def test_a_probe_stands_in_for_the_records_but_never_beats_them():
+    probed = link_figures([], 'cloud1', 'ws01', 1000, probed_mbit=240.5)
+    assert probed['link_mbit'] == 240.5 and probed['source'].startswith('probed: no recorded move between cloud1')
+    recorded = link_figures([record(rate=20.0)], 'cloud1', 'ws01', 1000, probed_mbit=240.5)
+    assert recorded['source'].startswith('recorded:') and recorded['link_mbit'] == round(20.0 * MBIT_PER_MIB_S, 1)
+    capped = link_filter('', 'cloud1', 'ws01', 1000, bandwidth_mib_s=10, probed_mbit='240.5')
+    assert capped['link_mbit'] == round(10 * MBIT_PER_MIB_S, 1) and capped['source'].startswith('probed:')
+
+
 def test_never_above_the_coming_moves_cap():
     out = link_figures([], 'cloud1', 'ws01', 1000, bandwidth_mib_s=10)
     assert out['link_mbit'] == round(10 * MBIT_PER_MIB_S, 1) and out['source'].endswith('capped by bandwidth=10 MiB/s')
