@@ -146,6 +146,18 @@ def uri_host(uri):
     return m.group(1)
 
 
+# The ports libvirtd listens on per transport when a URI names none.
+DEFAULT_PORTS = {'tls': 16514, 'tcp': 16509, 'ssh': 22}
+
+
+def uri_port(uri, default_transport='tls'):
+    """The TCP port a remote libvirt URI reaches: the one it names, else its transport's default."""
+    m = re.match(r'^[a-z0-9+]+://(?:[^@/]*@)?(?:\[[^\]]+\]|[^:/?]*):(\d+)', uri or '')
+    if m:
+        return int(m.group(1))
+    return DEFAULT_PORTS.get(uri_transport(uri) or default_transport, DEFAULT_PORTS['tls'])
+
+
 def uri_transport(uri):
     """'tls', 'ssh' or 'tcp' for a remote libvirt URI; None for a host name or another transport."""
     m = re.match(r'^[a-z0-9]+\+(tls|ssh|tcp|libssh|libssh2)://', uri or '')

@@ -152,7 +152,7 @@ def _run_job(ctx, src_dom, flags, params):
                                      'libvirt still runs the job: check "virsh domjobinfo %s" on both hosts'
                                      % (name, hard_limit, name), state=ctx.where())
         except BaseException as exc:   # any exit path (SIGTERM included): the job is not left unwatched
-            _interrupted(ctx, exc, finished, cdom, monitor)
+            _interrupted(ctx, exc, finished, cdom, monitor, flags, params)
             raise
         wall = ctx.clock() - started
         resumed = None
@@ -210,14 +210,13 @@ def _run_job(ctx, src_dom, flags, params):
         session.close(control)
 
 
-def _interrupted(ctx, exc, finished, cdom, monitor):
+def _interrupted(ctx, exc, finished, cdom, monitor, flags, params):
     """The watch ends early: abort the job, or in post-copy leave it recoverable; log it."""
     lv = session.require_libvirt()
     why = str(exc) if isinstance(exc, Interrupted) else '%s: %s' % (type(exc).__name__, exc)
     if finished.is_set():
         exc.outcome = 'the migration job had already ended'
     elif monitor.phase == 'postcopy':
-        flags, params, _names = planmod.build(ctx.opts)
         exc.outcome = ('the migration was in post-copy and has been left running (aborting it now would lose '
                        'the VM); if it fails, recover on the source host with "%s" once both hosts answer, '
                        'or run this module again' % recovery.command(ctx, flags, params))
@@ -257,8 +256,7 @@ def _failed(ctx, exc, monitor, cdom, wall, flags, params):
         what = '%s; aborted' % monitor.aborted_reason
     else:
         what = 'the migration failed: %s' % text
-    if recovery.source_pause_reason(ctx) in (recovery.PAUSED_POSTCOPY, recovery.PAUSED_POSTCOPY_FAILED) or \
-            (monitor.phase == 'postcopy' and state.get('source') != 'running'):
+    if recovery.failed_in_postcopy(ctx, monitor):
         # first: in post-copy the source must never be resumed (its memory is partly on the destination)
         recovery.pause_source(ctx)
         where = ('the failure happened in post-copy: the VM\'s memory is split between the hosts (source %s, '

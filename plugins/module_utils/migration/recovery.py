@@ -18,7 +18,6 @@ once the destination's libvirt answers again, the same migration is resumed
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import re
 import socket
 import threading
 
@@ -32,7 +31,6 @@ ABORT_JOB_POSTCOPY = 1          # VIR_DOMAIN_ABORT_JOB_POSTCOPY (libvirt >= 8.5)
 PAUSED_POSTCOPY, PAUSED_POSTCOPY_FAILED = 12, 13   # virDomainPausedReason (libvirt's stable ABI)
 RETRY = 5.0                     # s between probes of the destination and between resume attempts
 PROBE_TIMEOUT = 3.0             # s for one TCP probe of the destination's libvirt
-LIBVIRT_PORTS = {'tls': 16514, 'tcp': 16509, 'ssh': 22}
 
 
 def source_pause_reason(ctx):
@@ -45,9 +43,9 @@ def source_pause_reason(ctx):
 
 
 def failed_in_postcopy(ctx, monitor):
-    """Whether a failed move had switched to post-copy: the VM's memory is split between the hosts."""
-    reason = source_pause_reason(ctx)
-    if reason == PAUSED_POSTCOPY_FAILED or (reason == PAUSED_POSTCOPY and monitor.phase == 'postcopy'):
+    """Whether a failed move had switched to post-copy: the VM's memory is split between the hosts.
+    libvirt's pause reason says so even when the watch never saw the switch."""
+    if source_pause_reason(ctx) in (PAUSED_POSTCOPY, PAUSED_POSTCOPY_FAILED):
         return True
     return monitor.phase == 'postcopy' and ctx.where().get('source') not in ('running', 'absent', 'shutoff')
 
@@ -79,10 +77,7 @@ def dest_answers(ctx):
     host = session.uri_host(ctx.dest_uri)
     if not host:
         return True
-    port = ctx.opts['dest_port'] or LIBVIRT_PORTS.get(ctx.opts['transport'], 16514)
-    given = re.match(r'^[a-z0-9+]+://(?:[^@/]*@)?(?:\[[^\]]+\]|[^:/?]*):(\d+)', ctx.dest_uri)
-    if given:
-        port = int(given.group(1))
+    port = session.uri_port(ctx.dest_uri, ctx.opts['transport'])
     try:
         probe = socket.create_connection((host.strip('[]'), port), PROBE_TIMEOUT)
     except (OSError, socket.error):

@@ -58,6 +58,14 @@ def test_build_uri_refuses(kw, words):
     assert words in str(err.value)
 
 
+def test_uri_port_named_or_the_transports_default():
+    assert session.uri_port('qemu+tcp://root@ws01:16600/system') == 16600
+    assert session.uri_port('qemu+tls://[2001:db8::2]:16700/system') == 16700
+    assert session.uri_port('qemu+tls://ws01/system') == 16514
+    assert session.uri_port('qemu+ssh://admin@ws01/system') == 22
+    assert session.uri_port('ws01', 'tcp') == 16509
+
+
 def test_uri_host():
     assert session.uri_host('qemu+tcp://root@ws01:16509/system') == 'ws01'
     assert session.uri_host('qemu:///system') is None
