@@ -72,6 +72,9 @@ LAB_OVERRIDES = {
     "nfs_server_backend",            # no nfsd: nfs-ganesha
     "iscsi_target_backend",          # no LIO: tgt
     "vm_guests",                     # the lab's small guest instead of the cloud image
+    "wan_emulation_method",          # no sch_netem: a userspace forwarder
+    "wan_emulation_interface",       # ... on the host's port of the underlay bridge
+    "wan_emulation_runs_on",         # ... which the controller holds
 }
 
 
