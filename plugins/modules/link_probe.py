@@ -20,6 +20,9 @@ description:
     O(seconds) of data; the rate is what the listener received, timed from the first byte to the end.
   - The listener serves one probe and answers only the expected O(peer); every wait is bounded by
     O(timeout). Nothing is changed on either host.
+  - O(mode=connect) measures only the round trip, from this host to O(host), by O(count) TCP handshakes
+    on O(port), with no listener of ours. A listening port answers with SYN/ACK, a closed one with a
+    reset, both after one round trip (for the planner's round trip to the user's workstation).
 author:
   - SKILL/VL offline-first team (@skillvl)
 extends_documentation_fragment:
@@ -30,10 +33,12 @@ attributes:
     details: Any POSIX host with Python; the two hosts must reach each other on O(port).
 options:
   mode:
-    description: C(listen) on the receiving host, C(send) on the host that probes the path to it.
+    description:
+      - C(listen) on the receiving host, C(send) on the host that probes the path to it.
+      - C(connect) times TCP handshakes to O(host) (round trip only, nothing to run there).
     type: str
     required: true
-    choices: [listen, send]
+    choices: [listen, send, connect]
   address:
     description: With O(mode=listen), the local address to listen on (the address the sender will use).
     type: str
@@ -41,10 +46,12 @@ options:
     description: With O(mode=listen), the only address a probe is accepted from (the sender's address).
     type: str
   host:
-    description: With O(mode=send), the listener's address or name.
+    description: With O(mode=send), the listener's address or name; with O(mode=connect), the host to time.
     type: str
   port:
-    description: TCP port of the listener; the default lies above libvirt's migration port range.
+    description:
+      - TCP port of the listener; the default lies above libvirt's migration port range.
+      - With O(mode=connect), the port to open (listening or closed; one a firewall does not drop, such as ssh's).
     type: int
     default: 49400
   seconds:
@@ -52,7 +59,7 @@ options:
     type: float
     default: 3
   count:
-    description: With O(mode=send), how many round trips to time, 1 to 100.
+    description: With O(mode=send) or O(mode=connect), how many round trips to time, 1 to 100.
     type: int
     default: 5
   timeout:
@@ -85,6 +92,14 @@ EXAMPLES = r'''
 - name: Show the path
   ansible.builtin.debug:
     msg: "{{ probe.mbit }} Mbit/s, RTT {{ probe.rtt_ms.median }} ms"
+
+- name: Round trip from a candidate host to the user's workstation (its ssh port)
+  skillvl.offline_first.link_probe:
+    mode: connect
+    host: 10.20.0.121
+    port: 22
+  delegate_to: skillvl-srv03
+  register: to_user
 '''
 
 RETURN = r'''
@@ -102,13 +117,19 @@ seconds:
   returned: success
   type: float
 rtt_ms:
-  description: With O(mode=send), round-trip times over the connection (min, median, max, samples) in ms.
-  returned: success and mode is send
+  description:
+    - With O(mode=send), round-trip times over the connection (min, median, max, samples) in ms.
+    - With O(mode=connect), the handshakes' times.
+  returned: success and mode is send or connect
   type: dict
   sample: {"min": 0.21, "median": 0.25, "max": 0.4, "samples": [0.21, 0.22, 0.25, 0.3, 0.4]}
 peer:
   description: With O(mode=listen), the address the probe came from.
   returned: success and mode is listen
+  type: str
+answer:
+  description: With O(mode=connect), how O(host) answered the handshakes, C(accepted), C(refused) (a closed port) or C(both).
+  returned: success and mode is connect
   type: str
 pings:
   description: With O(mode=listen), how many round trips the sender timed.
@@ -125,7 +146,7 @@ from ansible_collections.skillvl.offline_first.plugins.module_utils.net import p
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            mode=dict(type='str', required=True, choices=['listen', 'send']),
+            mode=dict(type='str', required=True, choices=['listen', 'send', 'connect']),
             address=dict(type='str'),
             peer=dict(type='str'),
             host=dict(type='str'),
@@ -134,7 +155,8 @@ def main():
             count=dict(type='int', default=5),
             timeout=dict(type='int', default=30),
         ),
-        required_if=[('mode', 'listen', ('address', 'peer')), ('mode', 'send', ('host',))],
+        required_if=[('mode', 'listen', ('address', 'peer')), ('mode', 'send', ('host',)),
+                     ('mode', 'connect', ('host',))],
         supports_check_mode=True,
     )
     p = module.params
@@ -142,6 +164,8 @@ def main():
     def measure():
         if p['mode'] == 'listen':
             result = probe.listen(p['address'], p['port'], p['peer'], timeout=p['timeout'])
+        elif p['mode'] == 'connect':
+            result = probe.connect_rtt(p['host'], p['port'], count=p['count'], timeout=p['timeout'])
         else:
             result = probe.send(p['host'], p['port'], seconds=p['seconds'], count=p['count'], timeout=p['timeout'])
         return dict(result, changed=False)

@@ -158,3 +158,43 @@ def test_one_source_there_and_back_despite_a_stale_definition(lab, guests):
         "a migration was started from the stale definition on ws02"
     guests.assert_alive("cloud1", name, before, "there and back")
     guests.remove(name)
+
+
+def _shape(lab, host, **figures):
+    """The WAN role on one host's underlay side (figures: wan_emulation_* without the prefix)."""
+    ev = {"wan_hosts": host}
+    ev.update(("wan_emulation_" + k, v) for k, v in figures.items())
+    proc = lab.playbook("playbooks/wan.yml", ev, check=False)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+
+
+def test_without_a_target_the_move_goes_to_the_candidate_closest_to_the_user(lab, guests):
+    """Viper's choice (issue 9): the round trip from each candidate to the user's workstation is
+    timed, and the planner takes the closest fit candidate; a delay added on one candidate's
+    side turns the choice. storage1 stands for the user's workstation."""
+    name = guests.boot("mpb-near", host="cloud1")
+    choice = {"vm": name, "user": "storage1", "candidates": "ws01,ws02"}
+    try:
+        _shape(lab, "ws01", rtt_ms=20)
+        planned = lab.playbook("playbooks/migrate.yml", dict(choice, plan_only=True), check=False)
+        assert planned.returncode == 0, planned.stdout[-6000:]
+        assert "VM %s moves from cloud1 to ws02" % name in planned.stdout, planned.stdout[-6000:]
+        assert "did not move" not in planned.stdout and "Start the migration" not in planned.stdout
+        assert where(guests, name)["cloud1"] == "running"
+        _shape(lab, "ws01", state="absent")
+
+        _shape(lab, "ws02", rtt_ms=20)
+        moved = lab.playbook("playbooks/migrate.yml", choice, check=False)
+        assert moved.returncode == 0, moved.stdout[-6000:]
+        assert "VM %s moved from cloud1 to ws01" % name in moved.stdout, moved.stdout[-6000:]
+        assert where(guests, name)["ws01"] == "running"
+    finally:
+        _shape(lab, "ws01", state="absent")
+        _shape(lab, "ws02", state="absent")
+    # bad input: a user the inventory does not know, a candidate that is not a hypervisor
+    for bad, words in (({"user": "nobody"}, "usage: -e vm=NAME"),
+                       ({"candidates": "ws01,storage1"}, "candidates must be hypervisors of this inventory, not: storage1")):
+        refused = lab.playbook("playbooks/migrate.yml", dict(choice, **bad), check=False)
+        assert refused.returncode != 0 and words in refused.stdout, refused.stdout[-3000:]
+    assert where(guests, name)["ws01"] == "running"
+    guests.remove(name)

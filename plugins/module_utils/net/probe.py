@@ -19,6 +19,7 @@ bounded. Plain Python: the module link_probe, a planner or an experiment runner 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import errno
 import socket
 import time
 
@@ -44,6 +45,13 @@ def _check(seconds=None, count=None, timeout=None):
         problems.append('timeout must be 1 to 3600 s, not %s' % timeout)
     if problems:
         raise ProbeError('; '.join(problems))
+
+
+def _summary(samples):
+    """Round-trip samples (ms) as min, median, max and the sorted samples."""
+    samples = sorted(samples)
+    return dict(min=round(samples[0], 3), median=round(samples[len(samples) // 2], 3),
+                max=round(samples[-1], 3), samples=[round(s, 3) for s in samples])
 
 
 def _readline(conn, limit=128):
@@ -163,8 +171,43 @@ def send(host, port, seconds=3.0, count=5, timeout=30, clock=time.monotonic):
         received, elapsed = int(reply[0]), float(reply[1])
     except (IndexError, ValueError):
         raise ProbeError('the listener on %s sent no count of what it received' % host)
-    samples.sort()
-    return dict(rtt_ms=dict(min=round(samples[0], 3), median=round(samples[len(samples) // 2], 3),
-                            max=round(samples[-1], 3), samples=[round(s, 3) for s in samples]),
-                bytes=received, seconds=round(elapsed, 3),
+    return dict(rtt_ms=_summary(samples), bytes=received, seconds=round(elapsed, 3),
                 mbit=round(received * 8 / elapsed / 1e6, 1) if elapsed > 0 else None)
+
+
+def connect_rtt(host, port, count=5, timeout=10, clock=time.monotonic):
+    """Round trips to ``host`` by TCP handshakes on ``port`` (no listener of ours needed).
+
+    Each sample is the time from SYN to the answer: the SYN/ACK of a listening port, or the
+    reset of a closed one, which also comes back after one round trip. A host that answers
+    neither within ``timeout`` s (down, or a firewall that drops) is an error that names it.
+    Returns {'rtt_ms': {'min', 'median', 'max', 'samples'}, 'answer': 'accepted' | 'refused'}.
+    """
+    _check(count=count, timeout=timeout)
+    try:
+        infos = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
+    except (OSError, socket.error) as exc:
+        raise ProbeError('cannot resolve %s: %s' % (host, exc))
+    family, _type, _proto, _name, address = infos[0]
+    samples, answers = [], set()
+    for _sample in range(count):
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.settimeout(timeout)
+        start = clock()
+        try:
+            sock.connect(address)
+            answers.add('accepted')
+        except socket.timeout:
+            raise ProbeError('%s did not answer a TCP handshake on port %d within %d s '
+                             '(down, or a firewall drops it)' % (host, port, timeout))
+        except (OSError, socket.error) as exc:
+            if getattr(exc, 'errno', None) != errno.ECONNREFUSED:
+                raise ProbeError('cannot reach %s port %d: %s' % (host, port, exc))
+            answers.add('refused')
+        finally:
+            elapsed = clock() - start
+            sock.close()
+        samples.append(elapsed * 1000.0)
+    return dict(rtt_ms=_summary(samples),
+                answer='accepted' if answers == set(['accepted']) else 'refused' if answers == set(['refused'])
+                else 'both')

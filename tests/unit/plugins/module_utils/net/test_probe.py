@@ -89,3 +89,23 @@ def test_bad_input_is_refused_before_anything(kwargs, words):
     with pytest.raises(probe.ProbeError) as err:
         probe.send("127.0.0.1", 1, **kwargs)
     assert words in str(err.value)
+
+
+def test_connect_times_handshakes_to_a_listening_and_to_a_closed_port():
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(8)
+        out = probe.connect_rtt("127.0.0.1", server.getsockname()[1], count=3, timeout=5)
+    assert out["answer"] == "accepted" and len(out["rtt_ms"]["samples"]) == 3
+    assert 0 <= out["rtt_ms"]["min"] <= out["rtt_ms"]["median"] <= out["rtt_ms"]["max"] < 1000
+    closed = probe.connect_rtt("127.0.0.1", free_port(), count=2, timeout=5)
+    assert closed["answer"] == "refused" and len(closed["rtt_ms"]["samples"]) == 2
+
+
+def test_connect_names_a_host_that_cannot_be_timed():
+    with pytest.raises(probe.ProbeError) as err:
+        probe.connect_rtt("no-such-host.invalid", 22, count=1, timeout=2)
+    assert "cannot resolve no-such-host.invalid" in str(err.value)
+    with pytest.raises(probe.ProbeError) as err:
+        probe.connect_rtt("127.0.0.1", 22, count=0)
+    assert "count must be 1 to 100" in str(err.value)
