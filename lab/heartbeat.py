@@ -5,8 +5,9 @@ Pure Python (standard library only). Import it from tests and benchmarks with
 
 Console lines (see roles/lab_guest/files/skillvl-guest.c)::
 
-    SKILLVL-BOOT boot=<hex> hb_ms=500 mem_mib=64 rate_mib=50 disk=/dev/vda uptime_ms=3383
-    SKILLVL-HB seq=<n> uptime_ms=<ms> mem_mib=<N> rate_mib=<R> passes=<p> memerr=<e>
+    SKILLVL-BOOT boot=<hex> hb_ms=500 mem_mib=64 rate_mib=50 cpu_pct=0 disk=/dev/vda uptime_ms=3383
+    SKILLVL-HB seq=<n> uptime_ms=<ms> mem_mib=<N> rate_mib=<R> passes=<p> memerr=<e> cpu_pct=<P>
+    SKILLVL-LOAD mem_mib=<N> rate_mib=<R> cpu_pct=<P>     (a LOAD request changed the load)
     SKILLVL-MEMERR pass=<p> page=<i> word=<w> found=<hex> expected=<hex> total=<e>
 
 Disk: sector 0 holds a header ``SKILLVL-HBDISK v1\\nboot=<hex> ...``; sector
@@ -21,9 +22,9 @@ DISK_SLOTS = 2048
 DISK_MAGIC = b"SKILLVL-HBDISK v1"
 REC_MAGIC = b"SKILLVL-HBREC v1 "
 
-_LINE = re.compile(r"(SKILLVL-(?:BOOT|HB|MEMERR|NET|ERROR|WARN|EXIT|POWEROFF))((?:[ \t]+\S+)*)")
+_LINE = re.compile(r"(SKILLVL-(?:BOOT|HB|MEMERR|NET|ERROR|WARN|EXIT|POWEROFF|LOAD))((?:[ \t]+\S+)*)")
 _INT_FIELDS = {"seq", "uptime_ms", "mem_mib", "rate_mib", "passes", "memerr", "hb_ms",
-               "pass", "page", "word", "total", "rc"}
+               "pass", "page", "word", "total", "rc", "cpu_pct"}
 
 
 def _fields(text):

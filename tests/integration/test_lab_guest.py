@@ -31,6 +31,7 @@ ROLE = os.path.join(TOP, "roles", "lab_guest")
 BIN = os.path.join(TOP, ".venv", "bin")
 ENV = dict(os.environ, CONTAINERS_CONF=os.path.join(TOP, "lab", "containers.conf"))
 MEM_MIB, RATE_MIB = 64, 50
+NEW_MEM_MIB, NEW_RATE_MIB = 48, 30     # the load after a LOAD request
 
 
 def _podman(*args, timeout=60, check=True):
@@ -124,6 +125,24 @@ def test_guest_boots_and_beats(guest_files, tmp_path):
                         "import socket; s = socket.create_connection(('127.0.0.1', 18080), 5); "
                         "s.settimeout(5); s.sendall(b'GET / HTTP/1.0\\r\\n\\r\\n'); "
                         "print(s.recv(4096).decode())", check=False, timeout=15)
+        # 3b. the load changes at run time and the pi service answers (the experiments' workload)
+        control = _podman("exec", name, "python3", "-c",
+                          "import socket\n"
+                          "def ask(msg):\n"
+                          "    s = socket.create_connection(('127.0.0.1', 18080), 5)\n"
+                          "    s.settimeout(30)\n"
+                          "    s.sendall(msg)\n"
+                          "    print(s.recv(4096).decode().strip())\n"
+                          "ask(b'LOAD mem_mib=%d rate_mib=%d cpu_pct=20\\n')\n"
+                          "ask(b'PI 200000\\n')\n" % (NEW_MEM_MIB, NEW_RATE_MIB), check=False, timeout=60)
+        assert control.returncode == 0, (control.stdout, control.stderr)
+
+        def new_region_written():
+            hbs = [r for r in heartbeat.parse_console(_console(console)) if r["type"] == "hb"]
+            old = [r["passes"] for r in hbs if r["mem_mib"] == MEM_MIB]
+            new = [r["passes"] for r in hbs if r["mem_mib"] == NEW_MEM_MIB and r["cpu_pct"] == 20]
+            return old and new and new[-1] >= old[-1] + 2
+        wait_for(new_region_written, 20, 0.5, "two passes over the new region (%s)" % control.stdout)
         # 4. an ACPI power button press (virsh shutdown) powers the guest off cleanly
         _podman("exec", name, "python3", "-c",
                 "import socket, time; s = socket.socket(socket.AF_UNIX); "
@@ -155,13 +174,21 @@ def test_guest_boots_and_beats(guest_files, tmp_path):
     assert net and net[0]["ip"] == "10.0.2.15/24", info
 
     hbs = [r for r in records if r["type"] == "hb"]
-    with_passes = [r for r in hbs if r["passes"] > 0]
+    with_passes = [r for r in hbs if r["passes"] > 0 and r["mem_mib"] == MEM_MIB]
     assert len(with_passes) >= 2 and with_passes[-1]["passes"] - with_passes[0]["passes"] >= 3, info
     span_ms = with_passes[-1]["uptime_ms"] - with_passes[0]["uptime_ms"]
     rate = (with_passes[-1]["passes"] - with_passes[0]["passes"]) * MEM_MIB * 1000.0 / span_ms
     # pass granularity is MEM_MIB: allow one pass either way, and a slow, shared machine
     slack = MEM_MIB * 1000.0 / span_ms
     assert 0.5 * RATE_MIB - slack <= rate <= 1.1 * RATE_MIB + slack, "rate %.1f MiB/s\n%s" % (rate, info)
+
+    answers = control.stdout.split("\n")
+    assert control.returncode == 0 and answers[0] == "LOAD mem_mib=%d rate_mib=%d cpu_pct=20" % (
+        NEW_MEM_MIB, NEW_RATE_MIB), (control.stdout, control.stderr)
+    pi = answers[1].split()
+    assert pi[0] == "PI" and abs(float(pi[1]) - 3.14159) < 0.05 and pi[2] == "n=200000", answers
+    loaded = [r for r in hbs if r["mem_mib"] == NEW_MEM_MIB]
+    assert loaded and loaded[-1]["rate_mib"] == NEW_RATE_MIB and loaded[-1]["cpu_pct"] == 20, info
 
     assert probe.returncode == 0 and "SKILLVL-HB seq=" in probe.stdout, (
         "responder: rc=%s %s %s\n%s" % (probe.returncode, probe.stdout, probe.stderr, info))

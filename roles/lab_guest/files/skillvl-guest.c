@@ -7,10 +7,17 @@
  * - memory writer thread: rewrites skillvl.mem_mib MiB page by page at skillvl.rate_mib
  *   MiB/s (0 = unthrottled); every pass first verifies the previous pass's pattern
  *   (mismatching pages count as memerr and are reported as SKILLVL-MEMERR lines).
+ * - CPU load thread: busy for skillvl.cpu_pct % of every 100 ms (stress-ng --cpu-load's way).
  * - disk heartbeat thread (when /dev/vda exists): sector 0 a header, sector
  *   1 + (seq % 2048) a record with a CRC-32; O_DIRECT|O_SYNC, never past 1 MiB + 512 B.
  * - TCP responder on port 8080: answers every connection with the latest heartbeat line
- *   (as a minimal HTTP/1.0 response, so that both nc and curl work).
+ *   (as a minimal HTTP/1.0 response, so that both nc and curl work), except two requests:
+ *     LOAD [mem_mib=N] [rate_mib=R] [cpu_pct=P]\n  changes the load at run time (a new
+ *        region size starts a new region, whose first pass is not verified);
+ *        answers "LOAD mem_mib=N rate_mib=R cpu_pct=P\n" (the load now in force)
+ *     PI N\n  estimates pi from N random points (Monte Carlo, N <= 10^8), the research's
+ *        client/server service; answers "PI <estimate> n=<N> us=<microseconds>\n"
+ *   (the lab guest is a test workload: its port is open to whoever reaches its network).
  *
  * Parameters come from /proc/cmdline, or from argv[1] (for tests on the build machine);
  * SKILLVL_DISK overrides the disk path (default /dev/vda).
@@ -48,7 +55,10 @@
 #define MAX_BEHIND_NS 200000000LL  /* writer: forget pacing debt beyond 200 ms */
 #define MAX_MEMERR_LINES 20
 
-static unsigned long hb_ms = 500, mem_mib = 0, rate_mib = 0;
+#define MAX_PI_POINTS 100000000ULL
+
+static unsigned long hb_ms = 500;
+static volatile unsigned long mem_mib, rate_mib, cpu_pct;   /* the load; LOAD changes it */
 static uint32_t boot_id;
 static volatile uint64_t passes, memerr, hb_seq, hb_uptime;
 static char last_line[256] = "SKILLVL-HB none\n";
@@ -120,8 +130,12 @@ static void parse_params(const char *cmdline)
 			mem_mib = strtoul(p + 16, NULL, 10);
 		else if (!strncmp(p, "skillvl.rate_mib=", 17))
 			rate_mib = strtoul(p + 17, NULL, 10);
+		else if (!strncmp(p, "skillvl.cpu_pct=", 16))
+			cpu_pct = strtoul(p + 16, NULL, 10);
 		p = strpbrk(p, " \t\n");
 	}
+	if (cpu_pct > 100)
+		cpu_pct = 100;
 	if (hb_ms < 10)
 		hb_ms = 10;
 	if (hb_ms > 60000)
@@ -138,22 +152,47 @@ static inline uint64_t pattern(uint64_t pass, uint64_t page)
 	return x ^ (x >> 29);
 }
 
+static uint64_t chunk_ns(unsigned long rate)
+{
+	return rate ? (CHUNK_PAGES * PAGE * 1000000000ULL) / ((uint64_t)rate << 20) : 0;
+}
+
+/* Rewrites the region; a new size (LOAD) ends the pass and maps a new region. */
 static void *writer(void *arg)
 {
+	uint64_t *mem = NULL;
+	size_t bytes = 0, npages = 0;
+	unsigned long cur_mib = 0, cur_rate = rate_mib, reported = 0;
+	uint64_t ns_per_chunk = chunk_ns(cur_rate), next = now_ns(), pass = 0;
+
 	(void)arg;
-	size_t bytes = mem_mib << 20, npages = bytes / PAGE;
-	uint64_t *mem = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
-			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-	unsigned long reported = 0;
+	for (;;) {
+		unsigned long want = __atomic_load_n(&mem_mib, __ATOMIC_RELAXED);
+		int ended = 1;
 
-	if (mem == MAP_FAILED) {
-		emit("SKILLVL-ERROR writer: cannot map %lu MiB: %s\n", mem_mib, strerror(errno));
-		return NULL;
-	}
-	uint64_t ns_per_chunk = rate_mib ? (CHUNK_PAGES * PAGE * 1000000000ULL) / (rate_mib << 20) : 0;
-	uint64_t next = now_ns();
-
-	for (uint64_t pass = 0;; pass++) {
+		if (want != cur_mib || !mem) {
+			if (mem)
+				munmap(mem, bytes);
+			mem = NULL;
+			cur_mib = want;
+			pass = 0;
+			if (!want) {
+				usleep(100000);
+				continue;
+			}
+			bytes = (size_t)want << 20;
+			npages = bytes / PAGE;
+			mem = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+				   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+			if (mem == MAP_FAILED) {
+				emit("SKILLVL-ERROR writer: cannot map %lu MiB: %s\n", want, strerror(errno));
+				mem = NULL;
+				__atomic_store_n(&mem_mib, 0UL, __ATOMIC_RELAXED);
+				cur_mib = 0;
+				continue;
+			}
+			next = now_ns();
+		}
 		for (size_t pg = 0; pg < npages; pg++) {
 			uint64_t *w = mem + pg * (PAGE / 8);
 			uint64_t old = pattern(pass - 1, pg), val = pattern(pass, pg), found = 0;
@@ -173,8 +212,21 @@ static void *writer(void *arg)
 					     (unsigned long long)pass, pg, bad - 1, (unsigned long long)found,
 					     (unsigned long long)(old + bad - 1), (unsigned long long)e);
 			}
-			if (ns_per_chunk && (pg + 1) % CHUNK_PAGES == 0) {
+			if ((pg + 1) % CHUNK_PAGES == 0) {
+				unsigned long rate = __atomic_load_n(&rate_mib, __ATOMIC_RELAXED);
 				uint64_t now;
+
+				if (__atomic_load_n(&mem_mib, __ATOMIC_RELAXED) != cur_mib) {
+					ended = 0;   /* a new size: this region's pass ends here */
+					break;
+				}
+				if (rate != cur_rate) {
+					cur_rate = rate;
+					ns_per_chunk = chunk_ns(rate);
+					next = now_ns();
+				}
+				if (!ns_per_chunk)
+					continue;
 				next += ns_per_chunk;
 				now = now_ns();
 				if (now < next)
@@ -183,9 +235,84 @@ static void *writer(void *arg)
 					next = now;  /* paused (e.g. migration downtime): no burst */
 			}
 		}
-		__atomic_store_n(&passes, pass + 1, __ATOMIC_RELAXED);
+		if (ended) {
+			__atomic_add_fetch(&passes, 1, __ATOMIC_RELAXED);
+			pass++;
+		}
 	}
 	return NULL;
+}
+
+/* ---- CPU load ------------------------------------------------------------------- */
+
+static void *cpu_load(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		unsigned long pct = __atomic_load_n(&cpu_pct, __ATOMIC_RELAXED);
+		uint64_t start = now_ns(), busy_until = start + pct * 1000000ULL;
+		volatile uint64_t spin = 0;
+
+		while (now_ns() < busy_until)
+			for (int k = 0; k < 1000; k++)
+				spin += (uint64_t)k;
+		sleep_until(start + 100000000ULL);
+	}
+	return NULL;
+}
+
+/* ---- the pi service and the load control ------------------------------------------ */
+
+static double estimate_pi(uint64_t n)
+{
+	uint64_t x = now_ns() | 1, inside = 0;
+
+	for (uint64_t i = 0; i < n; i++) {
+		double a, b;
+		x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+		a = (double)(x >> 11) / 9007199254740992.0;
+		x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+		b = (double)(x >> 11) / 9007199254740992.0;
+		inside += a * a + b * b <= 1.0;
+	}
+	return n ? 4.0 * (double)inside / (double)n : 0.0;
+}
+
+/* LOAD and PI requests (see the top of the file): the answer in resp, 0 if req is neither. */
+static int control(const char *req, char *resp, size_t size)
+{
+	if (!strncmp(req, "LOAD", 4) && (req[4] == ' ' || req[4] == '\n' || req[4] == '\r')) {
+		const char *p = req + 4;
+		unsigned long mem = mem_mib, rate = rate_mib, cpu = cpu_pct;
+
+		while ((p = strpbrk(p, " \t")) != NULL) {
+			p += strspn(p, " \t");
+			if (!strncmp(p, "mem_mib=", 8))
+				mem = strtoul(p + 8, NULL, 10);
+			else if (!strncmp(p, "rate_mib=", 9))
+				rate = strtoul(p + 9, NULL, 10);
+			else if (!strncmp(p, "cpu_pct=", 8))
+				cpu = strtoul(p + 8, NULL, 10);
+		}
+		if (cpu > 100)
+			return snprintf(resp, size, "LOAD-ERROR cpu_pct must be 0 to 100\n");
+		__atomic_store_n(&rate_mib, rate, __ATOMIC_RELAXED);
+		__atomic_store_n(&cpu_pct, cpu, __ATOMIC_RELAXED);
+		__atomic_store_n(&mem_mib, mem, __ATOMIC_RELAXED);
+		emit("SKILLVL-LOAD mem_mib=%lu rate_mib=%lu cpu_pct=%lu\n", mem, rate, cpu);
+		return snprintf(resp, size, "LOAD mem_mib=%lu rate_mib=%lu cpu_pct=%lu\n", mem, rate, cpu);
+	}
+	if (!strncmp(req, "PI ", 3)) {
+		uint64_t n = strtoull(req + 3, NULL, 10), t0 = now_ns();
+		double pi;
+
+		if (n > MAX_PI_POINTS)
+			return snprintf(resp, size, "PI-ERROR at most %llu points\n", MAX_PI_POINTS);
+		pi = estimate_pi(n);
+		return snprintf(resp, size, "PI %.6f n=%llu us=%llu\n", pi, (unsigned long long)n,
+				(unsigned long long)((now_ns() - t0) / 1000ULL));
+	}
+	return 0;
 }
 
 /* ---- disk heartbeat ------------------------------------------------------------- */
@@ -268,17 +395,23 @@ static void *responder(void *arg)
 				usleep(100000);
 			continue;
 		}
-		/* read what the client sent (an HTTP request, or nothing for nc) */
+		/* read what the client sent (an HTTP request, a command, or nothing for nc) */
 		pfd.fd = c;
 		pfd.events = POLLIN;
-		if (poll(&pfd, 1, 200) > 0)
-			(void)!read(c, req, sizeof(req));
-		pthread_mutex_lock(&out_lock);
-		snprintf(body, sizeof(body), "%s", last_line);
-		pthread_mutex_unlock(&out_lock);
-		n = snprintf(resp, sizeof(resp),
-			     "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n"
-			     "Connection: close\r\n\r\n%s", strlen(body), body);
+		req[0] = 0;
+		if (poll(&pfd, 1, 200) > 0) {
+			ssize_t got = read(c, req, sizeof(req) - 1);
+			req[got > 0 ? got : 0] = 0;
+		}
+		n = control(req, resp, sizeof(resp));
+		if (n <= 0) {
+			pthread_mutex_lock(&out_lock);
+			snprintf(body, sizeof(body), "%s", last_line);
+			pthread_mutex_unlock(&out_lock);
+			n = snprintf(resp, sizeof(resp),
+				     "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n"
+				     "Connection: close\r\n\r\n%s", strlen(body), body);
+		}
 		(void)!write(c, resp, (size_t)n);
 		shutdown(c, SHUT_WR);
 		if (poll(&pfd, 1, 200) > 0)
@@ -379,12 +512,14 @@ int main(int argc, char **argv)
 		}
 	}
 	have_disk = stat(disk, &st) == 0;
-	emit("SKILLVL-BOOT boot=%08x hb_ms=%lu mem_mib=%lu rate_mib=%lu disk=%s uptime_ms=%llu\n",
-	     boot_id, hb_ms, mem_mib, rate_mib, have_disk ? disk : "none",
+	emit("SKILLVL-BOOT boot=%08x hb_ms=%lu mem_mib=%lu rate_mib=%lu cpu_pct=%lu disk=%s uptime_ms=%llu\n",
+	     boot_id, hb_ms, mem_mib, rate_mib, cpu_pct, have_disk ? disk : "none",
 	     (unsigned long long)(t0 / 1000000ULL));
 
-	if (mem_mib && pthread_create(&t, NULL, writer, NULL))
+	if (pthread_create(&t, NULL, writer, NULL))
 		emit("SKILLVL-ERROR cannot start the memory writer\n");
+	if (pthread_create(&t, NULL, cpu_load, NULL))
+		emit("SKILLVL-ERROR cannot start the CPU load\n");
 	if (have_disk && pthread_create(&t, NULL, disk_writer, (void *)disk))
 		emit("SKILLVL-ERROR cannot start the disk writer\n");
 	if (!getenv("SKILLVL_NO_RESPONDER") && pthread_create(&t, NULL, responder, NULL))
@@ -398,10 +533,10 @@ int main(int argc, char **argv)
 		char line[256];
 
 		snprintf(line, sizeof(line),
-			 "SKILLVL-HB seq=%llu uptime_ms=%llu mem_mib=%lu rate_mib=%lu passes=%llu memerr=%llu\n",
+			 "SKILLVL-HB seq=%llu uptime_ms=%llu mem_mib=%lu rate_mib=%lu passes=%llu memerr=%llu cpu_pct=%lu\n",
 			 (unsigned long long)seq, (unsigned long long)up, mem_mib, rate_mib,
 			 (unsigned long long)__atomic_load_n(&passes, __ATOMIC_RELAXED),
-			 (unsigned long long)__atomic_load_n(&memerr, __ATOMIC_RELAXED));
+			 (unsigned long long)__atomic_load_n(&memerr, __ATOMIC_RELAXED), cpu_pct);
 		emit("%s", line);
 		pthread_mutex_lock(&out_lock);
 		memcpy(last_line, line, sizeof(line));
