@@ -15,6 +15,7 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -74,6 +75,21 @@ def _lab_image():
     return match.group(1)
 
 
+PLUGINS_IN_CONTAINER = "/coll/ansible_collections/skillvl/offline_first/plugins"
+# The service probe, run inside the guest's container against QEMU's port forward (4 s, 20 ms).
+PROBE = ("import json, sys; sys.path.insert(0, '/coll'); "
+         "from ansible_collections.skillvl.offline_first.plugins.module_utils.net import service_probe; "
+         "print(json.dumps(service_probe.run('127.0.0.1', 18080, seconds=4, interval_ms=20, timeout_ms=3000)))")
+
+
+def _monitor(name, command):
+    """One command to the guest's QEMU monitor (HMP on /work/monitor.sock)."""
+    _podman("exec", name, "python3", "-c",
+            "import socket, time; s = socket.socket(socket.AF_UNIX); "
+            "s.connect('/work/monitor.sock'); time.sleep(0.3); "
+            "s.sendall(b'%s\\n'); time.sleep(0.5)" % command, check=False, timeout=15)
+
+
 def _console(path):
     try:
         with open(path, "rb") as handle:
@@ -112,6 +128,7 @@ def test_guest_boots_and_beats(guest_files, tmp_path):
     started = time.monotonic()
     _podman("run", "-d", "--rm", "--privileged", "--network", "none", "--name", name,
             "-v", "%s:/guest:ro" % guest_dir, "-v", "%s:/work" % work,
+            "-v", "%s:%s:ro" % (os.path.join(TOP, "plugins"), PLUGINS_IN_CONTAINER),
             image, "/bin/sh", "-c", qemu)
     try:
         # 1. boot line and first heartbeat within 30 s
@@ -143,11 +160,19 @@ def test_guest_boots_and_beats(guest_files, tmp_path):
             new = [r["passes"] for r in hbs if r["mem_mib"] == NEW_MEM_MIB and r["cpu_pct"] == 20]
             return old and new and new[-1] >= old[-1] + 2
         wait_for(new_region_written, 20, 0.5, "two passes over the new region (%s)" % control.stdout)
+        # 3c. the service probe (module_utils/net/service_probe.py) sees a 1 s pause of the VM
+        # (QEMU's stop/cont, as at a migration's switch-over) as about 1 s of downtime
+        box = {}
+        watcher = threading.Thread(target=lambda: box.update(out=_podman(
+            "exec", name, "python3", "-c", PROBE, check=False, timeout=60)))
+        watcher.start()
+        time.sleep(1.5)
+        _monitor(name, "stop")
+        time.sleep(1.0)
+        _monitor(name, "cont")
+        watcher.join(60)
         # 4. an ACPI power button press (virsh shutdown) powers the guest off cleanly
-        _podman("exec", name, "python3", "-c",
-                "import socket, time; s = socket.socket(socket.AF_UNIX); "
-                "s.connect('/work/monitor.sock'); time.sleep(0.3); "
-                "s.sendall(b'system_powerdown\\n'); time.sleep(0.5)", check=False, timeout=15)
+        _monitor(name, "system_powerdown")
         wait_for(lambda: b"SKILLVL-POWEROFF" in _console(console), 15, 0.5, "SKILLVL-POWEROFF")
         stopped = wait_for(lambda: _podman("container", "exists", name, check=False).returncode != 0,
                            10, 0.5, "QEMU to exit after the guest powered off")
@@ -189,6 +214,12 @@ def test_guest_boots_and_beats(guest_files, tmp_path):
     assert pi[0] == "PI" and abs(float(pi[1]) - 3.14159) < 0.05 and pi[2] == "n=200000", answers
     loaded = [r for r in hbs if r["mem_mib"] == NEW_MEM_MIB]
     assert loaded and loaded[-1]["rate_mib"] == NEW_RATE_MIB and loaded[-1]["cpu_pct"] == 20, info
+
+    assert box["out"].returncode == 0, (box["out"].stdout, box["out"].stderr)
+    watched = json.loads(box["out"].stdout)
+    assert watched["answered"] >= 50 and watched["requests"] == watched["answered"] + watched["failed"], watched
+    assert 700 <= watched["downtime_ms"] <= 2000, {k: v for k, v in watched.items() if k != "samples"}
+    assert watched["latency_ms"]["max"] >= 700 and watched["latency_ms"]["p50"] < 200, watched["latency_ms"]
 
     assert probe.returncode == 0 and "SKILLVL-HB seq=" in probe.stdout, (
         "responder: rc=%s %s %s\n%s" % (probe.returncode, probe.stdout, probe.stderr, info))
