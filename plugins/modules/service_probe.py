@@ -58,7 +58,7 @@ options:
     type: int
     default: 20
   timeout_ms:
-    description: How long one request may take before it counts as failed, ms.
+    description: How long one request may take before it counts as unanswered, ms.
     type: int
     default: 1000
 seealso:
@@ -89,8 +89,8 @@ answered:
   description: Requests answered in time.
   returned: success
   type: int
-failed:
-  description: Requests without an answer in time (see RV(errors)).
+unanswered:
+  description: Requests without an answer in time (see RV(errors)); not C(failed), which would fail the task.
   returned: success
   type: int
 max_gap_ms:
@@ -111,12 +111,14 @@ errors:
   description: The kinds of failure and how often each happened.
   returned: success
   type: dict
-started:
-  description: When the probe started (seconds since the epoch, the probing host's clock).
+started_at:
+  description:
+    - When the probe started (seconds since the epoch, the probing host's clock).
+    - Not C(started), which an async task's result must not carry (async_status would wait for it forever).
   returned: success
   type: float
 samples:
-  description: Every request as [ms since RV(started), response time in ms or null, error or null].
+  description: Every request as [ms since RV(started_at), response time in ms or null, error or null].
   returned: success
   type: list
   elements: list

@@ -97,7 +97,7 @@ def summarise(samples, interval_ms):
         if sample[2]:
             errors[sample[2]] = errors.get(sample[2], 0) + 1
     return dict(
-        requests=len(samples), answered=len(answered), failed=len(samples) - len(answered),
+        requests=len(samples), answered=len(answered), unanswered=len(samples) - len(answered),
         max_gap_ms=round(max_gap, 3) if max_gap is not None else None,
         downtime_ms=round(max(0.0, max_gap - interval_ms), 3) if max_gap is not None else None,
         latency_ms=dict(p50=percentile(latencies, 0.5), p95=percentile(latencies, 0.95),
@@ -135,7 +135,7 @@ def run(host, port=8080, request='heartbeat', points=100000, seconds=10.0, inter
         # a slow answer takes the slots it overlapped: the next request goes at the next free slot
         slot = max(slot + 1, int((done - started) * 1000.0 / interval_ms) + 1)
     out = summarise(samples, interval_ms)
-    out.update(host=host, port=port, request=request, interval_ms=interval_ms, started=round(started_wall, 3),
+    out.update(host=host, port=port, request=request, interval_ms=interval_ms, started_at=round(started_wall, 3),
                samples=samples)
     if request == 'pi':
         out['points'] = points

@@ -64,7 +64,7 @@ def service():
 
 def test_a_steady_service_shows_no_downtime(service):
     out = sp.run("127.0.0.1", service.port, seconds=1.0, interval_ms=20)
-    assert out["requests"] >= 40 and out["failed"] == 0 and out["answered"] == out["requests"]
+    assert out["requests"] >= 40 and out["unanswered"] == 0 and out["answered"] == out["requests"]
     assert out["downtime_ms"] < 60 and out["latency_ms"]["p50"] < 50
     assert out["samples"][0][0] == pytest.approx(0, abs=5) and out["samples"][0][2] is None
 
@@ -76,7 +76,7 @@ def test_a_pause_shows_as_downtime_and_as_slow_answers(service):
     threading.Thread(target=pause_later).start()
     out = sp.run("127.0.0.1", service.port, request="pi", points=1000, seconds=2.0, interval_ms=20,
                  timeout_ms=2000)
-    assert out["failed"] == 0 and out["points"] == 1000
+    assert out["unanswered"] == 0 and out["points"] == 1000
     assert 450 <= out["downtime_ms"] <= 900, out["downtime_ms"]
     assert out["latency_ms"]["max"] >= 450
 
@@ -85,7 +85,7 @@ def test_requests_without_an_answer_in_time_are_counted_and_the_probe_goes_on(se
     service.pause(0.5)
     out = sp.run("127.0.0.1", service.port, seconds=1.5, interval_ms=50, timeout_ms=100)
     assert out["errors"].get("timeout", 0) >= 1 and out["answered"] >= 5
-    assert out["requests"] == out["answered"] + out["failed"]
+    assert out["requests"] == out["answered"] + out["unanswered"]
 
 
 def test_a_closed_port_is_an_error_per_request_not_a_crash():
@@ -93,7 +93,7 @@ def test_a_closed_port_is_an_error_per_request_not_a_crash():
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     out = sp.run("127.0.0.1", port, seconds=0.2, interval_ms=50)
-    assert out["answered"] == 0 and out["failed"] == out["requests"] >= 3
+    assert out["answered"] == 0 and out["unanswered"] == out["requests"] >= 3
     assert out["downtime_ms"] is None and list(out["errors"]) == ["Connection refused"]
 
 

@@ -1,0 +1,111 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, SKILL/VL offline-first team
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""An experiment's design, checked and expanded into runs (plain Python).
+
+The research's matrix: link (rate and round trip) x CPU load x RAM load x strategy x
+repetition. Every problem of the design is named before anything runs; every run gets an id
+made of its inputs, so a results file says which runs are done and an interrupted matrix
+continues where it stopped.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import itertools
+import re
+
+from ansible_collections.skillvl.offline_first.plugins.module_utils.backend import BackendError
+
+STRATEGIES = ('precopy', 'auto', 'auto_converge', 'postcopy')
+# The guest's kernel and initramfs live in its memory: RAM load is a share of the rest.
+DEFAULT_RESERVE_MIB = 64
+_NAME = re.compile(r'^[a-z0-9][a-z0-9_-]{0,31}$')
+
+
+class ExperimentError(BackendError):
+    """A design that cannot run, in a researcher's words."""
+
+
+def _number(value, what, low=None, high=None, high_open=False, problems=None, allow_none=False):
+    if value is None and allow_none:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        problems.append('%s must be a number, not %r' % (what, value))
+        return None
+    if (low is not None and number < low) or (high is not None and (number >= high if high_open else number > high)):
+        bounds = '%s to %s' % (low, high) if high is not None else 'at least %s' % low
+        problems.append('%s must be %s, not %s' % (what, bounds + (' (exclusive)' if high_open else ''), value))
+        return None
+    return number
+
+
+def _list(spec, key, problems):
+    value = spec.get(key)
+    if not isinstance(value, list) or not value:
+        problems.append('%s must be a non-empty list' % key)
+        return []
+    return value
+
+
+def expand(spec):
+    """The checked design and its runs, in the order they run.
+
+    ``spec``: {name, vm: {memory_mib, reserve_mib?}, links: [{name, rate_mbit|null, rtt_ms}],
+    cpu_pct: [...], ram_pct: [...], strategies: [...], repetitions, write_rate_mib?}.
+    Returns {'design': ..., 'runs': [{id, index, link, rate_mbit, rtt_ms, cpu_pct, ram_pct,
+    writer_mib, write_rate_mib, strategy, repetition}]}.
+    """
+    if not isinstance(spec, dict):
+        raise ExperimentError('the experiment must be a mapping (see experiments/quick.yml)')
+    problems = []
+    name = spec.get('name')
+    if not isinstance(name, str) or not _NAME.match(name):
+        problems.append('name must be 1-32 lower-case letters, digits, "-" or "_", not %r' % (name,))
+    vm = spec.get('vm') if isinstance(spec.get('vm'), dict) else {}
+    memory = _number(vm.get('memory_mib'), 'vm.memory_mib', 64, 1024 * 1024, problems=problems)
+    reserve = _number(vm.get('reserve_mib', DEFAULT_RESERVE_MIB), 'vm.reserve_mib', 0, problems=problems)
+    if memory is not None and reserve is not None and reserve >= memory:
+        problems.append('vm.reserve_mib (%g) must be below vm.memory_mib (%g)' % (reserve, memory))
+    links = []
+    for number, link in enumerate(_list(spec, 'links', problems)):
+        if not isinstance(link, dict) or not isinstance(link.get('name'), str) or not _NAME.match(link['name']):
+            problems.append('links[%d] needs a name (lower-case letters, digits, "-", "_")' % number)
+            continue
+        rate = _number(link.get('rate_mbit'), 'links[%s].rate_mbit' % link['name'], 0.001, problems=problems,
+                       allow_none=True)
+        rtt = _number(link.get('rtt_ms', 0), 'links[%s].rtt_ms' % link['name'], 0, 10000, problems=problems)
+        links.append(dict(name=link['name'], rate_mbit=rate, rtt_ms=rtt or 0.0))
+    if len(set(link['name'] for link in links)) != len(links):
+        problems.append('links must have different names')
+    cpus = [_number(c, 'cpu_pct', 0, 100, problems=problems) for c in _list(spec, 'cpu_pct', problems)]
+    rams = [_number(r, 'ram_pct', 0, 100, problems=problems) for r in _list(spec, 'ram_pct', problems)]
+    strategies = _list(spec, 'strategies', problems)
+    bad = [s for s in strategies if s not in STRATEGIES]
+    if bad:
+        problems.append('strategies must be among %s; not: %s' % (', '.join(STRATEGIES), ', '.join(map(str, bad))))
+    reps = _number(spec.get('repetitions', 1), 'repetitions', 1, 100, problems=problems)
+    write_rate = _number(spec.get('write_rate_mib', 0), 'write_rate_mib', 0, 100000, problems=problems)
+    if problems:
+        raise ExperimentError('; '.join(problems))
+
+    usable = memory - reserve
+    runs = []
+    for link, cpu, ram, strategy, rep in itertools.product(links, cpus, rams, strategies, range(1, int(reps) + 1)):
+        run_id = '%s-c%g-r%g-%s-%d' % (link['name'], cpu, ram, strategy, rep)
+        runs.append(dict(id=run_id, index=len(runs) + 1, link=link['name'], rate_mbit=link['rate_mbit'],
+                         rtt_ms=link['rtt_ms'], cpu_pct=cpu, ram_pct=ram,
+                         writer_mib=int(usable * ram / 100.0), write_rate_mib=write_rate,
+                         strategy=strategy, repetition=rep))
+    design = dict(name=name, memory_mib=int(memory), reserve_mib=int(reserve), links=links, cpu_pct=cpus,
+                  ram_pct=rams, strategies=list(strategies), repetitions=int(reps), write_rate_mib=write_rate)
+    return dict(design=design, runs=runs)
+
+
+def pending(runs, done_ids):
+    """The runs not yet in the results, in order."""
+    done = set(done_ids or ())
+    return [run for run in runs if run['id'] not in done]

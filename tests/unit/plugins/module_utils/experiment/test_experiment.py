@@ -1,0 +1,110 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, SKILL/VL offline-first team
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""An experiment's matrix, its results file (resume) and its plots, as plain Python."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import csv
+import os
+
+import pytest
+
+from ansible_collections.skillvl.offline_first.plugins.module_utils.experiment import matrix, plots, results
+
+DESIGN = dict(name='seeds', vm=dict(memory_mib=256),
+              links=[dict(name='lan', rate_mbit=None, rtt_ms=0), dict(name='wan', rate_mbit=4.6, rtt_ms=37)],
+              cpu_pct=[0, 50], ram_pct=[0, 80], strategies=['precopy', 'auto'], repetitions=2, write_rate_mib=0)
+
+
+def test_the_matrix_is_every_combination_with_ids_made_of_its_inputs():
+    out = matrix.expand(DESIGN)
+    runs = out['runs']
+    assert len(runs) == 2 * 2 * 2 * 2 * 2
+    assert runs[0] == dict(id='lan-c0-r0-precopy-1', index=1, link='lan', rate_mbit=None, rtt_ms=0.0, cpu_pct=0.0,
+                           ram_pct=0.0, writer_mib=0, write_rate_mib=0.0, strategy='precopy', repetition=1)
+    assert runs[-1]['id'] == 'wan-c50-r80-auto-2' and runs[-1]['rate_mbit'] == 4.6
+    # RAM load is a share of what the guest's kernel and initramfs leave: (256 - 64) x 80 %
+    assert runs[-1]['writer_mib'] == 153
+    assert len(set(r['id'] for r in runs)) == len(runs)
+    assert out['design']['reserve_mib'] == 64
+
+
+@pytest.mark.parametrize('change, words', [
+    (dict(strategies=['auto', 'warp']), 'strategies must be among precopy, auto, auto_converge, postcopy; not: warp'),
+    (dict(links=[dict(name='x', rate_mbit=-1)]), 'links[x].rate_mbit must be at least 0.001, not -1'),
+    (dict(ram_pct=[50, 120]), 'ram_pct must be 0 to 100, not 120'),
+    (dict(cpu_pct=[]), 'cpu_pct must be a non-empty list'),
+    (dict(name='Bad Name'), 'name must be 1-32 lower-case letters'),
+    (dict(vm=dict(memory_mib=128, reserve_mib=128)), 'vm.reserve_mib (128) must be below vm.memory_mib (128)'),
+    (dict(links=[dict(name='a'), dict(name='a')]), 'links must have different names'),
+])
+def test_a_bad_design_names_its_problems(change, words):
+    with pytest.raises(matrix.ExperimentError) as err:
+        matrix.expand(dict(DESIGN, **change))
+    assert words in str(err.value)
+
+
+def test_every_problem_is_named_at_once():
+    with pytest.raises(matrix.ExperimentError) as err:
+        matrix.expand(dict(DESIGN, strategies=['warp'], ram_pct=[101]))
+    assert 'strategies' in str(err.value) and 'ram_pct' in str(err.value)
+
+
+MOVE = dict(changed=True, strategy_used='auto_converge',
+            figures=dict(total_time_ms=40000, downtime_ms=430, data_bytes=466 * 1048576,
+                         effective_bandwidth_mib_s=11.3, auto_converge_throttle=50))
+PROBE = dict(started_at=1796377793.328, downtime_ms=1099.5, requests=2161, unanswered=1,
+             latency_ms=dict(p50=24.2, p95=41.2, p99=93.0, max=382.0), samples=[[0.0, 3.1, None], [50.0, None, 'timeout']])
+PLAN = dict(strategy='auto_converge', prediction=dict(total_s=72.0), vm=dict(dirty_rate_mib_s=11.0))
+
+
+def test_a_row_carries_inputs_figures_probe_and_prediction_error(tmp_path):
+    run = matrix.expand(DESIGN)['runs'][-1]
+    row = results.row('seeds', run, MOVE, PROBE, PLAN, dict(mbit=4.5, rtt_ms=dict(median=37.9)))
+    assert list(row) == list(results.COLUMNS)
+    assert row['total_s'] == '40' and row['data_mib'] == '466' and row['throttle_pct'] == '50'
+    assert row['prediction_error_pct'] == '80' and row['app_downtime_ms'] == '1099.5' and row['moved'] == 'true'
+    assert row['path_rtt_ms'] == '37.9' and row['dirty_rate_mib_s'] == '11' and row['error'] == ''
+    assert row['rate_mbit'] == '4.6' and row['writer_mib'] == '153' and row['strategy'] == 'auto'
+    failed = results.row('seeds', run, dict(failed=True, msg='no route'), {}, None)
+    assert failed['moved'] == 'false' and failed['error'] == 'no route' and failed['total_s'] == ''
+
+
+def test_the_results_file_resumes_a_matrix(tmp_path):
+    directory = str(tmp_path / 'seeds')
+    runs = matrix.expand(DESIGN)['runs']
+    for run in runs[:3]:
+        assert results.append(directory, results.row('seeds', run, MOVE, PROBE, PLAN), dict(samples=[]))
+    assert not results.append(directory, results.row('seeds', runs[0], MOVE, PROBE, PLAN))     # once only
+    assert results.done_ids(directory) == [r['id'] for r in runs[:3]]
+    assert matrix.pending(runs, results.done_ids(directory)) == runs[3:]
+    assert os.path.exists(results.samples_path(directory, runs[2]['id']))
+    with open(results.csv_path(directory)) as handle:
+        assert len(list(csv.reader(handle))) == 4          # the header once
+
+
+def test_a_results_file_of_another_shape_is_refused(tmp_path):
+    directory = str(tmp_path)
+    with open(results.csv_path(directory), 'w') as handle:
+        handle.write('id,something\nx,1\n')
+    with pytest.raises(matrix.ExperimentError) as err:
+        results.done_ids(directory)
+    assert 'other columns than this version writes' in str(err.value)
+
+
+def test_the_plots_are_written(tmp_path):
+    pytest.importorskip('matplotlib')   # a controller package of requirements-dev.txt
+    directory = str(tmp_path)
+    for run in matrix.expand(DESIGN)['runs'][::3]:
+        results.append(directory, results.row('seeds', run, MOVE, PROBE, PLAN), dict(samples=PROBE['samples']))
+    written = plots.plot_all(directory, 'seeds')
+    assert sorted(os.path.basename(p) for p in written) == [
+        'downtime.png', 'prediction.png', 'response_lan.png', 'response_wan.png', 'time_vs_cpu.png', 'time_vs_ram.png']
+    for path in written:
+        with open(path, 'rb') as handle:
+            assert handle.read(8) == b'\x89PNG\r\n\x1a\n'
+    with pytest.raises(matrix.ExperimentError):
+        plots.plot_all(str(tmp_path / 'empty'))
