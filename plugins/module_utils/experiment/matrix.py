@@ -21,6 +21,9 @@ from ansible_collections.skillvl.offline_first.plugins.module_utils.backend impo
 STRATEGIES = ('precopy', 'auto', 'auto_converge', 'postcopy')
 # The guest's kernel and initramfs live in its memory: RAM load is a share of the rest.
 DEFAULT_RESERVE_MIB = 64
+# A move that has not ended by then is aborted and recorded as not finished (the research's
+# 100 % RAM runs never finished).
+DEFAULT_TIMEOUT_S = 3600
 _NAME = re.compile(r'^[a-z0-9][a-z0-9_-]{0,31}$')
 
 
@@ -55,9 +58,9 @@ def expand(spec):
     """The checked design and its runs, in the order they run.
 
     ``spec``: {name, vm: {memory_mib, reserve_mib?}, links: [{name, rate_mbit|null, rtt_ms}],
-    cpu_pct: [...], ram_pct: [...], strategies: [...], repetitions, write_rate_mib?}.
+    cpu_pct: [...], ram_pct: [...], strategies: [...], repetitions, write_rate_mib?, timeout_s?}.
     Returns {'design': ..., 'runs': [{id, index, link, rate_mbit, rtt_ms, cpu_pct, ram_pct,
-    writer_mib, write_rate_mib, strategy, repetition}]}.
+    writer_mib, write_rate_mib, strategy, repetition, timeout_s}]}.
     """
     if not isinstance(spec, dict):
         raise ExperimentError('the experiment must be a mapping (see experiments/quick.yml)')
@@ -89,6 +92,7 @@ def expand(spec):
         problems.append('strategies must be among %s; not: %s' % (', '.join(STRATEGIES), ', '.join(map(str, bad))))
     reps = _number(spec.get('repetitions', 1), 'repetitions', 1, 100, problems=problems)
     write_rate = _number(spec.get('write_rate_mib', 0), 'write_rate_mib', 0, 100000, problems=problems)
+    timeout = _number(spec.get('timeout_s', DEFAULT_TIMEOUT_S), 'timeout_s', 10, 86400, problems=problems)
     if problems:
         raise ExperimentError('; '.join(problems))
 
@@ -99,9 +103,10 @@ def expand(spec):
         runs.append(dict(id=run_id, index=len(runs) + 1, link=link['name'], rate_mbit=link['rate_mbit'],
                          rtt_ms=link['rtt_ms'], cpu_pct=cpu, ram_pct=ram,
                          writer_mib=int(usable * ram / 100.0), write_rate_mib=write_rate,
-                         strategy=strategy, repetition=rep))
+                         strategy=strategy, repetition=rep, timeout_s=int(timeout)))
     design = dict(name=name, memory_mib=int(memory), reserve_mib=int(reserve), links=links, cpu_pct=cpus,
-                  ram_pct=rams, strategies=list(strategies), repetitions=int(reps), write_rate_mib=write_rate)
+                  ram_pct=rams, strategies=list(strategies), repetitions=int(reps), write_rate_mib=write_rate,
+                  timeout_s=int(timeout))
     return dict(design=design, runs=runs)
 
 

@@ -24,7 +24,8 @@ def test_the_matrix_is_every_combination_with_ids_made_of_its_inputs():
     runs = out['runs']
     assert len(runs) == 2 * 2 * 2 * 2 * 2
     assert runs[0] == dict(id='lan-c0-r0-precopy-1', index=1, link='lan', rate_mbit=None, rtt_ms=0.0, cpu_pct=0.0,
-                           ram_pct=0.0, writer_mib=0, write_rate_mib=0.0, strategy='precopy', repetition=1)
+                           ram_pct=0.0, writer_mib=0, write_rate_mib=0.0, strategy='precopy', repetition=1,
+                           timeout_s=3600)
     assert runs[-1]['id'] == 'wan-c50-r80-auto-2' and runs[-1]['rate_mbit'] == 4.6
     # RAM load is a share of what the guest's kernel and initramfs leave: (256 - 64) x 80 %
     assert runs[-1]['writer_mib'] == 153
@@ -108,3 +109,20 @@ def test_the_plots_are_written(tmp_path):
             assert handle.read(8) == b'\x89PNG\r\n\x1a\n'
     with pytest.raises(matrix.ExperimentError):
         plots.plot_all(str(tmp_path / 'empty'))
+
+
+def test_the_shipped_designs_expand_and_seeds_keeps_the_research_ratios():
+    import yaml
+    top = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', '..', '..', '..')
+    designs = {}
+    for name in ('quick', 'seeds'):
+        with open(os.path.join(top, 'experiments', name + '.yml')) as handle:
+            designs[name] = yaml.safe_load(handle)['experiment']
+    assert len(matrix.expand(designs['quick'])['runs']) == 2
+    seeds = matrix.expand(designs['seeds'])
+    assert len(seeds['runs']) == 48
+    # the time to send the memory once at each link rate stays the research's (2 GB; 938, 37 Mbit/s)
+    rates = dict((link['name'], link['rate_mbit']) for link in seeds['design']['links'])
+    for link, research_mbit in (('gbit', 938.0), ('wan37', 37.0)):
+        ours = seeds['design']['memory_mib'] * 8 / rates[link]
+        assert abs(ours / (2048 * 8 / research_mbit) - 1) < 0.01, link
