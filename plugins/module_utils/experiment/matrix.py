@@ -93,6 +93,14 @@ def expand(spec):
     reps = _number(spec.get('repetitions', 1), 'repetitions', 1, 100, problems=problems)
     write_rate = _number(spec.get('write_rate_mib', 0), 'write_rate_mib', 0, 100000, problems=problems)
     timeout = _number(spec.get('timeout_s', DEFAULT_TIMEOUT_S), 'timeout_s', 10, 86400, problems=problems)
+    _number(spec.get('warmup_s', 10), 'warmup_s', 0, 3600, problems=problems)
+    probe = spec.get('probe') if isinstance(spec.get('probe'), dict) else {}
+    if probe.get('request', 'pi') not in ('pi', 'heartbeat'):
+        problems.append('probe.request must be pi or heartbeat, not %r' % probe.get('request'))
+    _number(probe.get('interval_ms', 50), 'probe.interval_ms', 1, 60000, problems=problems)
+    _number(probe.get('points', 100000), 'probe.points', 1, 10 ** 8, problems=problems)
+    for key in ('before_s', 'after_s'):
+        _number(probe.get(key, 5), 'probe.' + key, 0, 3600, problems=problems)
     if problems:
         raise ExperimentError('; '.join(problems))
 

@@ -41,6 +41,10 @@ def test_the_matrix_is_every_combination_with_ids_made_of_its_inputs():
     (dict(name='Bad Name'), 'name must be 1-32 lower-case letters'),
     (dict(vm=dict(memory_mib=128, reserve_mib=128)), 'vm.reserve_mib (128) must be below vm.memory_mib (128)'),
     (dict(links=[dict(name='a'), dict(name='a')]), 'links must have different names'),
+    (dict(timeout_s=0), 'timeout_s must be 10 to 86400, not 0'),
+    (dict(warmup_s=-1), 'warmup_s must be 0 to 3600, not -1'),
+    (dict(probe=dict(request='ping')), "probe.request must be pi or heartbeat, not 'ping'"),
+    (dict(probe=dict(interval_ms=0)), 'probe.interval_ms must be 1 to 60000, not 0'),
 ])
 def test_a_bad_design_names_its_problems(change, words):
     with pytest.raises(matrix.ExperimentError) as err:
