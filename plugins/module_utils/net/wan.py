@@ -418,6 +418,17 @@ class ForwarderBackend(WanBackend):
             time.sleep(0.1)
         os.kill(pid, signal.SIGKILL)
 
+    def remove_program_if_unused(self):
+        """The last forwarder gone: its program and the state directory go too."""
+        directory = self.state.directory
+        try:
+            if any(name.endswith('.json') for name in os.listdir(directory)):
+                return
+            os.unlink(self.program)
+            os.removedirs(directory)          # and /run/skillvl when it is empty
+        except OSError:
+            pass
+
     def plan_apply(self, plan, spec, recorded):
         if recorded is not None:                     # plumbing in place: a new forwarder only
             def restart():
@@ -461,6 +472,7 @@ class ForwarderBackend(WanBackend):
             if self.link(self.host_side) is not None:
                 self.run(self.ip, self.ip_args(['link', 'del', self.host_side]))
             self.state.remove()
+            self.remove_program_if_unused()
         plan.add('remove the forwarder of %s and give the port back to bridge %s'
                  % (self.interface, recorded.get('bridge')), remove)
 
