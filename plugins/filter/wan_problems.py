@@ -14,7 +14,7 @@ description:
   - Compares the figures of a probe (M(skillvl.offline_first.link_probe), O(mode=send)) with the link
     M(skillvl.offline_first.wan_emulation) applied (its RV(skillvl.offline_first.wan_emulation#module:spec)).
   - The rate must be within O(rate_tolerance_percent) of C(rate_mbit); the probe's median round trip within
-    O(rtt_tolerance_percent) of C(rtt_ms), or 1 ms, whichever is more (the path's own round trip and the
+    O(rtt_tolerance_percent) of C(rtt_ms), or 2 ms, whichever is more (the path's own round trip and the
     probe's scheduling).
   - An empty list when the path is what was asked.
 author:

@@ -41,6 +41,7 @@ NETEM_HANDLE = '5e2:'
 TCP_OVERHEAD = 14 + 20 + 32    # Ethernet header; IPv4 header; TCP header with timestamps
 MAX_RTT_MS = 10000
 FORWARDER_START_S = 5.0
+MIN_RTT_SLACK_MS = 2.0
 
 
 class WanError(BackendError):
@@ -528,7 +529,8 @@ def check_measured(spec, measured, rate_tolerance=0.05, rtt_tolerance=0.10, base
     """Does a probe of the path (link_probe's figures) show the asked link? A list of problems.
 
     The round trip asked is the added one plus the path's own (``base_rtt_ms``); a tolerance of
-    at least 1 ms allows for the probe's own scheduling.
+    at least ``MIN_RTT_SLACK_MS`` allows for the path's own round trip (a LAN's, plus the lab
+    forwarder's scheduling: about 1 ms measured) and the probe's.
     """
     problems = []
     if spec.get('rate_mbit') and measured.get('mbit') is not None:
@@ -538,7 +540,7 @@ def check_measured(spec, measured, rate_tolerance=0.05, rtt_tolerance=0.10, base
     rtt = (measured.get('rtt_ms') or {}).get('median')
     if rtt is not None:
         want = spec.get('rtt_ms', 0) + base_rtt_ms
-        slack = max(want * rtt_tolerance, 1.0)
+        slack = max(want * rtt_tolerance, MIN_RTT_SLACK_MS)
         if abs(rtt - want) > slack:
             problems.append('round trip %.1f ms, asked %.1f (+/- %.1f)' % (rtt, want, slack))
     return problems
