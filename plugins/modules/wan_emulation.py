@@ -154,21 +154,7 @@ from ansible_collections.skillvl.offline_first.plugins.module_utils.net import w
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            interface=dict(type='str'),
-            address=dict(type='str'),
-            state=dict(type='str', default='present', choices=['present', 'absent']),
-            method=dict(type='str', default='netem', choices=list(wan.METHODS)),
-            netns=dict(type='str'),
-            rate_mbit=dict(type='float'),
-            rtt_ms=dict(type='float', default=0.0),
-            jitter_ms=dict(type='float', default=0.0),
-            loss_percent=dict(type='float', default=0.0),
-            peers=dict(type='list', elements='str', default=[]),
-            queue_ms=dict(type='float', default=50.0),
-            mtu=dict(type='int', default=1500),
-            state_dir=dict(type='path', default=wan.STATE_DIR),
-        ),
+        argument_spec=wan.argument_spec(),
         required_one_of=[('interface', 'address')],
         mutually_exclusive=[('interface', 'address')],
         supports_check_mode=True,

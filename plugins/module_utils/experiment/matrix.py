@@ -31,7 +31,7 @@ class ExperimentError(BackendError):
     """A design that cannot run, in a researcher's words."""
 
 
-def _number(value, what, low=None, high=None, high_open=False, problems=None, allow_none=False):
+def _number(value, what, low=None, high=None, problems=None, allow_none=False):
     if value is None and allow_none:
         return None
     try:
@@ -39,9 +39,9 @@ def _number(value, what, low=None, high=None, high_open=False, problems=None, al
     except (TypeError, ValueError):
         problems.append('%s must be a number, not %r' % (what, value))
         return None
-    if (low is not None and number < low) or (high is not None and (number >= high if high_open else number > high)):
+    if (low is not None and number < low) or (high is not None and number > high):
         bounds = '%s to %s' % (low, high) if high is not None else 'at least %s' % low
-        problems.append('%s must be %s, not %s' % (what, bounds + (' (exclusive)' if high_open else ''), value))
+        problems.append('%s must be %s, not %s' % (what, bounds, value))
         return None
     return number
 

@@ -102,7 +102,10 @@ def row(experiment, run, migration, probe, plan=None, path=None):
 
 
 def append(directory, csv_row, samples=None):
-    """Write the run's samples, then its row (one write); the header when the file is new."""
+    """Write the run's samples, then its row (one write); the header when the file is new.
+    A run already recorded is left as it is (False)."""
+    if csv_row['id'] in done_ids(directory):
+        return False
     if samples is not None:
         path = samples_path(directory, csv_row['id'])
         if not os.path.isdir(os.path.dirname(path)):
@@ -111,8 +114,6 @@ def append(directory, csv_row, samples=None):
             json.dump(samples, handle)
     path = csv_path(directory)
     new = not os.path.exists(path) or os.path.getsize(path) == 0
-    if csv_row['id'] in done_ids(directory):
-        return False
     text = io.StringIO()
     writer = csv.DictWriter(text, fieldnames=list(COLUMNS), lineterminator='\n')
     if new:

@@ -93,6 +93,25 @@ def build_spec(rate_mbit=None, rtt_ms=0.0, jitter_ms=0.0, loss_percent=0.0, peer
     return spec
 
 
+def argument_spec():
+    """The module's options, beside the model they feed (build_spec, backend)."""
+    return dict(
+        interface=dict(type='str'),
+        address=dict(type='str'),
+        state=dict(type='str', default='present', choices=['present', 'absent']),
+        method=dict(type='str', default='netem', choices=list(METHODS)),
+        netns=dict(type='str'),
+        rate_mbit=dict(type='float'),
+        rtt_ms=dict(type='float', default=0.0),
+        jitter_ms=dict(type='float', default=0.0),
+        loss_percent=dict(type='float', default=0.0),
+        peers=dict(type='list', elements='str', default=[]),
+        queue_ms=dict(type='float', default=50.0),
+        mtu=dict(type='int', default=1500),
+        state_dir=dict(type='path', default=STATE_DIR),
+    )
+
+
 def _key(interface, netns):
     return '%s--%s' % (netns or 'host', interface)
 
@@ -302,11 +321,10 @@ class NetemBackend(WanBackend):
         return cmds
 
     def plan_apply(self, plan, spec, recorded):
-        if recorded is None and self.root_handle(self.interface) not in (None, 'noqueue', '0:'):
-            handle = self.root_handle(self.interface)
-            if handle != HANDLE:
-                raise WanError('%s already has a root qdisc (handle %s) that this module did not add: '
-                               'remove it first, nothing was changed' % (self.interface, handle))
+        handle = self.root_handle(self.interface)
+        if recorded is None and handle not in (None, '0:', HANDLE):     # 0: is the kernel's default qdisc
+            raise WanError('%s already has a root qdisc (handle %s) that this module did not add: '
+                           'remove it first, nothing was changed' % (self.interface, handle))
         if recorded is not None:
             self.plan_remove(plan, dict(recorded))
         cmds = self.commands(spec)
@@ -525,11 +543,10 @@ def backend(method, interface=None, netns=None, state_dir=STATE_DIR, tools=None,
     return BACKENDS[method](interface, netns=netns, state_dir=state_dir, tools=tools)
 
 
-def check_measured(spec, measured, rate_tolerance=0.05, rtt_tolerance=0.10, base_rtt_ms=0.0):
+def check_measured(spec, measured, rate_tolerance=0.05, rtt_tolerance=0.10):
     """Does a probe of the path (link_probe's figures) show the asked link? A list of problems.
 
-    The round trip asked is the added one plus the path's own (``base_rtt_ms``); a tolerance of
-    at least ``MIN_RTT_SLACK_MS`` allows for the path's own round trip (a LAN's, plus the lab
+    The round trip is compared with the added one; a tolerance of at least ``MIN_RTT_SLACK_MS`` allows for the path's own round trip (a LAN's, plus the lab
     forwarder's scheduling: about 1 ms measured) and the probe's.
     """
     problems = []
@@ -539,7 +556,7 @@ def check_measured(spec, measured, rate_tolerance=0.05, rtt_tolerance=0.10, base
             problems.append('rate %.1f Mbit/s, asked %g (%.1f-%.1f)' % (measured['mbit'], spec['rate_mbit'], low, high))
     rtt = (measured.get('rtt_ms') or {}).get('median')
     if rtt is not None:
-        want = spec.get('rtt_ms', 0) + base_rtt_ms
+        want = spec.get('rtt_ms', 0)
         slack = max(want * rtt_tolerance, MIN_RTT_SLACK_MS)
         if abs(rtt - want) > slack:
             problems.append('round trip %.1f ms, asked %.1f (+/- %.1f)' % (rtt, want, slack))

@@ -130,3 +130,12 @@ def test_the_shipped_designs_expand_and_seeds_keeps_the_research_ratios():
     for link, research_mbit in (('gbit', 938.0), ('wan37', 37.0)):
         ours = seeds['design']['memory_mib'] * 8 / rates[link]
         assert abs(ours / (2048 * 8 / research_mbit) - 1) < 0.01, link
+
+
+def test_recording_a_run_again_leaves_its_samples_as_they_were(tmp_path):
+    directory = str(tmp_path)
+    run = matrix.expand(DESIGN)['runs'][0]
+    assert results.append(directory, results.row('seeds', run, MOVE, PROBE, PLAN), dict(samples=[[0, 1.0, None]]))
+    assert not results.append(directory, results.row('seeds', run, MOVE, PROBE, PLAN), dict(samples=[]))
+    with open(results.samples_path(directory, run['id'])) as handle:
+        assert handle.read() == '{"samples": [[0, 1.0, null]]}'

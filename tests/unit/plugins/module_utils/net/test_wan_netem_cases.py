@@ -16,7 +16,6 @@ import pytest
 import yaml
 
 from ansible_collections.skillvl.offline_first.plugins.module_utils.net import wan
-from ansible_collections.skillvl.offline_first.plugins.modules import wan_emulation as module
 
 from .wan_fakes import FakeHost, module_params
 
@@ -27,7 +26,7 @@ with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "test_wan_net
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
 def test_netem_case(case, tmp_path):
     host = FakeHost(links=[case["options"]["interface"]])
-    p = module_params(module, case["options"])
+    p = module_params(case["options"])
     if "error" in case:
         with pytest.raises(wan.WanError) as err:
             spec = wan.build_spec(rate_mbit=p["rate_mbit"], rtt_ms=p["rtt_ms"], jitter_ms=p["jitter_ms"],

@@ -12,29 +12,12 @@ import json
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.skillvl.offline_first.plugins.module_utils.command import Tool
+from ansible_collections.skillvl.offline_first.plugins.module_utils.net import wan
 
 
-def module_params(module, options):
-    """The options as the module receives them (types converted, defaults filled in), taken
-    from the module's own argument spec."""
-    captured = {}
-
-    class Stop(Exception):
-        pass
-
-    class Capture(object):
-        def __init__(self, argument_spec, **_kwargs):
-            captured.update(argument_spec)
-            raise Stop()
-    real = module.AnsibleModule
-    module.AnsibleModule = Capture
-    try:
-        module.main()
-    except Stop:
-        pass
-    finally:
-        module.AnsibleModule = real
-    result = ArgumentSpecValidator(captured).validate(options)
+def module_params(options):
+    """The options as the module receives them (types converted, defaults filled in)."""
+    result = ArgumentSpecValidator(wan.argument_spec()).validate(options)
     assert not result.error_messages, result.error_messages
     return result.validated_parameters
 
