@@ -14,6 +14,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import pwd
 import shutil
 import subprocess
 
@@ -47,13 +48,44 @@ def redact(argv, secrets):
     return out
 
 
-def execute(argv, data=None):
-    """Run argv without a shell; returns (rc, stdout, stderr) as text."""
+def execute(argv, data=None, run_as=None, umask=None):
+    """Run argv without a shell; returns (rc, stdout, stderr) as text.
+
+    `run_as` (an Account) runs it as that user, with that user's groups only; `umask` sets the
+    process's umask (files it creates get their modes from it).
+    """
+    extra = {}
+    if run_as is not None:
+        extra.update(user=run_as.uid, group=run_as.gid, extra_groups=list(run_as.groups))
+    if umask is not None:
+        extra.update(umask=umask)
     proc = subprocess.Popen(argv, stdin=subprocess.PIPE if data is not None else subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, close_fds=True,
-                            universal_newlines=True, env=dict(os.environ, LC_ALL="C"))
+                            universal_newlines=True, env=dict(os.environ, LC_ALL="C"), **extra)
     out, err = proc.communicate(data)
     return proc.returncode, out, err
+
+
+class Account(object):
+    """A local user as a process runs as it: uid, primary gid and supplementary groups."""
+
+    def __init__(self, name, uid, gid, groups=()):
+        self.name = name
+        self.uid = uid
+        self.gid = gid
+        self.groups = tuple(groups)
+
+    @classmethod
+    def lookup(cls, name):
+        """The account of user `name`; ToolError when the host has no such user."""
+        try:
+            entry = pwd.getpwnam(name)
+        except KeyError:
+            raise ToolError("user %s does not exist on this host" % name)
+        return cls(name, entry.pw_uid, entry.pw_gid, os.getgrouplist(name, entry.pw_gid))
+
+    def __repr__(self):
+        return "Account(%r, uid=%s)" % (self.name, self.uid)
 
 
 class Tool(object):

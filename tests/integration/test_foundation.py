@@ -82,7 +82,7 @@ def test_vm_role_leaves_a_migrated_guest_where_it_is(lab):
                                        "memory_mib": 256, "vcpus": 1, "interfaces": [],
                                        "cpu": {"mode": "custom", "model": "qemu64"},
                                        "kernel_args": "skillvl.hb_ms=500 skillvl.mem_mib=32 skillvl.rate_mib=4",
-                                       "disks": [{"name": "data", "size_mib": 16}]}]}).stdout
+                                       "disks": [{"name": "data", "size_mib": 16}], "storage": "local"}]}).stdout
     assert "VM demo runs on ws01 (it was migrated there)" in out, out[-4000:]
     assert "demo" not in lab.virsh("cloud1", "list", "--all", "--name").stdout.split()
     assert "running" in lab.virsh("ws01", "domstate", "demo").stdout

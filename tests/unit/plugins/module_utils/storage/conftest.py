@@ -80,6 +80,25 @@ class FakeModule(object):
         pass
 
 
+def substitute(value, marks):
+    """A YAML case with each mark (@TMP@...) replaced by its text, in strings, lists and dicts."""
+    if isinstance(value, str):
+        for mark, text in marks.items():
+            value = value.replace(mark, text)
+        return value
+    if isinstance(value, list):
+        return [substitute(v, marks) for v in value]
+    if isinstance(value, dict):
+        return dict((k, substitute(v, marks)) for k, v in value.items())
+    return value
+
+
 @pytest.fixture
 def fake_module():
     return FakeModule
+
+
+@pytest.fixture
+def subst():
+    """substitute(case, marks): the cases' marks replaced by the test's own paths."""
+    return substitute

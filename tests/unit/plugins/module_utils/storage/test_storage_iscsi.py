@@ -32,16 +32,6 @@ with open(os.path.join(HERE, "test_storage_iscsi_tgt.yaml")) as _f:
 SECRETS = ("s3cretpassw0rd", "mutu4lpassw0rd", "an0ther-secret")
 
 
-def _subst(value, tmp):
-    if isinstance(value, str):
-        return value.replace("@TMP@", tmp)
-    if isinstance(value, list):
-        return [_subst(v, tmp) for v in value]
-    if isinstance(value, dict):
-        return dict((k, _subst(v, tmp)) for k, v in value.items())
-    return value
-
-
 def _assert_no_secret_on_argv(module, args):
     """No argv the runner was given holds a CHAP secret; secrets set went through tgtd's socket."""
     chap = args.get("chap") or {}
@@ -51,11 +41,11 @@ def _assert_no_secret_on_argv(module, args):
 
 
 @pytest.mark.parametrize("case", TGT_CASES, ids=[c["id"] for c in TGT_CASES])
-def test_tgt_case(case, tmp_path, fake_module):
+def test_tgt_case(case, tmp_path, fake_module, subst):
     tmp = str(tmp_path)
     (tmp_path / "lun1.img").write_bytes(b"\0" * 65536)
     (tmp_path / "conf.d").mkdir()
-    case = _subst(case, tmp)
+    case = subst(case, {"@TMP@": tmp})
     args = case["input"]
     state = case.get("state", "present")
     target = None

@@ -26,29 +26,17 @@ with open(os.path.join(HERE, "test_storage_iscsi_lio.yaml")) as _f:
 SECRETS = ("s3cretpassw0rd", "mutu4lpassw0rd", "an0ther-secret")
 
 
-def _subst(value, marks):
-    if isinstance(value, str):
-        for mark, text in marks.items():
-            value = value.replace(mark, text)
-        return value
-    if isinstance(value, list):
-        return [_subst(v, marks) for v in value]
-    if isinstance(value, dict):
-        return dict((k, _subst(v, marks)) for k, v in value.items())
-    return value
-
-
 def _read_auth(tpg, init):
     adir = os.path.join(tpg, "acls", init, "auth")
     return dict((name, open(os.path.join(adir, name)).read().strip()) for name in sorted(os.listdir(adir)))
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
-def test_lio_case(case, tmp_path, fake_module):
+def test_lio_case(case, tmp_path, fake_module, subst):
     root = tmp_path / "configfs"
     iqn = case["input"]["iqn"]
     tpg = str(root / "iscsi" / iqn / "tpgt_1")
-    case = _subst(case, {"@TMP@": str(tmp_path), "@B@": "/iscsi/%s/tpg1" % iqn, "@T@": tpg})
+    case = subst(case, {"@TMP@": str(tmp_path), "@B@": "/iscsi/%s/tpg1" % iqn, "@T@": tpg})
     (tmp_path / "vm1.img").write_bytes(b"\0" * 4096)
     tree = case["configfs"]
     store = tree.get("store")

@@ -23,18 +23,8 @@ with open(os.path.join(HERE, "test_storage_nfs_cases.yaml")) as _f:
     CASES = yaml.safe_load(_f)
 
 
-def _subst(value, tmp):
-    if isinstance(value, str):
-        return value.replace("@TMP@", tmp)
-    if isinstance(value, list):
-        return [_subst(v, tmp) for v in value]
-    if isinstance(value, dict):
-        return dict((k, _subst(v, tmp)) for k, v in value.items())
-    return value
-
-
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
-def test_nfs_case(case, tmp_path, fake_module):
+def test_nfs_case(case, tmp_path, fake_module, subst):
     tmp = str(tmp_path)
     for sub in ("srv", "srv2", "srv3", "exports.d"):
         (tmp_path / sub).mkdir()
@@ -42,7 +32,7 @@ def test_nfs_case(case, tmp_path, fake_module):
     main.write_text("EXPORT { Export_Id = 1; Path = /x; }\n")
     log = tmp_path / "ganesha.log"
     log.write_text("")
-    case = _subst(case, tmp)
+    case = subst(case, {"@TMP@": tmp})
     for rel, text in (case.get("before_files") or {}).items():
         (tmp_path / rel).write_text(text)
     args = case["input"]
