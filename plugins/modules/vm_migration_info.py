@@ -68,6 +68,22 @@ vm_state:
   description: State of the VM on this host (C(absent) once it has left).
   returned: always
   type: str
+home:
+  description:
+    - The VM's home record from its libvirt metadata (the C(vm) role and M(skillvl.offline_first.vm_home)),
+      null when the VM is not here or has none.
+  returned: always
+  type: dict
+  contains:
+    home:
+      description: Its home host.
+      type: str
+    image:
+      description: The image the vm role made it from.
+      type: str
+    away:
+      description: Null when home; else C(from), C(since) and C(base_image) of its scale-away.
+      type: dict
 progress:
   description: Current progress (percent, memory_remaining_mib, dirty_rate_mib_s, bandwidth_mib_s, iteration, eta_s).
   returned: always

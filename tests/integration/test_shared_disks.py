@@ -75,6 +75,12 @@ def test_a_shared_guest_lives_on_the_export_and_moves_with_its_memory_only(lab, 
         inode_again, size_again = lab.run("storage1", "stat -c '%%i %%s' %s" % IMAGE).stdout.split()
         assert inode_again == inode and int(size_again) >= int(size)
 
+        # Scaling away would leave the disk on the cloud's storage: refused, nothing moves.
+        proc = lab.playbook("playbooks/scale_away.yml", {"vm": NAME, "target": "ws01"}, check=False)
+        assert proc.returncode != 0
+        assert "would still use %s on the cloud's shared storage" % IMAGE in proc.stdout, proc.stdout[-6000:]
+        assert where(guests) == {"cloud1": "running", "ws01": "absent", "ws02": "absent"}
+
         # migrate.yml with the production default storage: shared, nothing asked of the disk.
         seq = guests.last_seq("cloud1", NAME)
         proc = lab.playbook("playbooks/migrate.yml", {"vm": NAME, "target": "ws01"}, check=False)

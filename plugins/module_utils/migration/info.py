@@ -8,7 +8,7 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-from ansible_collections.skillvl.offline_first.plugins.module_utils.libvirt import session
+from ansible_collections.skillvl.offline_first.plugins.module_utils.libvirt import home, session
 from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.monitor import (
     progress_record, read_log)
 
@@ -17,7 +17,7 @@ JOB_TYPES = {0: 'none', 1: 'bounded', 2: 'unbounded', 3: 'completed', 4: 'failed
 
 def job_info(name, source_uri='qemu:///system', progress_log=None, last=20):
     """{'running', 'job', 'progress', 'log_header', 'log'} for VM ``name`` on this host."""
-    out = {'name': name, 'running': False, 'job': None, 'progress': None, 'vm_state': 'absent'}
+    out = {'name': name, 'running': False, 'job': None, 'progress': None, 'vm_state': 'absent', 'home': None}
     header, records = read_log(progress_log, last)
     out['log_header'] = header
     out['log'] = records
@@ -27,6 +27,7 @@ def job_info(name, source_uri='qemu:///system', progress_log=None, last=20):
     try:
         dom = session.lookup_domain(conn, name)
         out['vm_state'] = session.domain_state(dom)[0]
+        out['home'] = home.read(dom) if dom is not None else None
         if dom is None or not session.is_active(dom):
             return out
         lv = session.require_libvirt()

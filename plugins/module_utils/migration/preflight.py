@@ -259,7 +259,8 @@ def check(src_conn, dst_conn, dom, opts, fs_type_of=mount_fs_type, dst_dom=None)
     storage = opts.get('storage', 'shared')
     disks = classify_disks(vm, storage, fs_type_of)
     facts['disks'] = [{'target': d['target'], 'path': d['path'] or d['name'], 'type': d['type'],
-                       'shared': d['shared'], 'copy': d['copy'], 'fs_type': d['fs_type']} for d in disks]
+                       'shared': d['shared'], 'copy': d['copy'], 'fs_type': d['fs_type'],
+                       'readonly': bool(d['readonly'])} for d in disks]
     dst_pools = None
     for disk in disks:
         label = '%s (%s)' % (disk['target'], disk['path'] or disk['name'] or 'empty')

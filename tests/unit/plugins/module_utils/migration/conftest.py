@@ -133,6 +133,20 @@ class FakeDomain(object):
     def maxMemory(self):
         return 262144
 
+    # libvirt <metadata> elements by namespace URI, live and config apart (flags 1 and 2)
+    def metadata(self, kind, uri, flags=0):
+        value = getattr(self, 'meta', {}).get((uri, 'config' if flags & 2 else 'live'))
+        if value is None:
+            raise libvirtError('metadata not found: Requested metadata element is not present', 80)
+        return value
+
+    def setMetadata(self, kind, xml, prefix, uri, flags=0):
+        self.meta = getattr(self, 'meta', {})
+        self.metadata_calls = getattr(self, 'metadata_calls', []) + [(kind, prefix, uri, flags)]
+        for bit, where in ((1, 'live'), (2, 'config')):
+            if flags & bit:
+                self.meta[(uri, where)] = xml
+
     def jobStats(self, flags=0):
         if flags:
             return self.completed_stats or {'type': 0}

@@ -1,0 +1,76 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, SKILL/VL offline-first team
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""A VM's home record in its libvirt metadata (libvirt/home.py), against the fake libvirt."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import pytest
+
+from ansible_collections.skillvl.offline_first.plugins.module_utils.libvirt import home, session
+from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.info import job_info
+
+SRC = 'qemu:///system'
+
+ROLE_XML = ('<skillvl:guest xmlns:skillvl="https://skillvl.example/offline_first/1">'
+            '<skillvl:home>cloud1</skillvl:home><skillvl:image>skillvl-lab-guest</skillvl:image></skillvl:guest>')
+
+
+def test_parse_reads_what_the_vm_role_writes():
+    assert home.parse(ROLE_XML) == {"home": "cloud1", "image": "skillvl-lab-guest", "away": None}
+    assert home.parse(None) is None
+    with pytest.raises(session.LibvirtError):
+        home.parse("<guest")
+
+
+def test_render_and_parse_round_trip():
+    away = {"from": "cloud1", "since": "2026-12-04T12:00:00+00:00", "base_image": "/b/base.qcow2"}
+    record = {"home": "cloud1", "image": None, "away": away}
+    text = home.render(record)
+    assert text == ('<guest><home>cloud1</home><away base_image="/b/base.qcow2" from="cloud1" '
+                    'since="2026-12-04T12:00:00+00:00" /></guest>')
+    assert home.parse(text) == record
+
+
+def test_away_then_home_on_a_running_vm(world, h):
+    dom = h.add_vm(world.src)
+    dom.meta = {(home.NS, "live"): ROLE_XML, (home.NS, "config"): ROLE_XML}
+    out = home.ensure("vm1", "away", "cloud1", now="2026-12-04T12:00:00+00:00", uri=SRC)
+    assert out["changed"] and out["record"]["away"] == {"from": "cloud1", "since": "2026-12-04T12:00:00+00:00",
+                                                        "base_image": None}
+    assert out["record"]["home"] == "cloud1" and out["record"]["image"] == "skillvl-lab-guest"
+    # live and persistent definition, under our prefix and namespace
+    assert dom.metadata_calls == [(2, "skillvl", home.NS, 3)]
+    assert home.parse(dom.meta[(home.NS, "config")])["away"]["from"] == "cloud1"
+
+    again = home.ensure("vm1", "away", "ws01", now="2026-12-04T13:00:00+00:00", uri=SRC)
+    assert not again["changed"] and again["record"]["away"]["from"] == "cloud1"
+
+    back = home.ensure("vm1", "home", None, uri=SRC)
+    assert back["changed"] and back["record"] == {"home": "cloud1", "image": "skillvl-lab-guest", "away": None}
+    assert not home.ensure("vm1", "home", None, uri=SRC)["changed"]
+
+
+def test_check_mode_writes_nothing_and_a_vm_without_record_gets_one(world, h):
+    dom = h.add_vm(world.src, active=False)
+    out = home.ensure("vm1", "away", "cloud1", home="cloud9", now="t", uri=SRC, check_mode=True)
+    assert out["changed"] and not getattr(dom, "metadata_calls", [])
+    out = home.ensure("vm1", "away", "cloud1", home="cloud9", now="t", uri=SRC)
+    assert out["record"]["home"] == "cloud9"
+    assert dom.metadata_calls == [(2, "skillvl", home.NS, 2)]      # shut off: the definition only
+
+
+def test_unknown_vm_is_named(world):
+    with pytest.raises(session.LibvirtError) as err:
+        home.ensure("nope", "away", "cloud1", uri=SRC)
+    assert 'VM "nope" is not defined on this host' in str(err.value)
+
+
+def test_info_returns_the_record(world, h):
+    dom = h.add_vm(world.src)
+    assert job_info("vm1", SRC)["home"] is None
+    dom.meta = {(home.NS, "live"): ROLE_XML}
+    assert job_info("vm1", SRC)["home"]["home"] == "cloud1"
+    assert job_info("other", SRC)["home"] is None
