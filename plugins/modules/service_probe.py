@@ -13,7 +13,8 @@ module: service_probe
 short_description: Measure what a VM's users see while it moves (application-level downtime, response times)
 version_added: 0.1.0
 description:
-  - Sends a request to a service every O(interval_ms) for O(seconds), each on its own TCP connection,
+  - Sends a request to a service every O(interval_ms) for O(seconds) (or until O(stop_file) appears), each on its
+    own TCP connection,
     and records every answer's response time with its time; a request without an answer within
     O(timeout_ms) is counted and the probe goes on at the next slot.
   - The longest time between two answers, less one interval, is the application-level downtime of
@@ -53,6 +54,13 @@ options:
     description: How long to probe, above 0 and at most 3600.
     type: float
     default: 10
+  stop_file:
+    description:
+      - A path on the probing host; the probe stops as soon as this file exists, before O(seconds) have passed.
+      - The caller creates it when it has seen enough (a few seconds after a move ended), so a probe whose
+        O(seconds) is a generous bound does not run on for nothing. The probe neither creates nor removes it.
+      - The probe refuses to start while the file exists already (a stale one would stop it at once).
+    type: path
   interval_ms:
     description: Time between two requests, ms (the resolution of the downtime figure).
     type: int
@@ -72,12 +80,21 @@ EXAMPLES = r'''
     host: 203.0.113.50
     request: pi
     points: 100000
-    seconds: 60
+    seconds: 600
+    stop_file: /run/skillvl/watcher.stop
     interval_ms: 50
   delegate_to: ws02
-  async: 120
+  async: 660
   poll: 0
   register: watcher
+
+# ... move the VM, wait a few seconds, then end the probe early
+- name: Stop the watcher
+  ansible.builtin.file:
+    path: /run/skillvl/watcher.stop
+    state: touch
+    mode: '0600'
+  delegate_to: ws02
 '''
 
 RETURN = r'''
@@ -111,6 +128,14 @@ errors:
   description: The kinds of failure and how often each happened.
   returned: success
   type: dict
+seconds:
+  description: How long the probe ran, s.
+  returned: success
+  type: float
+stopped_by_file:
+  description: Whether O(stop_file) ended the probe before O(seconds).
+  returned: success
+  type: bool
 started_at:
   description:
     - When the probe started (seconds since the epoch, the probing host's clock).
@@ -140,6 +165,7 @@ def main():
             seconds=dict(type='float', default=10.0),
             interval_ms=dict(type='int', default=20),
             timeout_ms=dict(type='int', default=1000),
+            stop_file=dict(type='path'),
         ),
         supports_check_mode=True,
     )
@@ -147,7 +173,8 @@ def main():
 
     def measure():
         result = service_probe.run(p['host'], p['port'], request=p['request'], points=p['points'],
-                                   seconds=p['seconds'], interval_ms=p['interval_ms'], timeout_ms=p['timeout_ms'])
+                                   seconds=p['seconds'], interval_ms=p['interval_ms'], timeout_ms=p['timeout_ms'],
+                                   stop_file=p['stop_file'])
         return dict(result, changed=False)
 
     run_backend(module, measure)

@@ -18,7 +18,9 @@ import time
 
 from labguests import DST, SRC, migrate, run_in_thread
 
-SLOW = {"strategy": "postcopy", "bandwidth": 5, "postcopy_bandwidth": 3, "max_downtime": 300, "timeout": 600}
+# A small guest whose writer keeps 64 MiB dirty: pre-copy's first pass takes ~20 s, post-copy at
+# 3 MiB/s has ~20 s of pages left when the link goes down a second after it starts.
+SLOW = {"strategy": "postcopy", "bandwidth": 10, "postcopy_bandwidth": 3, "max_downtime": 300, "timeout": 600}
 
 
 def _underlay(lab, updown):
@@ -53,7 +55,7 @@ def _moved(guests, name):
 
 
 def test_link_cut_in_postcopy_is_resumed_when_it_returns(lab, guests):
-    name = guests.boot("migt-pcr", mem_mib=256, load_mib=160, rate_mib=100)
+    name = guests.boot("migt-pcr", mem_mib=192, load_mib=64, rate_mib=100)
     before = guests.last_seq(SRC, name)
     log = "/tmp/migt-pcr.jsonl"
     try:
@@ -80,7 +82,7 @@ def test_link_cut_in_postcopy_is_resumed_when_it_returns(lab, guests):
 
 
 def test_link_down_past_the_bound_fails_recoverable_and_a_rerun_finishes(lab, guests):
-    name = guests.boot("migt-pcd", mem_mib=256, load_mib=160, rate_mib=100)
+    name = guests.boot("migt-pcd", mem_mib=192, load_mib=64, rate_mib=100)
     before = guests.last_seq(SRC, name)
     log = "/tmp/migt-pcd.jsonl"
     try:

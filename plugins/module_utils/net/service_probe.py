@@ -17,6 +17,7 @@ Plain Python: the module service_probe, an experiment runner or a benchmark call
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import os
 import socket
 import time
 
@@ -106,17 +107,25 @@ def summarise(samples, interval_ms):
 
 
 def run(host, port=8080, request='heartbeat', points=100000, seconds=10.0, interval_ms=20, timeout_ms=1000,
-        clock=time.monotonic, wall=time.time, sleep=time.sleep):
-    """Probe ``host``:``port`` for ``seconds``; returns the summary, the start time (epoch s)
-    and the samples as [offset ms from the start, response ms or None, error or None]."""
+        stop_file=None, clock=time.monotonic, wall=time.time, sleep=time.sleep, exists=os.path.exists):
+    """Probe ``host``:``port`` for ``seconds``, or until ``stop_file`` exists (the caller's way to
+    say it has seen enough before the bound); returns the summary, the start time (epoch s) and
+    the samples as [offset ms from the start, response ms or None, error or None]."""
     check(seconds, interval_ms, timeout_ms, request, points)
+    if stop_file and exists(stop_file):
+        raise ServiceProbeError('stop_file %s exists before the probe started: remove it or name another one'
+                                % stop_file)
     line = ('PI %d\n' % points).encode('ascii') if request == 'pi' else b'GET / HTTP/1.0\r\n\r\n'
     timeout = timeout_ms / 1000.0
     started, started_wall = clock(), wall()
     slots = int(seconds * 1000.0 / interval_ms)
     samples = []
     slot = 0
+    stopped = False
     while slot < slots:
+        if stop_file and exists(stop_file):
+            stopped = True
+            break
         due = started + slot * interval_ms / 1000.0
         now = clock()
         if now < due:
@@ -136,7 +145,7 @@ def run(host, port=8080, request='heartbeat', points=100000, seconds=10.0, inter
         slot = max(slot + 1, int((done - started) * 1000.0 / interval_ms) + 1)
     out = summarise(samples, interval_ms)
     out.update(host=host, port=port, request=request, interval_ms=interval_ms, started_at=round(started_wall, 3),
-               samples=samples)
+               seconds=round(clock() - started, 3), stopped_by_file=stopped, samples=samples)
     if request == 'pi':
         out['points'] = points
     return out

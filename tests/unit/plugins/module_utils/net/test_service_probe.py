@@ -88,6 +88,31 @@ def test_requests_without_an_answer_in_time_are_counted_and_the_probe_goes_on(se
     assert out["requests"] == out["answered"] + out["unanswered"]
 
 
+def test_the_stop_file_ends_the_probe_before_its_bound(service, tmp_path):
+    stop = tmp_path / "probe.stop"
+    timer = threading.Timer(0.5, stop.touch)
+    timer.start()
+    try:
+        out = sp.run("127.0.0.1", service.port, seconds=30, interval_ms=20, stop_file=str(stop))
+    finally:
+        timer.cancel()
+    assert out["stopped_by_file"] is True and 0.4 < out["seconds"] < 5, out["seconds"]
+    assert out["answered"] == out["requests"] >= 10 and stop.exists()   # the caller's file, left alone
+
+
+def test_without_the_stop_file_the_probe_runs_its_seconds(service, tmp_path):
+    out = sp.run("127.0.0.1", service.port, seconds=0.5, interval_ms=50, stop_file=str(tmp_path / "never"))
+    assert out["stopped_by_file"] is False and out["seconds"] >= 0.45
+
+
+def test_a_stale_stop_file_is_refused_before_any_request(tmp_path):
+    stop = tmp_path / "stale.stop"
+    stop.touch()
+    with pytest.raises(sp.ServiceProbeError) as err:
+        sp.run("127.0.0.1", 1, seconds=5, stop_file=str(stop))
+    assert "stop_file %s exists before the probe started" % stop in str(err.value)
+
+
 def test_a_closed_port_is_an_error_per_request_not_a_crash():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
