@@ -99,7 +99,7 @@ class Guests(object):
         for host in HYPERVISORS:
             self.lab.run(host, "virsh -c qemu:///system destroy {n} >/dev/null 2>&1; "
                                "virsh -c qemu:///system undefine {n} --nvram >/dev/null 2>&1; "
-                               "rm -f /var/log/libvirt/qemu/{n}-console.log /tmp/{n}.xml {img}/{n}.raw; "
+                               "rm -f /var/log/libvirt/qemu/{n}-console.log /tmp/{n}.xml {img}/{n}.raw {img}/{n}-*.qcow2; "
                                "virsh -c qemu:///system pool-refresh default >/dev/null 2>&1; true"
                          .format(n=name, img=IMAGES), check=False)
 

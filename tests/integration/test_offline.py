@@ -2,22 +2,43 @@
 # Copyright (c) 2026, SKILL/VL offline-first team
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Scale-away and return (issue 10), with real libvirtd/QEMU.
+"""Scale-away, offline operation and return (issue 10), with real libvirtd/QEMU.
 
 The lab's demo guest (its disk local, `storage: local`) scales away from its home cloud1 to a
 workstation with its disk; its home and departure are in its own libvirt metadata there;
 return.yml brings it home with only its name and clears the record. A second scale-away, a
 return of a VM that is home and of an unknown VM are refused, the VM left where it runs.
 """
+import base64
+import json
 import os
 import re
+import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from labguests import HYPERVISORS  # noqa: E402  pylint: disable=wrong-import-position
+from labguests import HYPERVISORS, M, run_in_thread  # noqa: E402  pylint: disable=wrong-import-position
+import heartbeat  # noqa: E402  pylint: disable=wrong-import-position
 
 NS = "https://skillvl.example/offline_first/1"
+IMAGES = "/var/lib/libvirt/images"
+
+
+def exists(lab, host, path):
+    return lab.run(host, "test -e %s" % path, check=False).returncode == 0
+
+
+def backing(lab, host, path):
+    return json.loads(lab.run(host, "qemu-img info -U --output=json %s" % path).stdout).get("backing-filename")
+
+
+def crossed(text, pattern):
+    """The MiB figures of a playbook's 'what crossed the link' line (the callback may wrap it)."""
+    found = re.search(pattern, " ".join(text.split()))
+    assert found, text[-6000:]
+    return [float(x) for x in found.groups()]
 
 
 def where(guests, name):
@@ -47,10 +68,13 @@ def test_scale_away_then_return_by_name(lab, guests):
         assert proc.returncode == 0, proc.stdout[-8000:] + proc.stderr[-2000:]
         assert where(guests, "demo") == {"cloud1": "absent", "ws01": "absent", "ws02": "running"}
         guests.assert_alive("ws02", "demo", seq, "after scaling away")
-        # The disk came along: nothing of the VM is left on the cloud.
+        # The disk came along, cut in two: the frozen layer fetched before the move, the top layer
+        # the VM writes now; nothing of the VM is left on the cloud but the frozen layer at home.
         blk = lab.virsh("ws02", "domblklist", "demo").stdout
-        assert "/var/lib/libvirt/images/demo-data.qcow2" in blk, blk
-        assert lab.run("ws02", "test -s /var/lib/libvirt/images/demo-data.qcow2", check=False).returncode == 0
+        assert "%s/demo-data.away.qcow2" % IMAGES in blk, blk
+        assert backing(lab, "ws02", "%s/demo-data.away.qcow2" % IMAGES) == "%s/demo-data.qcow2" % IMAGES
+        assert exists(lab, "cloud1", "%s/demo-data.qcow2" % IMAGES)
+        assert not exists(lab, "cloud1", "%s/demo-data.away.qcow2" % IMAGES)
         meta = record(lab, "ws02", "demo")
         assert re.search(r"<home>cloud1</home>", meta) and re.search(r"<away [^>]*from=\"cloud1\"", meta), meta
         # ... in the persistent definition as well (it survives a restart of the VM there).
@@ -70,6 +94,12 @@ def test_scale_away_then_return_by_name(lab, guests):
         guests.assert_alive("cloud1", "demo", seq, "after the return")
         meta = record(lab, "cloud1", "demo")
         assert "<home>cloud1</home>" in meta and "<away" not in meta, meta
+        # home with one layer again, live and in the definition; the workstation keeps nothing of it
+        assert "%s/demo-data.qcow2" % IMAGES in lab.virsh("cloud1", "domblklist", "demo").stdout
+        assert "demo-data.away" not in lab.virsh("cloud1", "dumpxml", "--inactive", "demo").stdout
+        assert not exists(lab, "cloud1", "%s/demo-data.away.qcow2" % IMAGES)
+        assert not exists(lab, "ws02", "%s/demo-data.qcow2" % IMAGES)
+        assert not exists(lab, "ws02", "%s/demo-data.away.qcow2" % IMAGES)
         assert "<away" not in lab.virsh("cloud1", "metadata", "demo", NS, "--config").stdout
 
         # Nothing to return now, nor for a VM that does not exist: refused, nothing moves.
@@ -80,3 +110,109 @@ def test_scale_away_then_return_by_name(lab, guests):
         assert where(guests, "demo") == {"cloud1": "running", "ws01": "absent", "ws02": "absent"}
     finally:
         demo_home(lab, guests)
+
+
+PI_GUEST = {"name": "offl-pi", "host": "cloud1", "image": "skillvl-lab-guest", "memory_mib": 256, "vcpus": 1,
+            "cpu": {"mode": "custom", "model": "qemu64"}, "storage": "local",
+            "interfaces": [{"network": "skillvl-ovl", "model": "virtio", "mtu": 1450, "checksum_offload": False}],
+            "kernel_args": "skillvl.hb_ms=500 skillvl.mem_mib=32 skillvl.rate_mib=4 "
+                           "skillvl.ip=203.0.113.60/24 skillvl.mtu=1450",
+            "disks": [{"name": "data", "size_mib": 64}]}
+PI_ADDR = "203.0.113.60"
+STOP = "/run/skillvl-probe-offl-pi.stop"
+
+
+def cut(lab, host, down):
+    """The host's cable on the lab's underlay: its port on the underlay bridge down or up."""
+    subprocess.run(["ip", "netns", "exec", "%s-underlay" % lab.name, "ip", "link", "set", host,
+                    "down" if down else "up"], check=True, timeout=30)
+
+
+def reaches(lab, src, host, port=16514):
+    """Whether src opens a TCP connection to host's libvirt TLS port over the underlay."""
+    addr = lab.hostvars(host)["skillvl_underlay_address"]
+    probe = "import socket; socket.create_connection(('%s', %d), 2).close()" % (addr, port)
+    return lab.run(src, "python3 -c \"%s\"" % probe, check=False, timeout=30).returncode == 0
+
+
+def disk_seqs(lab, host, path):
+    """The heartbeat seqs recorded on a disk image on host (with its backing layers)."""
+    raw = lab.run(host, "qemu-img convert -U -O raw {p} /tmp/seqs.raw && head -c 1200000 /tmp/seqs.raw | base64 -w0; "
+                        "rm -f /tmp/seqs.raw".format(p=path)).stdout
+    return set(r["seq"] for r in heartbeat.parse_disk(base64.b64decode(raw)))
+
+
+def test_the_service_keeps_serving_with_the_cloud_cut_off(lab, guests):
+    """Issue 10's offline operation: the pi service scales away from cloud1 to ws01 (the user's
+    workstation); cloud1's cable is pulled; the client on ws02 gets every answer over the
+    workstations' part of the overlay; a return during the cut fails and leaves the VM serving;
+    with the cable back, return.yml brings it home with what it wrote while away."""
+    name = PI_GUEST["name"]
+    data = "%s/%s-data.qcow2" % (IMAGES, name)
+    guests.names.append(name)
+    lab.guests([PI_GUEST])
+    # 32 MiB on its data disk before it leaves (beyond the heartbeat's first MiB), written with the VM stopped
+    lab.virsh("cloud1", "destroy", name)
+    lab.run("cloud1", "qemu-io -f qcow2 -c 'write -P 0x5a 4M 32M' %s" % data)
+    lab.virsh("cloud1", "start", name)
+    lab.run("ws02", "rm -f %s" % STOP)
+    ask = {"host": PI_ADDR, "request": "pi", "points": 20000, "seconds": 2, "interval_ms": 100}
+    lab.wait_for(lambda: lab.module("ws02", M + "service_probe", ask).get("answered"), timeout=90, interval=2,
+                 what="the pi service of %s answering ws02" % name)
+    probe, box = run_in_thread(lambda: lab.module(
+        "ws02", M + "service_probe", dict(ask, seconds=900, interval_ms=100, timeout_ms=2000, stop_file=STOP)))
+    try:
+        proc = lab.playbook("playbooks/scale_away.yml", {"vm": name, "user": "ws01"}, check=False)
+        assert proc.returncode == 0, proc.stdout[-8000:] + proc.stderr[-2000:]
+        assert where(guests, name) == {"cloud1": "absent", "ws01": "running", "ws02": "absent"}
+        # the 32 MiB went with the frozen layer before the move; the move copied the top layer only
+        layer, disk_away, _memory = crossed(proc.stdout, r"([0-9.]+) MiB of frozen layers before the move, "
+                                                         r"([0-9.]+) MiB of disk and ([0-9.]+) MiB of memory")
+        assert layer >= 32 and disk_away < 8, (layer, disk_away)
+        seq = guests.last_seq("ws01", name)
+
+        cut(lab, "cloud1", down=True)
+        try:
+            assert not reaches(lab, "ws02", "cloud1") and not reaches(lab, "ws01", "cloud1")
+            assert reaches(lab, "ws02", "ws01"), "the workstations lost each other"
+            cut_at = time.time()
+            # A return now cannot reach the home: refused, the VM goes on serving on ws01.
+            proc = lab.playbook("playbooks/return.yml", {"vm": name}, check=False)
+            assert proc.returncode != 0, proc.stdout[-6000:]
+            assert "cloud1" in proc.stdout[-4000:], proc.stdout[-6000:]
+            assert where(guests, name) == {"cloud1": "absent", "ws01": "running", "ws02": "absent"}
+            time.sleep(max(0.0, 20 - (time.time() - cut_at)))
+            guests.assert_alive("ws01", name, seq, "while the cloud was cut off")
+            cut_until = time.time()
+        finally:
+            cut(lab, "cloud1", down=False)
+        lab.wait_for(lambda: reaches(lab, "ws01", "cloud1"), timeout=60, interval=2, what="cloud1 back on the underlay")
+        away = disk_seqs(lab, "ws01", "%s/%s-data.away.qcow2" % (IMAGES, name))
+
+        proc = lab.playbook("playbooks/return.yml", {"vm": name}, check=False)
+        assert proc.returncode == 0, proc.stdout[-8000:] + proc.stderr[-2000:]
+        assert where(guests, name) == {"cloud1": "running", "ws01": "absent", "ws02": "absent"}
+        guests.assert_alive("cloud1", name, seq, "after the return")
+        # incremental: what it wrote while away (heartbeats, under 1 MiB), not the 33 MiB it had
+        disk_home, _memory = crossed(proc.stdout, r"returned from ws01 to cloud1: ([0-9.]+) MiB of disk and "
+                                                  r"([0-9.]+) MiB of memory \(the top layers only\)")
+        assert disk_home < 8, disk_home
+        check = lab.run("cloud1", "qemu-io -U -r -f qcow2 -c 'read -P 0x5a 4M 32M' %s" % data).stdout
+        assert "read 33554432/33554432 bytes" in check and "fail" not in check.lower(), check
+        # what the VM wrote on its disk while away came home with it
+        assert max(away) > seq and max(away) in disk_seqs(lab, "cloud1", data), (seq, max(away))
+        time.sleep(3)
+    finally:
+        lab.run("ws02", "touch %s" % STOP)
+        probe.join(120)
+        lab.run("ws02", "rm -f %s" % STOP)
+    assert not probe.is_alive(), "the probe did not stop"
+    res = box.get("result")
+    assert res and not res.get("failed") and res["stopped_by_file"], box
+    assert res["requests"] > 100, res["requests"]
+    # not one failed request: before, during both moves, through the cut and after
+    assert res["unanswered"] == 0, (res["unanswered"], res["errors"])
+    during = [s for s in res["samples"] if cut_at <= res["started_at"] + s[0] / 1000.0 <= cut_until]
+    assert len(during) > 50 and all(s[1] is not None for s in during), len(during)
+    assert res["max_gap_ms"] < 3000, res["max_gap_ms"]
+    guests.remove(name)

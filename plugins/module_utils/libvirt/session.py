@@ -14,6 +14,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import re
+import socket
 import threading
 import traceback
 
@@ -191,10 +192,35 @@ def ensure_event_loop():
         _EVENT_STATE['started'] = True
 
 
+# s to wait for a remote libvirt's TCP port before libvirt's own connect, which waits for the
+# kernel's SYN retries (about two minutes) when the host is cut off.
+CONNECT_TIMEOUT = 15.0
+
+
+def port_problem(uri, default_transport='tls', timeout=CONNECT_TIMEOUT):
+    """Why the TCP port of a remote libvirt URI (its libvirtd's, or ssh's) does not open within
+    timeout, or None when it opens; None for a local URI."""
+    host = uri_host(uri)
+    if not host:
+        return None
+    port = uri_port(uri, default_transport)
+    try:
+        probe = socket.create_connection((host.strip('[]'), port), timeout)
+    except socket.timeout:
+        return '%s port %d does not answer within %d s' % (host, port, timeout)
+    except (OSError, socket.error) as exc:
+        return '%s port %d: %s' % (host, port, getattr(exc, 'strerror', None) or exc)
+    probe.close()
+    return None
+
+
 def connect(uri, what=None, readonly=False, keepalive=True):
     """Open a libvirt connection; errors say which host could not be reached."""
     lv = require_libvirt()
     label = what or ('libvirt at %s' % uri)
+    problem = port_problem(uri)
+    if problem:
+        raise LibvirtError('cannot connect to %s: %s' % (label, problem))
     try:
         conn = lv.openReadOnly(uri) if readonly else lv.open(uri)
     except lv.libvirtError as exc:

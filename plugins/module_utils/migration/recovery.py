@@ -18,7 +18,6 @@ once the destination's libvirt answers again, the same migration is resumed
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import socket
 import threading
 
 from ansible_collections.skillvl.offline_first.plugins.module_utils.libvirt import session
@@ -74,16 +73,7 @@ def pause_source(ctx):
 def dest_answers(ctx):
     """A TCP connection to the destination's libvirt opens within PROBE_TIMEOUT (libvirt's own
     connect can wait minutes for an unreachable host)."""
-    host = session.uri_host(ctx.dest_uri)
-    if not host:
-        return True
-    port = session.uri_port(ctx.dest_uri, ctx.opts['transport'])
-    try:
-        probe = socket.create_connection((host.strip('[]'), port), PROBE_TIMEOUT)
-    except (OSError, socket.error):
-        return False
-    probe.close()
-    return True
+    return session.port_problem(ctx.dest_uri, ctx.opts['transport'], PROBE_TIMEOUT) is None
 
 
 def _reconnect_dest(ctx):

@@ -106,7 +106,7 @@ class DiskImages(object):
             if not shared and all(word in err for word in _LOCKED):
                 raise DiskImageError('disk %s is in use by a running VM: stop the VM first' % location,
                                      path=location)
-            raise DiskImageError('cannot read disk %s%s: %s' % (location, self._as(), err.strip() or out.strip()),
+            raise DiskImageError('cannot read disk %s%s: %s' % (location, self.as_owner, err.strip() or out.strip()),
                                  path=location)
         try:
             data = json.loads(out)
@@ -163,16 +163,18 @@ class DiskImages(object):
         try:
             self.unlink(where['server'], where['path'], uid, gid)
         except libnfs.NfsError as exc:
-            raise DiskImageError('cannot remove disk %s%s: %s' % (where['location'], self._as(), exc))
+            raise DiskImageError('cannot remove disk %s%s: %s' % (where['location'], self.as_owner, exc))
 
-    def _as(self):
+    @property
+    def as_owner(self):
+        """' as OWNER' for messages, or nothing when qemu-img runs as the caller."""
         return ' as %s' % self.owner if self.owner else ''
 
     def _check(self, tool, args, what):
         try:
             tool.run(args, check=True)
         except ToolError as exc:
-            raise DiskImageError('%s%s: %s' % (what, self._as(), exc), changed=False)
+            raise DiskImageError('%s%s: %s' % (what, self.as_owner, exc), changed=False)
 
 
 def _view(info):
@@ -233,7 +235,7 @@ def ensure_disk(params, check_mode=False, tools=None, unlink=None):
         raise
     after = images.info(location)
     if after is None:
-        raise DiskImageError('disk %s was created%s but cannot be found again' % (location, images._as()), changed=True)
+        raise DiskImageError('disk %s was created%s but cannot be found again' % (location, images.as_owner), changed=True)
     return _result(location, params, None, after, changed=True)
 
 

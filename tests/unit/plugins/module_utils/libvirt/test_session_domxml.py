@@ -6,6 +6,8 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import socket
+
 import pytest
 
 from ansible_collections.skillvl.offline_first.plugins.module_utils.libvirt import domxml, session
@@ -69,6 +71,26 @@ def test_uri_port_named_or_the_transports_default():
 def test_uri_host():
     assert session.uri_host('qemu+tcp://root@ws01:16509/system') == 'ws01'
     assert session.uri_host('qemu:///system') is None
+
+
+def test_port_problem_looks_at_the_uris_port_first(real_port_problem):
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        port = listener.getsockname()[1]
+        assert real_port_problem("qemu+tls://127.0.0.1:%d/system" % port) is None
+    # the listener is gone: refused at once, in words that name the host and port
+    problem = real_port_problem("qemu+tcp://127.0.0.1:%d/system" % port, timeout=2)
+    assert problem.startswith("127.0.0.1 port %d: " % port) and "refused" in problem, problem
+    assert real_port_problem("qemu:///system") is None
+
+
+def test_connect_to_a_host_cut_off_fails_fast_naming_it(monkeypatch):
+    monkeypatch.setattr(session, "port_problem", lambda uri, *a, **k: "cloud1 port 16514 does not answer within 15 s")
+    monkeypatch.setattr(session, "HAS_LIBVIRT", True)
+    with pytest.raises(LibvirtError) as err:
+        session.connect("qemu+tls://cloud1/system", what="the destination cloud1")
+    assert str(err.value) == "cannot connect to the destination cloud1: cloud1 port 16514 does not answer within 15 s"
 
 
 def test_require_libvirt_message(monkeypatch):
