@@ -62,6 +62,13 @@ def demo_home(lab, guests):
 def test_scale_away_then_return_by_name(lab, guests):
     demo_home(lab, guests)
     assert "<away" not in record(lab, "cloud1", "demo")
+    # Bad input: a user host or a VM the inventory does not know; refused, nothing cut or moved.
+    proc = lab.playbook("playbooks/scale_away.yml", {"vm": "demo", "user": "nobody"}, check=False)
+    assert proc.returncode != 0 and "user nobody is not a host of this inventory" in proc.stdout, proc.stdout[-4000:]
+    proc = lab.playbook("playbooks/scale_away.yml", {"vm": "no-such-vm", "target": "ws02"}, check=False)
+    assert proc.returncode != 0 and "no hypervisor knows a VM called no-such-vm" in proc.stdout, proc.stdout[-4000:]
+    assert where(guests, "demo") == {"cloud1": "running", "ws01": "absent", "ws02": "absent"}
+    assert "demo-data.away" not in lab.virsh("cloud1", "domblklist", "demo").stdout
     try:
         seq = guests.last_seq("cloud1", "demo")
         proc = lab.playbook("playbooks/scale_away.yml", {"vm": "demo", "target": "ws02"}, check=False)
