@@ -82,9 +82,8 @@ class Layers(object):
         self.dom, self.exists, self.remove, self.clock, self.sleep = dom, exists, remove, clock, sleep
         self.lv = session.require_libvirt()
 
-    def disks(self, inactive=False):
-        flags = 2 if inactive else 0          # VIR_DOMAIN_XML_INACTIVE
-        return layout(domxml.parse_domain(self.dom.XMLDesc(flags))['disks'])
+    def disks(self):
+        return layout(domxml.parse_domain(self.dom.XMLDesc(0))['disks'])
 
     def sizes_mib(self, entries):
         """The guest-visible size of each disk, MiB (what a new top layer needs)."""
@@ -170,12 +169,14 @@ def ensure(name, state, timeout=600, uri='qemu:///system', check_mode=False, lay
             if not check_mode:
                 for entry in todo:
                     layers.merge(entry, timeout)
-        after = disks if check_mode or not todo else [e for ok, e in layers.disks() if ok]
+        if check_mode:
+            after = _planned(disks, state)
+        else:
+            after = [e for ok, e in layers.disks() if ok] if todo else disks
         sizes = layers.sizes_mib(disks)
         return {'changed': bool(todo), 'name': name, 'state': state,
-                'disks': [_view(e, sizes) for e in (after if not check_mode else _planned(disks, state))],
-                'skipped': skipped,
-                'diff': {'before': _chains(disks), 'after': _chains(_planned(disks, state) if check_mode else after)}}
+                'disks': [_view(e, sizes) for e in after], 'skipped': skipped,
+                'diff': {'before': _chains(disks), 'after': _chains(after)}}
     finally:
         session.close(conn)
 

@@ -18,14 +18,6 @@ from ansible_collections.skillvl.offline_first.plugins.module_utils.libvirt impo
 IMG = '/var/lib/libvirt/images'
 
 
-class libvirtError(Exception):
-    def get_error_code(self):
-        return 1
-
-    def get_error_message(self):
-        return str(self)
-
-
 def fmt_of(path):
     return 'raw' if path.endswith('.raw') else 'qcow2'
 
@@ -67,7 +59,7 @@ class FakeDom(object):
     def snapshotCreateXML(self, xml, flags):
         assert flags == layers.SNAPSHOT_NO_METADATA | layers.SNAPSHOT_DISK_ONLY | layers.SNAPSHOT_ATOMIC
         if self.fail_snapshot:
-            raise libvirtError(self.fail_snapshot)
+            raise session.libvirt.libvirtError(self.fail_snapshot)
         self.snapshots.append(xml)
         for target, top in re.findall(r"<disk name='(\w+)' snapshot='external'><driver type='qcow2'/>"
                                       r"<source file='([^']+)'/>", xml):
@@ -102,7 +94,7 @@ class FakeConn(object):
 
     def lookupByName(self, name):
         if self.dom is None or name != 'svc':
-            raise libvirtError('no domain')
+            raise session.libvirt.libvirtError('no domain', session.ERR_NO_DOMAIN)
         return self.dom
 
     def close(self):
@@ -110,14 +102,9 @@ class FakeConn(object):
 
 
 @pytest.fixture
-def world(monkeypatch):
-    lv = types.ModuleType('libvirt')
-    lv.libvirtError = libvirtError
+def world(fake_libvirt):
     box = types.SimpleNamespace(dom=None, files=set(), removed=[])
-    lv.open = lambda uri: FakeConn(box.dom)
-    monkeypatch.setattr(session, 'libvirt', lv)
-    monkeypatch.setattr(session, 'HAS_LIBVIRT', True)
-    monkeypatch.setattr(session, 'error_code', lambda exc: session.ERR_NO_DOMAIN if 'no domain' in str(exc) else 1)
+    fake_libvirt.open = lambda uri: FakeConn(box.dom)
 
     def factory(dom):
         return layers.Layers(dom, exists=lambda p: p in box.files, remove=box.removed.append,

@@ -21,21 +21,13 @@ SRC = '/var/lib/libvirt/images/svc-root.qcow2'
 URI = 'qemu+tls://cloud1/system'
 
 
-class libvirtError(Exception):
-    def get_error_code(self):
-        return 1
-
-    def get_error_message(self):
-        return str(self)
-
-
 class FakeStream(object):
     def __init__(self, world):
         self.world, self.data, self.sent, self.finished, self.aborted = world, b'', 0, False, False
 
     def recv(self, size):
         if self.world.cut_after is not None and self.sent >= self.world.cut_after:
-            raise libvirtError('End of file while reading data: Input/output error')
+            raise session.libvirt.libvirtError('End of file while reading data: Input/output error')
         block = self.data[:min(size, 1000)]
         self.data = self.data[len(block):]
         self.sent += len(block)
@@ -83,7 +75,7 @@ class FakeConn(object):
     def storageVolLookupByPath(self, path):
         vol = self.world.volumes.get(path) if self.uri == URI else None
         if vol is None:
-            raise libvirtError('Storage volume not found: no storage vol with matching path %s' % path)
+            raise session.libvirt.libvirtError('Storage volume not found: no storage vol with matching path %s' % path)
         return vol
 
     def listAllStoragePools(self, flags):
@@ -97,11 +89,7 @@ class FakeConn(object):
 
 
 @pytest.fixture
-def world(monkeypatch, tmp_path):
-    lv = types.ModuleType('libvirt')
-    lv.libvirtError = libvirtError
-    monkeypatch.setattr(session, 'libvirt', lv)
-    monkeypatch.setattr(session, 'HAS_LIBVIRT', True)
+def world(fake_libvirt, tmp_path):
     w = types.SimpleNamespace(volumes={}, offsets=[], refreshed=[], cut_after=None, opened=[])
     w.content = os.urandom(10 * 1000 + 123)
     w.volumes[SRC] = FakeVol(w, w.content)
