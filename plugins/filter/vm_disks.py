@@ -142,6 +142,19 @@ def _disk(name, file_name, fmt, device, target, bus, storage, disk_dir, shared, 
             'source': None if local_seed else source, 'create': not local_seed, 'xml': xml}
 
 
+def _base_image(guest_name, disk, fmt, base_image_dir):
+    """The base image an extra disk is a qcow2 overlay on (its `base`: a file NAME.qcow2 of the
+    base image directory, staged like the cloud images), or None."""
+    base = disk.get('base')
+    if not base:
+        return None
+    base = to_text(base)
+    if fmt != 'qcow2' or '/' in base or base.startswith('.'):
+        raise AnsibleFilterError('guest %s: disk %s has base %r: a base needs format qcow2 and is the name of an image '
+                                 'in the base image directory, not a path' % (guest_name, disk['name'], base))
+    return '%s/%s.qcow2' % (to_text(base_image_dir).rstrip('/'), base)
+
+
 def vm_disks(guest, images, disk_dir, base_image_dir, shared_storage=None):
     if not isinstance(guest, dict) or 'name' not in guest:
         raise AnsibleFilterError('vm_disks expects one guest of the vm role (a dict with a name)')
@@ -175,7 +188,8 @@ def vm_disks(guest, images, disk_dir, base_image_dir, shared_storage=None):
             raise AnsibleFilterError('guest %s: every extra disk needs a name and a size_mib, and a format qcow2 or raw'
                                      % name)
         out.append(_disk(disk['name'], '%s-%s.%s' % (name, disk['name'], fmt), fmt, 'disk',
-                         'vd%s' % _LETTERS[index + virtio], 'virtio', size_mib=int(disk['size_mib']), **args))
+                         'vd%s' % _LETTERS[index + virtio], 'virtio', size_mib=int(disk['size_mib']),
+                         backing=_base_image(name, disk, fmt, base_image_dir), **args))
     return out
 
 

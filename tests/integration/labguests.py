@@ -116,6 +116,13 @@ def migrate(lab, name, check_mode=False, host=SRC, extra_vars=None, **args):
     return lab.module(host, M + "vm_migrate", params, check_mode=check_mode, extra_vars=extra_vars)
 
 
+def recap(stdout, host):
+    """host's PLAY RECAP counters of a playbook run, {'ok': '12', 'changed': '0', ...}."""
+    line = [x for x in stdout.splitlines() if x.startswith(host + " ") and "ok=" in x]
+    assert line, stdout[-3000:]
+    return dict(kv.split("=") for kv in line[-1].split(":", 1)[1].split())
+
+
 def run_in_thread(func):
     box = {}
 

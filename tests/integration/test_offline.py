@@ -19,7 +19,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from labguests import HYPERVISORS, M, run_in_thread  # noqa: E402  pylint: disable=wrong-import-position
+from labguests import HYPERVISORS, M, recap, run_in_thread  # noqa: E402  pylint: disable=wrong-import-position
 import heartbeat  # noqa: E402  pylint: disable=wrong-import-position
 
 NS = "https://skillvl.example/offline_first/1"
@@ -124,9 +124,10 @@ PI_GUEST = {"name": "offl-pi", "host": "cloud1", "image": "skillvl-lab-guest", "
             "interfaces": [{"network": "skillvl-ovl", "model": "virtio", "mtu": 1450, "checksum_offload": False}],
             "kernel_args": "skillvl.hb_ms=500 skillvl.mem_mib=32 skillvl.rate_mib=4 "
                            "skillvl.ip=203.0.113.60/24 skillvl.mtu=1450",
-            "disks": [{"name": "data", "size_mib": 64}]}
+            "disks": [{"name": "data", "size_mib": 64, "base": "offl-base"}]}
 PI_ADDR = "203.0.113.60"
 STOP = "/run/skillvl-probe-offl-pi.stop"
+BASE = "/var/lib/libvirt/images/base/offl-base.qcow2"
 
 
 def cut(lab, host, down):
@@ -149,20 +150,67 @@ def disk_seqs(lab, host, path):
     return set(r["seq"] for r in heartbeat.parse_disk(base64.b64decode(raw)))
 
 
+def guest_writes(lab, offset_mib, mib, byte):
+    """The guest fills its disk from offset_mib on (its WRITE request), 1 MiB per request so that
+    its pi service, one request at a time, keeps answering; asked from ws02 over the overlay."""
+    ask = ("import socket\nfor i in range(%d):\n    s = socket.create_connection(('%s', 8080), 10)\n"
+           "    s.sendall(b'WRITE offset_mib=%%d mib=1 byte=%d\\n' %% (%d + i))\n    print(s.recv(200).decode().strip())\n"
+           "    s.close()\n" % (mib, PI_ADDR, byte, offset_mib))
+    out = lab.run("ws02", "python3 -c \"%s\"" % ask, timeout=120).stdout.split("\n")
+    assert len([x for x in out if x.startswith("WRITE offset_mib=")]) == mib, out
+
+
+def staged(proc):
+    """(images staged now, MiB, already here) from stage.yml's summary on ws01."""
+    return crossed(proc.stdout, r"ws01: ([0-9]+) image\(s\) staged now \(([0-9.]+) MiB[^)]*\), ([0-9]+) already here")
+
+
 def test_the_service_keeps_serving_with_the_cloud_cut_off(lab, guests):
-    """Issue 10's offline operation: the pi service scales away from cloud1 to ws01 (the user's
-    workstation); cloud1's cable is pulled; the client on ws02 gets every answer over the
-    workstations' part of the overlay; a return during the cut fails and leaves the VM serving;
-    with the cable back, return.yml brings it home with what it wrote while away."""
+    """Issue 10's offline operation: the pi service, its data disk an overlay on a base image, scales
+    away from cloud1 to ws01 (the user's workstation) once the base is staged there; cloud1's cable
+    is pulled; the client on ws02 gets every answer over the workstations' part of the overlay; a
+    return during the cut fails and leaves the VM serving; with the cable back, return.yml brings it
+    home with what it wrote while away, and only that."""
     name = PI_GUEST["name"]
     data = "%s/%s-data.qcow2" % (IMAGES, name)
     guests.names.append(name)
+    # A 64 MiB base image with 32 MiB of content, on the cloud only; the data disk sits on it.
+    lab.run("cloud1", "qemu-img create -q -f qcow2 {b} 64M && qemu-io -f qcow2 -c 'write -P 0x5a 4M 32M' {b} "
+                      ">/dev/null && chmod 0644 {b}".format(b=BASE))
+    try:
+        offline_round_trip(lab, guests, name, data)
+    finally:
+        for host in ("cloud1", "ws01", "ws02"):
+            lab.run(host, "rm -f %s %s.part" % (BASE, BASE))
+
+
+def offline_round_trip(lab, guests, name, data):
     lab.guests([PI_GUEST])
-    # 32 MiB on its data disk before it leaves (beyond the heartbeat's first MiB), written with the VM stopped
+    # 8 MiB of its own before it leaves (clear of the heartbeat's first MiB), written with the VM stopped
     lab.virsh("cloud1", "destroy", name)
-    lab.run("cloud1", "qemu-io -f qcow2 -c 'write -P 0x5a 4M 32M' %s" % data)
+    lab.run("cloud1", "qemu-io -f qcow2 -c 'write -P 0x3c 40M 8M' %s" % data)
     lab.virsh("cloud1", "start", name)
     lab.run("ws02", "rm -f %s" % STOP)
+
+    # Bad input, refused before anything is cut or moved: a target without the base image,
+    # a time budget no candidate meets.
+    proc = lab.playbook("playbooks/scale_away.yml", {"vm": name, "target": "ws02"}, check=False)
+    assert proc.returncode != 0 and "ws02 lacks the base image(s) %s" % BASE in proc.stdout, proc.stdout[-4000:]
+    proc = lab.playbook("playbooks/scale_away.yml", {"vm": name, "user": "ws01", "time_budget": 1}, check=False)
+    assert proc.returncode != 0 and "no target for VM %s near ws01" % name in proc.stdout, proc.stdout[-4000:]
+    assert where(guests, name) == {"cloud1": "running", "ws01": "absent", "ws02": "absent"}
+    assert ".away" not in lab.virsh("cloud1", "domblklist", name).stdout
+
+    # The base goes to the user's workstation ahead of time, checked; a second run finds it there.
+    proc = lab.playbook("playbooks/stage.yml", {"images": "offl-base"}, check=False, args=["--limit", "ws01"])
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+    count, mib, here = staged(proc)
+    assert count == 1 and mib >= 32 and here == 0, (count, mib, here)
+    sums = [lab.run(h, "sha256sum %s" % BASE).stdout.split()[0] for h in ("cloud1", "ws01")]
+    assert sums[0] == sums[1], sums
+    proc = lab.playbook("playbooks/stage.yml", {"images": "offl-base"}, check=False, args=["--limit", "ws01"])
+    assert proc.returncode == 0 and staged(proc) == [0, 0, 1], proc.stdout[-4000:]
+    assert recap(proc.stdout, "ws01")["changed"] == "0", proc.stdout[-4000:]
     ask = {"host": PI_ADDR, "request": "pi", "points": 20000, "seconds": 2, "interval_ms": 100}
     lab.wait_for(lambda: lab.module("ws02", M + "service_probe", ask).get("answered"), timeout=90, interval=2,
                  what="the pi service of %s answering ws02" % name)
@@ -172,10 +220,12 @@ def test_the_service_keeps_serving_with_the_cloud_cut_off(lab, guests):
         proc = lab.playbook("playbooks/scale_away.yml", {"vm": name, "user": "ws01"}, check=False)
         assert proc.returncode == 0, proc.stdout[-8000:] + proc.stderr[-2000:]
         assert where(guests, name) == {"cloud1": "absent", "ws01": "running", "ws02": "absent"}
-        # the 32 MiB went with the frozen layer before the move; the move copied the top layer only
+        # its own 8 MiB went with the frozen layer before the move, not the staged base; the move
+        # copied the top layer only
         layer, disk_away, _memory = crossed(proc.stdout, r"([0-9.]+) MiB of frozen layers before the move, "
                                                          r"([0-9.]+) MiB of disk and ([0-9.]+) MiB of memory")
-        assert layer >= 32 and disk_away < 8, (layer, disk_away)
+        assert 8 <= layer < 16 and disk_away < 8, (layer, disk_away)
+        guest_writes(lab, 48, 12, 0xa5)
         seq = guests.last_seq("ws01", name)
 
         cut(lab, "cloud1", down=True)
@@ -200,12 +250,14 @@ def test_the_service_keeps_serving_with_the_cloud_cut_off(lab, guests):
         assert proc.returncode == 0, proc.stdout[-8000:] + proc.stderr[-2000:]
         assert where(guests, name) == {"cloud1": "running", "ws01": "absent", "ws02": "absent"}
         guests.assert_alive("cloud1", name, seq, "after the return")
-        # incremental: what it wrote while away (heartbeats, under 1 MiB), not the 33 MiB it had
+        # incremental: the 12 MiB it wrote while away (and its heartbeats), not the 53 MiB it had
         disk_home, _memory = crossed(proc.stdout, r"returned from ws01 to cloud1: ([0-9.]+) MiB of disk and "
                                                   r"([0-9.]+) MiB of memory \(the top layers only\)")
-        assert disk_home < 8, disk_home
-        check = lab.run("cloud1", "qemu-io -U -r -f qcow2 -c 'read -P 0x5a 4M 32M' %s" % data).stdout
-        assert "read 33554432/33554432 bytes" in check and "fail" not in check.lower(), check
+        assert 12 <= disk_home < 20, disk_home
+        for pattern, offset, mib in ((0x5a, 4, 32), (0x3c, 40, 8), (0xa5, 48, 12)):
+            check = lab.run("cloud1", "qemu-io -U -r -f qcow2 -c 'read -P %d %dM %dM' %s"
+                            % (pattern, offset, mib, data)).stdout
+            assert "read %d/%d bytes" % (mib << 20, mib << 20) in check and "fail" not in check.lower(), check
         # what the VM wrote on its disk while away came home with it
         assert max(away) > seq and max(away) in disk_seqs(lab, "cloud1", data), (seq, max(away))
         time.sleep(3)

@@ -16,7 +16,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from labguests import HYPERVISORS  # noqa: E402  pylint: disable=wrong-import-position
+from labguests import HYPERVISORS, recap  # noqa: E402  pylint: disable=wrong-import-position
 
 NAME = "sh-guest"
 EXPORT = "/srv/skillvl/vms"
@@ -31,12 +31,6 @@ def spec(state="running"):
             "vcpus": 1, "interfaces": [], "cpu": {"mode": "custom", "model": "qemu64"},
             "kernel_args": "skillvl.hb_ms=250 skillvl.mem_mib=8 skillvl.rate_mib=1",
             "disks": [{"name": "data", "size_mib": 16}]}
-
-
-def recap(stdout, host):
-    line = [x for x in stdout.splitlines() if x.startswith(host + " ") and "ok=" in x]
-    assert line, stdout[-3000:]
-    return dict(kv.split("=") for kv in line[-1].split(":", 1)[1].split())
 
 
 def remove_image(lab):

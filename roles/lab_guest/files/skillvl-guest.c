@@ -17,6 +17,9 @@
  *        answers "LOAD mem_mib=N rate_mib=R cpu_pct=P\n" (the load now in force)
  *     PI N\n  estimates pi from N random points (Monte Carlo, N <= 10^8), the research's
  *        client/server service; answers "PI <estimate> n=<N> us=<microseconds>\n"
+ *     WRITE offset_mib=O mib=N byte=B\n  fills N MiB of the disk from O MiB on (O >= 2,
+ *        clear of the heartbeat) with byte B and syncs it, a known amount of writing for the
+ *        tests of incremental disk copies; answers "WRITE offset_mib=O mib=N byte=B us=<us>\n"
  *   (the lab guest is a test workload: its port is open to whoever reaches its network).
  *
  * Parameters come from /proc/cmdline, or from argv[1] (for tests on the build machine);
@@ -56,6 +59,8 @@
 #define MAX_MEMERR_LINES 20
 
 #define MAX_PI_POINTS 100000000ULL
+#define MIB (1ULL << 20)
+#define WRITE_FIRST_MIB 2UL       /* WRITE stays clear of the heartbeat's first MiB + 512 B */
 
 static unsigned long hb_ms = 500;
 static volatile unsigned long mem_mib, rate_mib, cpu_pct;   /* the load; LOAD changes it */
@@ -278,7 +283,58 @@ static double estimate_pi(uint64_t n)
 	return n ? 4.0 * (double)inside / (double)n : 0.0;
 }
 
-/* LOAD and PI requests (see the top of the file): the answer in resp, 0 if req is neither. */
+static const char *disk_path = "/dev/vda";
+
+static unsigned long field(const char *req, const char *key, unsigned long missing)
+{
+	for (const char *p = strstr(req, key); p; p = strstr(p + 1, key))
+		if (p == req || p[-1] == ' ')
+			return strtoul(p + strlen(key), NULL, 10);
+	return missing;
+}
+
+/* WRITE: fill mib MiB of the disk from offset_mib on with one byte value, synced. */
+static int fill_disk(const char *req, char *resp, size_t size)
+{
+	static unsigned char block[MIB];
+	unsigned long off = field(req, "offset_mib=", 0), mib = field(req, "mib=", 0);
+	unsigned long byte = field(req, "byte=", 256);
+	uint64_t t0 = now_ns();
+	off_t end;
+	int fd;
+
+	if (off < WRITE_FIRST_MIB || mib == 0 || byte > 255)
+		return snprintf(resp, size, "WRITE-ERROR offset_mib must be %lu or more, mib 1 or more, "
+				"byte 0 to 255\n", WRITE_FIRST_MIB);
+	fd = open(disk_path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return snprintf(resp, size, "WRITE-ERROR %s: %s\n", disk_path, strerror(errno));
+	end = lseek(fd, 0, SEEK_END);
+	if (end < 0 || (uint64_t)(off + mib) * MIB > (uint64_t)end) {
+		close(fd);
+		return snprintf(resp, size, "WRITE-ERROR %s has %llu MiB, not %lu\n", disk_path,
+				(unsigned long long)(end > 0 ? (uint64_t)end / MIB : 0), off + mib);
+	}
+	memset(block, (int)byte, sizeof(block));
+	for (unsigned long i = 0; i < mib; i++) {
+		if (pwrite(fd, block, sizeof(block), (off_t)((off + i) * MIB)) != (ssize_t)sizeof(block)) {
+			int err = errno;
+			close(fd);
+			return snprintf(resp, size, "WRITE-ERROR at %lu MiB: %s\n", off + i, strerror(err));
+		}
+	}
+	if (fdatasync(fd)) {
+		int err = errno;
+		close(fd);
+		return snprintf(resp, size, "WRITE-ERROR sync: %s\n", strerror(err));
+	}
+	close(fd);
+	emit("SKILLVL-WRITE offset_mib=%lu mib=%lu byte=%lu\n", off, mib, byte);
+	return snprintf(resp, size, "WRITE offset_mib=%lu mib=%lu byte=%lu us=%llu\n", off, mib, byte,
+			(unsigned long long)((now_ns() - t0) / 1000ULL));
+}
+
+/* LOAD, PI and WRITE requests (see the top of the file): the answer in resp, 0 if req is none. */
 static int control(const char *req, char *resp, size_t size)
 {
 	if (!strncmp(req, "LOAD", 4) && (req[4] == ' ' || req[4] == '\n' || req[4] == '\r')) {
@@ -312,6 +368,8 @@ static int control(const char *req, char *resp, size_t size)
 		return snprintf(resp, size, "PI %.6f n=%llu us=%llu\n", pi, (unsigned long long)n,
 				(unsigned long long)((now_ns() - t0) / 1000ULL));
 	}
+	if (!strncmp(req, "WRITE ", 6))
+		return fill_disk(req, resp, size);
 	return 0;
 }
 
@@ -495,13 +553,16 @@ static char *read_cmdline(void)
 int main(int argc, char **argv)
 {
 	const char *cmdline = argc > 1 ? argv[1] : read_cmdline();
-	const char *disk = getenv("SKILLVL_DISK") ? getenv("SKILLVL_DISK") : "/dev/vda";
+	const char *disk;
 	pthread_t t;
 	struct stat st;
 	uint64_t t0 = now_ns(), next;
 	int have_disk;
 
 	signal(SIGPIPE, SIG_IGN);
+	if (getenv("SKILLVL_DISK"))
+		disk_path = getenv("SKILLVL_DISK");
+	disk = disk_path;
 	parse_params(cmdline);
 	boot_id = (uint32_t)(t0 ^ (t0 >> 32) ^ ((uint64_t)getpid() << 16));
 	{

@@ -1,5 +1,6 @@
 """Unit tests for lab/heartbeat.py (console and disk parsers) and the guest's formats."""
 import os
+import re
 import subprocess
 import sys
 import time
@@ -190,3 +191,52 @@ def test_guest_program_detects_lost_writes(tmp_path):
     assert len(errs) == 1 and errs[0]["page"] == 100 and errs[0]["word"] == 0, out[-2000:]
     assert errs[0]["found"] == "0" * 16
     assert heartbeat.summary(recs)["memerr"] == 1
+
+
+ASK_WRITES = r"""
+import socket, sys, time
+def ask(line):
+    for _try in range(50):
+        try:
+            s = socket.create_connection(("127.0.0.1", 8080), 1)
+            break
+        except OSError:
+            time.sleep(0.1)
+    s.sendall(line.encode() + b"\n")
+    s.shutdown(socket.SHUT_WR)
+    out = b""
+    while True:
+        got = s.recv(4096)
+        if not got:
+            return out.decode().strip()
+        out += got
+for line in sys.argv[1:]:
+    print(ask(line))
+"""
+
+
+def test_guest_write_request_fills_the_disk_clear_of_the_heartbeat(tmp_path):
+    """WRITE fills whole MiBs with one byte and syncs; it refuses the heartbeat's first MiB and
+    anything past the disk's end, writing nothing then. Run in a private network namespace (its
+    own loopback, so port 8080 is the test's), on a file disk."""
+    exe = tmp_path / "skillvl-guest"
+    subprocess.run(["gcc", "-O2", "-pthread", "-o", str(exe), GUEST_C], check=True, timeout=120)
+    disk = tmp_path / "disk.raw"
+    disk.write_bytes(b"\xaa" * (8 * 1024 * 1024))
+    script = tmp_path / "ask.py"
+    script.write_text(ASK_WRITES)
+    shell = ("ip link set lo up && {{ {exe} 'skillvl.hb_ms=100 skillvl.mem_mib=0' >/dev/null & pid=$!; }} && "
+             "{py} {script} 'WRITE offset_mib=3 mib=2 byte=90' 'WRITE offset_mib=1 mib=1 byte=1' "
+             "'WRITE offset_mib=7 mib=2 byte=1' 'WRITE offset_mib=4 mib=1 byte=300'; "
+             "kill $pid").format(exe=exe, py=sys.executable, script=script)
+    proc = subprocess.run(["unshare", "--net", "sh", "-c", shell], env=dict(os.environ, SKILLVL_DISK=str(disk)),
+                          capture_output=True, text=True, timeout=60, check=True)
+    answers = proc.stdout.splitlines()
+    assert re.match(r"WRITE offset_mib=3 mib=2 byte=90 us=\d+$", answers[0]), answers
+    assert answers[1].startswith("WRITE-ERROR offset_mib must be 2 or more"), answers
+    assert answers[2] == "WRITE-ERROR %s has 8 MiB, not 9" % disk, answers
+    assert answers[3].startswith("WRITE-ERROR"), answers
+    raw = disk.read_bytes()
+    mib = 1024 * 1024
+    assert raw[3 * mib:5 * mib] == b"\x5a" * (2 * mib)
+    assert set(raw[5 * mib:]) == {0xaa} and set(raw[heartbeat.SECTOR * (1 + heartbeat.DISK_SLOTS):3 * mib]) == {0xaa}

@@ -91,6 +91,9 @@ def test_attributes_are_escaped():
     (cloud("shared"), dict(NETWORK, export="srv"), "must be an absolute path"),
     (cloud("local", disks=[{"name": "data"}]), POOL, "needs a name and a size_mib"),
     (dict(cloud("local"), image="nope"), POOL, "image 'nope' is not in vm_images"),
+    (cloud("local", disks=[{"name": "data", "size_mib": 8, "base": "gold", "format": "raw"}]), POOL,
+     "disk data has base 'gold': a base needs format qcow2"),
+    (cloud("local", disks=[{"name": "data", "size_mib": 8, "base": "../etc/gold"}]), POOL, "not a path"),
 ])
 def test_bad_input_is_named(guest, shared, message):
     with pytest.raises(AnsibleFilterError) as err:
@@ -100,3 +103,11 @@ def test_bad_input_is_named(guest, shared, message):
 
 def test_a_local_guest_needs_no_shared_settings():
     assert len(layout(cloud("local"), {})) == 3
+
+
+def test_an_extra_disk_on_a_base_image_is_an_overlay_on_it():
+    guest = {"name": "g", "image": "skillvl-lab-guest", "storage": "local",
+             "disks": [{"name": "data", "size_mib": 64, "base": "course-data"}, {"name": "scratch", "size_mib": 8}]}
+    data, scratch = layout(guest)
+    assert (data["backing"], data["backing_format"], data["size_mib"]) == (BASE + "/course-data.qcow2", "qcow2", 64)
+    assert scratch["backing"] is None and scratch["backing_format"] is None
