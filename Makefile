@@ -19,7 +19,7 @@ export ANSIBLE_FORCE_COLOR ?= 0
 PLAYBOOK := $(BIN)/ansible-playbook -i inventories/lab
 
 .PHONY: help setup host-packages venv collection lab lab-destroy site demo test units sanity lint \
-        molecule integration bench changelog clean
+        molecule integration bench changelog release clean
 
 help:
 	@echo "make demo   - set up this machine, build the local lab, run site.yml, live-migrate a VM"
@@ -90,5 +90,15 @@ bench: setup
 changelog: setup
 	$(BIN)/antsibull-changelog lint
 
+# make release VERSION=X.Y.Z: the version in galaxy.yml, the changelog from the fragments, the
+# artifact in dist/, checked as users install it (tests/artifact/check_artifact.py). Commit and tag after.
+release: setup
+	if [ -z "$(VERSION)" ]; then echo "usage: make release VERSION=X.Y.Z" >&2; exit 1; fi
+	sed -i "s/^version: .*/version: $(VERSION)/" galaxy.yml
+	$(BIN)/antsibull-changelog release --version "$(VERSION)"
+	rm -rf dist .build/artifact
+	$(BIN)/ansible-galaxy collection build --output-path dist
+	$(BIN)/python tests/artifact/check_artifact.py dist/skillvl-offline_first-$(VERSION).tar.gz .build/artifact
+
 clean:
-	rm -rf .build tests/output
+	rm -rf .build tests/output dist
