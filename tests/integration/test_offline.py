@@ -6,8 +6,9 @@
 
 The lab's demo guest (its disk local, `storage: local`) scales away from its home cloud1 to a
 workstation with its disk; its home and departure are in its own libvirt metadata there;
-return.yml brings it home with only its name and clears the record. A second scale-away, a
-return of a VM that is home and of an unknown VM are refused, the VM left where it runs.
+return.yml brings it home with only its name and clears the record. Check mode changes nothing;
+a second scale-away, a return of a VM that is home and of an unknown VM are refused, the VM left
+where it runs.
 """
 import base64
 import json
@@ -67,6 +68,13 @@ def test_scale_away_then_return_by_name(lab, guests):
     assert proc.returncode != 0 and "user nobody is not a host of this inventory" in proc.stdout, proc.stdout[-4000:]
     proc = lab.playbook("playbooks/scale_away.yml", {"vm": "no-such-vm", "target": "ws02"}, check=False)
     assert proc.returncode != 0 and "no hypervisor knows a VM called no-such-vm" in proc.stdout, proc.stdout[-4000:]
+    # Check mode says what it would cut, fetch and move, and does none of it.
+    proc = lab.playbook("playbooks/scale_away.yml", {"vm": "demo", "target": "ws02"}, check=False, args=["--check"])
+    assert proc.returncode == 0, proc.stdout[-8000:] + proc.stderr[-2000:]
+    text = " ".join(proc.stdout.split())
+    assert re.search(r"frozen layers to fetch to ws02: [0-9.]+ MiB \(1 of 1 files\)", text), proc.stdout[-6000:]
+    assert "VM demo would move from cloud1 to ws02" in text, proc.stdout[-6000:]
+    assert not exists(lab, "ws02", "%s/demo-data.qcow2" % IMAGES)
     assert where(guests, "demo") == {"cloud1": "running", "ws01": "absent", "ws02": "absent"}
     assert "demo-data.away" not in lab.virsh("cloud1", "domblklist", "demo").stdout
     try:
