@@ -11,12 +11,11 @@
 - Beside it, WORKDIR/deps holds only the collections galaxy.yml declares, taken from the pinned
   ``ansible`` package (nothing is downloaded) at a version the declared range accepts;
   WORKDIR/lab-deps adds lab/requirements.yml's for the lab's own playbooks.
-- Every other collection that the content names (a module, filter or plugin by its FQCN, in
-  roles, playbooks, inventories and plugins) is a declared dependency (the lab's own content may
-  name the lab's), and no plugin imports another collection's code (module_utils).
 - With only those, and nothing from the checkout or the Python path: ``ansible-doc`` documents
   every module, filter, connection plugin and role, and every playbook passes ``--syntax-check``
-  (a module of an undeclared collection fails to resolve there).
+  (a module of an undeclared collection fails to resolve there). Which collections the content
+  names, and that no plugin imports another collection's code, tests/unit/test_collection_dependencies.py
+  checks in the source.
 
 Prints a JSON summary, with the ANSIBLE_COLLECTIONS_PATH values a caller can run from
 (``collections_path``, ``lab_collections_path``); exits 1 naming what is wrong.
@@ -24,7 +23,6 @@ Prints a JSON summary, with the ANSIBLE_COLLECTIONS_PATH values a caller can run
 
 import json
 import os
-import re
 import subprocess
 import sys
 import tarfile
@@ -36,9 +34,6 @@ BIN = os.path.dirname(os.path.abspath(sys.executable))
 FORBIDDEN = ('.ansible/', '.pytest_cache/', '__pycache__/', 'tests/output/', '.venv/', '.build/', '.lab/',
              'bench/results/', 'experiments/results/')
 LAB_PLAYBOOKS = ('lab.yml', 'lab_destroy.yml')
-LAB_CONTENT = ('roles/lab_', 'playbooks/lab', 'inventories/lab/')
-SCANNED = ('roles/', 'playbooks/', 'inventories/', 'plugins/')
-FOREIGN_IMPORT = re.compile(r'\bansible_collections\.(?!skillvl\.)([a-z0-9_]+\.[a-z0-9_]+)')
 
 
 class ArtifactError(Exception):
@@ -67,26 +62,6 @@ def link_dependencies(wanted, into):
         dest = os.path.join(into, 'ansible_collections', namespace)
         os.makedirs(dest, exist_ok=True)
         os.symlink(src, os.path.join(dest, name))
-
-
-def collections_named(root, known):
-    """{collection: first file that names one of its plugins by FQCN}, for content and lab content;
-    and the plugins that import another collection's code."""
-    fqcn = re.compile(r'(?<![\w.])(%s)\.[a-z0-9_]+\b' % '|'.join(re.escape(c) for c in sorted(known)))
-    named, lab_named, imports = {}, {}, []
-    for top, _dirs, files in os.walk(root):
-        for name in files:
-            rel = os.path.relpath(os.path.join(top, name), root)
-            if not rel.startswith(SCANNED) or not name.endswith(('.yml', '.yaml', '.j2', '.py')):
-                continue
-            with open(os.path.join(top, name), encoding='utf-8', errors='replace') as handle:
-                text = handle.read()
-            into = lab_named if rel.startswith(LAB_CONTENT) else named
-            for coll in fqcn.findall(text):
-                into.setdefault(coll, rel)
-            if rel.startswith('plugins/') and name.endswith('.py'):
-                imports.extend('%s: %s' % (rel, m) for m in FOREIGN_IMPORT.findall(text))
-    return named, lab_named, imports
 
 
 def run(argv, env, cwd):
@@ -123,21 +98,6 @@ def check(artifact, work):
     with open(os.path.join(root, 'lab', 'requirements.yml'), encoding='utf-8') as handle:
         lab_wanted = dict((c['name'], c.get('version', '*')) for c in yaml.safe_load(handle)['collections'])
     link_dependencies(lab_wanted, lab_deps)
-
-    bundled = bundled_collections()
-    known = set('%s.%s' % (ns, n) for ns in os.listdir(bundled) if os.path.isdir(os.path.join(bundled, ns))
-                for n in os.listdir(os.path.join(bundled, ns)))
-    named, lab_named, imports = collections_named(root, known - {fqcn, 'ansible.builtin'})
-    declared = set(info.get('dependencies') or {})
-    undeclared = ['%s (%s)' % (c, f) for c, f in sorted(named.items()) if c not in declared]
-    undeclared += ['%s (%s)' % (c, f) for c, f in sorted(lab_named.items()) if c not in declared | set(lab_wanted)]
-    if undeclared:
-        raise ArtifactError('the content uses collections it does not declare: %s' % ', '.join(undeclared))
-    if imports:
-        raise ArtifactError("plugins import another collection's code: %s" % ', '.join(imports))
-    unused = sorted(declared - set(named))
-    if unused:
-        raise ArtifactError('galaxy.yml declares collections the content never uses: %s' % ', '.join(unused))
 
     path = '%s:%s' % (installed, deps)
     env['ANSIBLE_COLLECTIONS_PATH'] = path

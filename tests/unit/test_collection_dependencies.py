@@ -7,7 +7,8 @@
 community.general 13 made its module_utils private, with no redirect: an import of another
 collection's module_utils breaks for our users on their next update. We call other collections'
 modules and filters only, and galaxy.yml declares exactly the collections we call, each with an
-upper bound.
+upper bound. The local lab's own content (its roles and playbooks, the Molecule driver) may also
+call what lab/requirements.yml lists, which users of the collection do not need.
 """
 import os
 import re
@@ -20,6 +21,7 @@ SHIPPED = ("plugins", "roles", "playbooks", "inventories", "lab", "extensions", 
 FQCN = re.compile(r"\b([a-z][a-z0-9_]*)\.([a-z][a-z0-9_]*)\.([a-z][a-z0-9_]+)\b")
 FOREIGN_IMPORT = re.compile(
     r"^\s*(?:from|import)\s+ansible_collections\.(?!skillvl\.offline_first\.)([a-z0-9_]+\.[a-z0-9_]+)", re.M)
+LAB_CONTENT = ("roles/lab_", "playbooks/lab", "extensions/molecule/", "lab/")
 NOT_COLLECTIONS = {"ansible.builtin", "ansible.module_utils", "ansible.plugins", "ansible_collections.skillvl",
                    "skillvl.offline_first"}
 
@@ -42,10 +44,18 @@ def declared():
         return yaml.safe_load(handle)["dependencies"]
 
 
-def collections_called():
-    """{collection: [file, ...]} for every FQCN of another collection in the shipped files."""
+def lab_requirements():
+    with open(os.path.join(TOP, "lab", "requirements.yml"), encoding="utf-8") as handle:
+        return dict((c["name"], c["version"]) for c in yaml.safe_load(handle)["collections"])
+
+
+def collections_called(lab=False):
+    """{collection: [file, ...]} for every FQCN of another collection in the shipped files
+    (lab=True: in the lab's own content only, else in the rest)."""
     calls = {}
     for path in shipped_files():
+        if os.path.relpath(path, TOP).startswith(LAB_CONTENT) != lab:
+            continue
         for match in FQCN.finditer(read(path)):
             coll = "%s.%s" % match.group(1, 2)
             if coll in NOT_COLLECTIONS or match.group(1) not in ("community", "ansible", "containers"):
@@ -71,9 +81,16 @@ def test_every_declared_collection_is_called():
     assert not unused, "declared in galaxy.yml but never called: %s" % unused
 
 
-@pytest.mark.parametrize("coll", sorted(declared()))
-def test_every_dependency_has_an_upper_bound(coll):
-    spec = declared()[coll]
+def test_the_lab_calls_only_declared_and_lab_collections():
+    allowed = set(declared()) | set(lab_requirements())
+    missing = dict((coll, sorted(files)) for coll, files in collections_called(lab=True).items() if coll not in allowed)
+    assert not missing, "the lab calls collections neither galaxy.yml nor lab/requirements.yml lists: %s" % missing
+    unused = sorted(set(lab_requirements()) - set(collections_called(lab=True)))
+    assert not unused, "lab/requirements.yml lists collections the lab never calls: %s" % unused
+
+
+@pytest.mark.parametrize("coll,spec", sorted(declared().items()) + sorted(lab_requirements().items()))
+def test_every_dependency_has_an_upper_bound(coll, spec):
     assert re.search(r"<\s*\d", spec) and re.search(r">=\s*\d", spec), "%s: %s" % (coll, spec)
 
 
