@@ -41,9 +41,10 @@ class ArtifactError(Exception):
 
 
 def bundled_collections():
-    """Where the pinned ansible package keeps its collections (site-packages/ansible_collections)."""
-    import ansible_collections  # pylint: disable=import-outside-toplevel
-    return list(ansible_collections.__path__)[0]
+    """Where the pinned ansible package keeps its collections: ansible_collections beside
+    ansible-core in site-packages (not whatever else the Python path offers under that name)."""
+    import ansible  # pylint: disable=import-outside-toplevel
+    return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(ansible.__file__))), 'ansible_collections')
 
 
 def link_dependencies(wanted, into):
