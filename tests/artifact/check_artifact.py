@@ -10,7 +10,8 @@
 - It is installed with ``ansible-galaxy collection install`` into an empty WORKDIR/installed.
 - Beside it, WORKDIR/deps holds only the collections galaxy.yml declares, taken from the pinned
   ``ansible`` package (nothing is downloaded) at a version the declared range accepts;
-  WORKDIR/lab-deps adds lab/requirements.yml's for the lab's own playbooks.
+  WORKDIR/lab-deps adds lab/requirements.yml's for the lab's own playbooks, WORKDIR/awx-deps
+  playbooks/awx/requirements.yml's for the AWX configuration.
 - With only those, and nothing from the checkout or the Python path: ``ansible-doc`` documents
   every module, filter, connection plugin and role, and every playbook passes ``--syntax-check``
   (a module of an undeclared collection fails to resolve there). Which collections the content
@@ -33,7 +34,9 @@ from ansible.galaxy.dependency_resolution.versioning import meets_requirements
 BIN = os.path.dirname(os.path.abspath(sys.executable))
 FORBIDDEN = ('.ansible/', '.pytest_cache/', '__pycache__/', 'tests/output/', '.venv/', '.build/', '.lab/',
              'bench/results/', 'experiments/results/')
-LAB_PLAYBOOKS = ('lab.yml', 'lab_destroy.yml')
+# playbooks of a part of the content, which may also call the collections of its own requirements
+PART_PLAYBOOKS = {'lab': (('lab.yml', 'lab_destroy.yml'), 'lab/requirements.yml'),
+                  'awx': (('awx_configure.yml',), 'playbooks/awx/requirements.yml')}
 
 
 class ArtifactError(Exception):
@@ -87,7 +90,7 @@ def check(artifact, work):
     cfg = os.path.join(work, 'ansible.cfg')
     with open(cfg, 'w', encoding='utf-8') as handle:
         handle.write('[defaults]\n')        # nothing of the checkout's ansible.cfg
-    installed, deps, lab_deps = (os.path.join(work, d) for d in ('installed', 'deps', 'lab-deps'))
+    installed, deps = (os.path.join(work, d) for d in ('installed', 'deps'))
     env = dict(os.environ, ANSIBLE_CONFIG=cfg, ANSIBLE_COLLECTIONS_SCAN_SYS_PATH='False',
                ANSIBLE_COLLECTIONS_PATH=installed, ANSIBLE_NOCOLOR='1', ANSIBLE_DEPRECATION_WARNINGS='0')
     env.pop('PYTHONPATH', None)
@@ -96,9 +99,12 @@ def check(artifact, work):
         env, work)
     root = os.path.join(installed, 'ansible_collections', info['namespace'], info['name'])
     link_dependencies(info.get('dependencies') or {}, deps)
-    with open(os.path.join(root, 'lab', 'requirements.yml'), encoding='utf-8') as handle:
-        lab_wanted = dict((c['name'], c.get('version', '*')) for c in yaml.safe_load(handle)['collections'])
-    link_dependencies(lab_wanted, lab_deps)
+    part_deps = {}
+    for part, (_books, requirements) in sorted(PART_PLAYBOOKS.items()):
+        with open(os.path.join(root, requirements), encoding='utf-8') as handle:
+            wanted = dict((c['name'], c.get('version', '*')) for c in yaml.safe_load(handle)['collections'])
+        part_deps[part] = os.path.join(work, part + '-deps')
+        link_dependencies(wanted, part_deps[part])
 
     path = '%s:%s' % (installed, deps)
     env['ANSIBLE_COLLECTIONS_PATH'] = path
@@ -124,12 +130,15 @@ def check(artifact, work):
 
     books = sorted(f for f in os.listdir(os.path.join(root, 'playbooks')) if f.endswith('.yml'))
     playbook = os.path.join(BIN, 'ansible-playbook')
-    for group, extra in (([b for b in books if b not in LAB_PLAYBOOKS], ''), (list(LAB_PLAYBOOKS), ':' + lab_deps)):
+    of_parts = [b for part_books, _reqs in PART_PLAYBOOKS.values() for b in part_books]
+    groups = [([b for b in books if b not in of_parts], '')]
+    groups += [(list(part_books), ':' + part_deps[part]) for part, (part_books, _reqs) in sorted(PART_PLAYBOOKS.items())]
+    for group, extra in groups:
         run([playbook, '--syntax-check', '-i', 'localhost,'] + [os.path.join(root, 'playbooks', b) for b in group],
             dict(env, ANSIBLE_COLLECTIONS_PATH=path + extra), work)
     return {'collection': fqcn, 'version': info['version'], 'files': len(names), 'documented': documented,
             'playbooks': len(books), 'dependencies': sorted(info.get('dependencies') or {}),
-            'collections_path': path, 'lab_collections_path': path + ':' + lab_deps,
+            'collections_path': path, 'lab_collections_path': path + ':' + part_deps['lab'],
             'ansible_config': cfg, 'installed': root}
 
 

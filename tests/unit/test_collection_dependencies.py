@@ -7,8 +7,10 @@
 community.general 13 made its module_utils private, with no redirect: an import of another
 collection's module_utils breaks for our users on their next update. We call other collections'
 modules and filters only, and galaxy.yml declares exactly the collections we call, each with an
-upper bound. The local lab's own content (its roles and playbooks, the Molecule driver) may also
-call what lab/requirements.yml lists, which users of the collection do not need.
+upper bound. Two parts of the content that the hosts never run may also call what their own
+requirements list, which users of the collection do not need: the local lab (its roles and
+playbooks, the Molecule driver; lab/requirements.yml) and the AWX configuration
+(playbooks/awx_configure.yml; playbooks/awx/requirements.yml).
 """
 import os
 import re
@@ -21,7 +23,12 @@ SHIPPED = ("plugins", "roles", "playbooks", "inventories", "lab", "extensions", 
 FQCN = re.compile(r"\b([a-z][a-z0-9_]*)\.([a-z][a-z0-9_]*)\.([a-z][a-z0-9_]+)\b")
 FOREIGN_IMPORT = re.compile(
     r"^\s*(?:from|import)\s+ansible_collections\.(?!skillvl\.offline_first\.)([a-z0-9_]+\.[a-z0-9_]+)", re.M)
-LAB_CONTENT = ("roles/lab_", "playbooks/lab", "extensions/molecule/", "lab/")
+# part: (the files that are its own, its requirements file)
+PARTS = {"lab": (("roles/lab_", "playbooks/lab", "extensions/molecule/", "lab/"), "lab/requirements.yml"),
+         "awx": (("playbooks/awx_configure.yml", "playbooks/awx/", "playbooks/vars/awx.yml"),
+                 "playbooks/awx/requirements.yml")}
+# In Python, docs, docstrings and comments mention collections; only the code calls them.
+PY_TEXT = re.compile(r"""[rbu]?('\'\'|\"\"\").*?\1|#[^\n]*""", re.S)
 NOT_COLLECTIONS = {"ansible.builtin", "ansible.module_utils", "ansible.plugins", "ansible_collections.skillvl",
                    "skillvl.offline_first"}
 
@@ -39,26 +46,36 @@ def read(path):
         return handle.read()
 
 
+def code_of(path):
+    text = read(path)
+    return PY_TEXT.sub("", text) if path.endswith(".py") else text
+
+
 def declared():
     with open(os.path.join(TOP, "galaxy.yml"), encoding="utf-8") as handle:
         return yaml.safe_load(handle)["dependencies"]
 
 
-def lab_requirements():
-    with open(os.path.join(TOP, "lab", "requirements.yml"), encoding="utf-8") as handle:
+def requirements(part):
+    with open(os.path.join(TOP, PARTS[part][1]), encoding="utf-8") as handle:
         return dict((c["name"], c["version"]) for c in yaml.safe_load(handle)["collections"])
 
 
-def collections_called(lab=False):
-    """{collection: [file, ...]} for every FQCN of another collection in the shipped files
-    (lab=True: in the lab's own content only, else in the rest)."""
+def part_of(path):
+    rel = os.path.relpath(path, TOP)
+    return next((part for part, (prefixes, _reqs) in PARTS.items() if rel.startswith(prefixes)), None)
+
+
+def collections_called(part=None):
+    """{collection: [file, ...]} for every FQCN of another collection in the shipped files of
+    a part (None: the collection's own content)."""
     calls = {}
     for path in shipped_files():
-        if os.path.relpath(path, TOP).startswith(LAB_CONTENT) != lab:
+        if part_of(path) != part:
             continue
-        for match in FQCN.finditer(read(path)):
+        for match in FQCN.finditer(code_of(path)):
             coll = "%s.%s" % match.group(1, 2)
-            if coll in NOT_COLLECTIONS or match.group(1) not in ("community", "ansible", "containers"):
+            if coll in NOT_COLLECTIONS or match.group(1) not in ("community", "ansible", "containers", "awx"):
                 continue
             calls.setdefault(coll, set()).add(os.path.relpath(path, TOP))
     return calls
@@ -81,15 +98,17 @@ def test_every_declared_collection_is_called():
     assert not unused, "declared in galaxy.yml but never called: %s" % unused
 
 
-def test_the_lab_calls_only_declared_and_lab_collections():
-    allowed = set(declared()) | set(lab_requirements())
-    missing = dict((coll, sorted(files)) for coll, files in collections_called(lab=True).items() if coll not in allowed)
-    assert not missing, "the lab calls collections neither galaxy.yml nor lab/requirements.yml lists: %s" % missing
-    unused = sorted(set(lab_requirements()) - set(collections_called(lab=True)))
-    assert not unused, "lab/requirements.yml lists collections the lab never calls: %s" % unused
+@pytest.mark.parametrize("part", sorted(PARTS))
+def test_a_part_calls_only_declared_and_its_own_collections(part):
+    allowed = set(declared()) | set(requirements(part))
+    missing = dict((coll, sorted(files)) for coll, files in collections_called(part).items() if coll not in allowed)
+    assert not missing, "%s calls collections neither galaxy.yml nor %s lists: %s" % (part, PARTS[part][1], missing)
+    unused = sorted(set(requirements(part)) - set(collections_called(part)))
+    assert not unused, "%s lists collections the %s never calls: %s" % (PARTS[part][1], part, unused)
 
 
-@pytest.mark.parametrize("coll,spec", sorted(declared().items()) + sorted(lab_requirements().items()))
+@pytest.mark.parametrize("coll,spec", sorted(declared().items())
+                         + sorted(item for part in PARTS for item in requirements(part).items()))
 def test_every_dependency_has_an_upper_bound(coll, spec):
     assert re.search(r"<\s*\d", spec) and re.search(r">=\s*\d", spec), "%s: %s" % (coll, spec)
 
