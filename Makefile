@@ -19,12 +19,13 @@ export ANSIBLE_FORCE_COLOR ?= 0
 PLAYBOOK := $(BIN)/ansible-playbook -i inventories/lab
 
 .PHONY: help setup host-packages venv collection lab lab-destroy site demo test units sanity lint \
-        molecule integration bench changelog release clean
+        molecule integration bench changelog release clean ee test-ee
 
 help:
 	@echo "make demo   - set up this machine, build the local lab, run site.yml, live-migrate a VM"
 	@echo "make test   - unit tests, ansible-test sanity, ansible-lint, molecule, lab integration"
 	@echo "make lab / make lab-destroy / make bench"
+	@echo "make ee / make test-ee - the execution environment for AWX, and a migration job run in it over SSH"
 
 # --- setup -------------------------------------------------------------------------------
 setup: host-packages venv collection
@@ -86,6 +87,14 @@ integration: setup
 
 bench: setup
 	bench/run.sh
+
+# --- execution environment (AWX) ------------------------------------------------------------
+# localhost/skillvl-ee:<version> from execution-environment.yml, built locally (ee/README.md)
+ee: setup
+	ee/build.sh
+
+test-ee: setup
+	tests/ee/run.sh
 
 changelog: setup
 	$(BIN)/antsibull-changelog lint

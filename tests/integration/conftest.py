@@ -95,14 +95,25 @@ class Lab:
         return self.run(host, "virsh -c qemu:///system " + " ".join(shlex.quote(a) for a in args),
                         check=check, timeout=timeout)
 
-    def playbook(self, path, extra_vars=None, check=True, timeout=1800, args=()):
-        """Run a playbook (path relative to the checkout) against the lab inventory."""
+    def ssh_file(self, name):
+        """A file of the lab's SSH material on the controller (id_ed25519, known_hosts)."""
+        return os.path.join(TOP, ".lab", self.name, "ssh", name)
+
+    def playbook(self, path, extra_vars=None, check=True, timeout=1800, args=(), ssh=False, env=None):
+        """Run a playbook (path relative to the checkout) against the lab inventory; ssh=True: over
+        SSH from the controller's namespace on the underlay, as AWX reaches hosts (the lab's key,
+        host keys checked)."""
         ev = {"lab_name": self.name}
+        if ssh:
+            ev["lab_connection"] = "ssh"
+            args = ["--private-key", self.ssh_file("id_ed25519")] + list(args)
         ev.update(extra_vars or {})
         argv = [os.path.join(BIN, "ansible-playbook"), "-i", os.path.join(TOP, "inventories", "lab"),
                 "-e", json.dumps(ev)] + list(args) + [os.path.join(TOP, path)]
+        if ssh:
+            argv = ["ip", "netns", "exec", "%s-ctl" % self.name] + argv
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
-                              env=self.env, cwd=TOP, check=False)
+                              env=dict(self.env, **(env or {})), cwd=TOP, check=False)
         if check and proc.returncode != 0:
             raise AssertionError("%s failed (rc=%s)\n%s\n%s"
                                  % (path, proc.returncode, proc.stdout[-20000:], proc.stderr[-5000:]))

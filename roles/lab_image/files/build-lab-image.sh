@@ -72,6 +72,12 @@ podman run --name "$build" --network=host "$image-base" /bin/bash -ec '
   # No console getty and no first-boot wizard in a container; no kernel NFS mounts here.
   systemctl mask getty@tty1.service console-getty.service systemd-firstboot.service \
     systemd-networkd-wait-online.service proc-fs-nfsd.mount run-rpc_pipefs.mount >/dev/null 2>&1
+  # Each host makes its own SSH host keys at its first start, as a cloud image does: a key
+  # baked into the image would be the same on every host, and checking it would tell them apart from nothing.
+  rm -f /etc/ssh/ssh_host_*
+  mkdir -p /etc/systemd/system/ssh.service.d
+  printf "[Service]\nExecStartPre=\nExecStartPre=/usr/bin/ssh-keygen -A\nExecStartPre=/usr/sbin/sshd -t\n" \
+    > /etc/systemd/system/ssh.service.d/host-keys.conf
   # Like a host that only has the packages: the roles enable the services a host needs.
   for unit in nfs-ganesha.service nfs-ganesha-lock.service nfs-server.service nfs-kernel-server.service \
       rpcbind.service rpcbind.socket tgt.service iscsid.service iscsid.socket open-iscsi.service \

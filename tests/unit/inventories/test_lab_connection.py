@@ -22,7 +22,8 @@ def test_every_lab_host_names_its_own_container():
         hosts = lab_hosts(yaml.safe_load(f)["all"])
     assert set(hosts) == {"cloud1", "ws01", "ws02", "storage1"}
     for name, hvars in hosts.items():
-        assert hvars["ansible_host"] == "{{ lab_name }}-%s" % name, name
+        assert hvars["ansible_host"] == ("{{ '%s' if lab_connection == 'ssh' else lab_name ~ '-%s' }}"
+                                         % (hvars["skillvl_underlay_address"], name)), name
 
 
 def test_no_group_derives_ansible_host_from_inventory_hostname():
