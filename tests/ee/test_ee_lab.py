@@ -94,7 +94,9 @@ def job(image, lab, tmp_path, playbook, extravars, ident, known_hosts=None):
     start = time.time()
     try:
         proc = subprocess.run([os.path.join(BIN, 'ansible-runner'), 'run', str(pdd), '-p', playbook,
-                               '--inventory', '/runner/project/inventories/lab', '--ident', ident,
+                               # the project's inventory, as AWX's inventory source reads it (runner checks
+                               # --inventory on this side, where the path does not exist)
+                               '--cmdline=-i /runner/project/inventories/lab', '--ident', ident,
                                '--process-isolation', '--process-isolation-executable', 'podman',
                                '--container-image', image, '--container-option=--name=' + name,
                                '--container-option=--user=%d' % os.getuid(),
@@ -119,7 +121,7 @@ def test_a_migration_in_the_ee_over_ssh(image, lab, tmp_path):
         assert 'VM %s moved from cloud1 to ws01' % name in out, out[-6000:]
         assert guests.state('ws01', name) == 'running'
         guests.assert_alive('ws01', name, before, 'moved from the EE')
-        log = lab.run('cloud1', 'journalctl -u ssh.service --since @%s --no-pager' % since).stdout
+        log = lab.run('cloud1', 'journalctl -t sshd --since @%s --no-pager' % since).stdout
         assert 'Accepted publickey for root from 198.51.100.2' in log, log[-2000:]
     finally:
         guests.remove(name)

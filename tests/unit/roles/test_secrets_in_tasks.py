@@ -76,9 +76,23 @@ def test_secret_task_hides_the_secret(path, name, module, task):
 
 
 def test_ssh_host_keys_are_checked():
+    """Never off in ansible.cfg or an inventory, and on by an inventory variable in both
+    inventories: ansible-runner (so AWX) sets ANSIBLE_HOST_KEY_CHECKING=False in every job's
+    environment, which only a variable overrides."""
     cfg = configparser.ConfigParser()
     cfg.read(os.path.join(TOP, "ansible.cfg"))
     assert cfg.get("defaults", "host_key_checking", fallback="True").lower() not in ("false", "no", "0")
     for path in glob.glob(os.path.join(TOP, "inventories", "**", "*.yml"), recursive=True):
         with open(path) as handle:
-            assert "host_key_checking" not in handle.read(), path
+            data = yaml.safe_load(handle) or {}
+        for key, value in (data.items() if isinstance(data, dict) else []):
+            if "host_key_checking" in key:
+                assert value is True, "%s: %s: %r" % (path, key, value)
+            if key.endswith("ssh_common_args") or key.endswith("ssh_extra_args"):
+                assert "StrictHostKeyChecking=no" not in value and "/dev/null" not in value, path
+    for inventory in ("skillvl", "lab"):
+        settings = {}
+        for path in sorted(glob.glob(os.path.join(TOP, "inventories", inventory, "group_vars", "all", "*.yml"))):
+            with open(path) as handle:
+                settings.update(yaml.safe_load(handle) or {})
+        assert settings.get("ansible_ssh_host_key_checking") is True, inventory
