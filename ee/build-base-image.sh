@@ -34,16 +34,8 @@ if podman image exists "$image"; then
   exit 0
 fi
 
-mirror=$(
-  { cat /etc/apt/sources.list.d/*.sources 2>/dev/null || true; } |
-    awk -v s="$suite" '
-      /^URIs:/ { uri=$2 } /^Suites:/ { suites=$0 }
-      /^$/ { if (suites ~ " "s"( |$)" && uri !~ /security/) { print uri; exit } uri=""; suites="" }
-      END { if (suites ~ " "s"( |$)" && uri !~ /security/) print uri }' | head -n1)
-if [ -z "$mirror" ]; then
-  mirror=$(awk -v s="$suite" '$1=="deb" && $3==s { print $2; exit }' /etc/apt/sources.list 2>/dev/null || true)
-fi
-[ -n "$mirror" ] || { echo "no Debian $suite mirror found in this machine's apt sources" >&2; exit 2; }
+# the mirror the lab's host image is built from
+mirror=$("$here/../roles/lab_image/files/debian-mirror.sh" "$suite")
 
 work=$(mktemp -d /var/tmp/skillvl-ee-base.XXXXXX)
 trap 'rm -rf "$work"' EXIT

@@ -2,7 +2,7 @@
 # Build the lab's Debian 12 host image from Debian packages only:
 # debootstrap -> podman import -> apt in a build container -> podman commit.
 # Usage: build-lab-image.sh IMAGE PACKAGE_LIST_FILE [BACKPORTS_SOURCES...]
-# The Debian mirror is the one this machine's apt already uses.
+# SKILLVL_DEBIAN_MIRROR: the Debian mirror, the one this machine's apt uses (debian-mirror.sh).
 set -euo pipefail
 
 image=$1
@@ -20,16 +20,7 @@ if podman image exists "$image"; then
   exit 0
 fi
 
-mirror=$(
-  { cat /etc/apt/sources.list.d/*.sources 2>/dev/null || true; } |
-    awk -v s="$suite" '
-      /^URIs:/ { uri=$2 } /^Suites:/ { suites=$0 }
-      /^$/ { if (suites ~ " "s"( |$)" && uri !~ /security/) { print uri; exit } uri=""; suites="" }
-      END { if (suites ~ " "s"( |$)" && uri !~ /security/) print uri }' | head -n1)
-if [ -z "$mirror" ]; then
-  mirror=$(awk -v s="$suite" '$1=="deb" && $3==s { print $2; exit }' /etc/apt/sources.list 2>/dev/null || true)
-fi
-[ -n "$mirror" ] || { echo "no Debian $suite mirror found in this machine's apt sources" >&2; exit 2; }
+mirror=${SKILLVL_DEBIAN_MIRROR:?the Debian mirror (debian-mirror.sh prints it)}
 
 work=$(mktemp -d /var/tmp/skillvl-lab-image.XXXXXX)
 build=skillvl-lab-image-build-$$
