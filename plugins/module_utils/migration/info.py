@@ -25,22 +25,34 @@ def job_info(name, source_uri='qemu:///system', progress_log=None, last=20):
         out['finished'] = records[-1]['phase']
     conn = session.connect(source_uri, 'the libvirt of this host (%s)' % source_uri, readonly=True, keepalive=False)
     try:
-        dom = session.lookup_domain(conn, name)
-        out['vm_state'] = session.domain_state(dom)[0]
-        out['home'] = home.read(dom) if dom is not None else None
-        if dom is None or not session.is_active(dom):
+        return _read_domain(conn, name, out, records)
+    except session.LibvirtError as exc:
+        # A move that ends while the VM is read takes it away from this host between the look-up
+        # and the next call: that is an answer (gone), not an error.
+        if exc.code == session.ERR_NO_DOMAIN:
+            out.update(vm_state='absent', home=None, job=None, running=False, progress=None)
             return out
-        lv = session.require_libvirt()
-        try:
-            stats = dom.jobStats(0)
-        except lv.libvirtError as exc:
-            raise session.translate(exc, 'cannot read the job of VM "%s"' % name)
-        kind = stats.get('type', 0)
-        out['job'] = dict(stats, type_name=JOB_TYPES.get(kind, str(kind)))
-        if kind in (1, 2):
-            out['running'] = True
-            phase = records[-1].get('phase', 'precopy') if records else 'precopy'
-            out['progress'] = progress_record(stats, phase, (stats.get('time_elapsed') or 0) / 1000.0)
-        return out
+        raise
     finally:
         session.close(conn)
+
+
+def _read_domain(conn, name, out, records):
+    """The VM's state, record and job, added to ``out``."""
+    dom = session.lookup_domain(conn, name)
+    out['vm_state'] = session.domain_state(dom)[0]
+    out['home'] = home.read(dom) if dom is not None else None
+    if dom is None or not session.is_active(dom):
+        return out
+    lv = session.require_libvirt()
+    try:
+        stats = dom.jobStats(0)
+    except lv.libvirtError as exc:
+        raise session.translate(exc, 'cannot read the job of VM "%s"' % name)
+    kind = stats.get('type', 0)
+    out['job'] = dict(stats, type_name=JOB_TYPES.get(kind, str(kind)))
+    if kind in (1, 2):
+        out['running'] = True
+        phase = records[-1].get('phase', 'precopy') if records else 'precopy'
+        out['progress'] = progress_record(stats, phase, (stats.get('time_elapsed') or 0) / 1000.0)
+    return out

@@ -74,3 +74,31 @@ def test_info_returns_the_record(world, h):
     dom.meta = {(home.NS, "live"): ROLE_XML}
     assert job_info("vm1", SRC)["home"]["home"] == "cloud1"
     assert job_info("other", SRC)["home"] is None
+
+
+@pytest.mark.parametrize("call", ["metadata", "jobStats"])
+def test_info_of_a_vm_that_leaves_while_it_is_read_is_absent(world, h, monkeypatch, call):
+    """The move ends between the look-up and the next call (seen from an EE over SSH): the VM is
+    gone from this host, which is an answer, not an error."""
+    libvirtError = session.require_libvirt().libvirtError
+    dom = h.add_vm(world.src)
+    dom.meta = {(home.NS, "live"): ROLE_XML}
+
+    def gone(*_args, **_kwargs):
+        raise libvirtError("Domain not found: no domain with matching uuid", session.ERR_NO_DOMAIN)
+
+    monkeypatch.setattr(dom, call, gone, raising=False)
+    out = job_info("vm1", SRC)
+    assert (out["vm_state"], out["home"], out["running"], out["job"]) == ("absent", None, False, None)
+
+
+def test_info_reports_other_errors(world, h, monkeypatch):
+    libvirtError = session.require_libvirt().libvirtError
+    dom = h.add_vm(world.src)
+
+    def broken(*_args, **_kwargs):
+        raise libvirtError("internal error", 1)
+
+    monkeypatch.setattr(dom, "jobStats", broken, raising=False)
+    with pytest.raises(session.LibvirtError, match='cannot read the job of VM "vm1"'):
+        job_info("vm1", SRC)
