@@ -15,5 +15,6 @@ rc=0
 "$py" bench/overlay/run.py --lab "$lab" || rc=1
 SKILLVL_LAB_NAME=$lab bench/storage/run.sh || rc=1
 "$py" bench/offline/run.py --lab "$lab" --no-build || rc=1
+"$py" bench/awx/run.py --lab "$lab" --no-build || rc=1
 .venv/bin/ansible-playbook -i inventories/lab -e lab_name="$lab" playbooks/lab_destroy.yml || rc=1
 exit $rc
