@@ -30,7 +30,9 @@ def results_dir(lab):
 
 
 def experiment(lab, results_dir, design=None, **extra):
-    ev = {"experiment": design or QUICK, "experiment_results_dir": results_dir}
+    ev = {"experiment_results_dir": results_dir}
+    if "experiment_file" not in extra:
+        ev["experiment"] = design or QUICK
     ev.update(extra)
     return lab.playbook("playbooks/experiment.yml", ev, check=False)
 
@@ -63,8 +65,9 @@ def test_the_quick_matrix_runs_resumes_and_plots(lab, results_dir):
     first = experiment(lab, results_dir, experiment_max_runs=1)
     assert first.returncode == 0, first.stdout[-6000:]
     assert "2 runs, 2 left" in first.stdout and len(rows(results_dir)) == 1
-    # the rest of the matrix: only the run that is left runs
-    second = experiment(lab, results_dir)
+    # the rest of the matrix: only the run that is left runs; the design named as an AWX survey
+    # names it (experiment_file, a file of experiments/)
+    second = experiment(lab, results_dir, experiment_file="quick.yml")
     assert second.returncode == 0, second.stdout[-6000:]
     assert "2 runs, 1 left" in second.stdout and "run 1 of 2" not in second.stdout, second.stdout[-4000:]
 
