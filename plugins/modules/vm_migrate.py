@@ -265,9 +265,14 @@ postcopy_recovery:
     - Set when the move failed in post-copy and was resumed (see O(postcopy_resume_timeout)), null otherwise.
     - V(failure) is libvirt's error, V(attempts) the resume calls made, V(seconds) the time from the
       failure to the end of the resume.
+    - V(source_definition) is what became of the VM's stopped definition on the source - V(absent) (libvirt
+      removed it), V(undefined) (the module removed it, disks kept, because the move completed without
+      libvirt's confirm phase), V(kept) (O(undefine_source=false)) or V(remains) (it could not be removed;
+      a warning names the command that removes it).
   returned: when the VM moved live
   type: dict
-  sample: {"failure": "internal error: client socket is closed", "attempts": 1, "seconds": 46.2}
+  sample: {"failure": "internal error: client socket is closed", "attempts": 1, "seconds": 46.2,
+           "source_definition": "absent"}
 postcopy_reason:
   description: Why the migration switched to post-copy, if it did.
   returned: when the VM moved live

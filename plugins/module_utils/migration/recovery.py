@@ -30,6 +30,8 @@ ABORT_JOB_POSTCOPY = 1          # VIR_DOMAIN_ABORT_JOB_POSTCOPY (libvirt >= 8.5)
 PAUSED_POSTCOPY, PAUSED_POSTCOPY_FAILED = 12, 13   # virDomainPausedReason (libvirt's stable ABI)
 RETRY = 5.0                     # s between probes of the destination and between resume attempts
 PROBE_TIMEOUT = 3.0             # s for one TCP probe of the destination's libvirt
+SETTLE = 10.0                   # s libvirt gets to undefine the source itself after a resumed move
+UNDEFINE_KEEP_NVRAM = 8         # VIR_DOMAIN_UNDEFINE_KEEP_NVRAM
 
 
 def source_pause_reason(ctx):
@@ -148,7 +150,8 @@ def resume(ctx, flags, params, monitor, failure, wall=0.0):
         session.close(control)
     seconds = round(ctx.clock() - began, 1)
     if last is None:
-        outcome = {'failure': failure, 'attempts': attempts, 'seconds': seconds}
+        outcome = {'failure': failure, 'attempts': attempts, 'seconds': seconds,
+                   'source_definition': settle_source(ctx)}
         monitor.write(dict(outcome, phase='recovered'))
         return outcome
     if last != 'running':
@@ -166,6 +169,36 @@ def resume(ctx, flags, params, monitor, failure, wall=0.0):
     monitor.write({'phase': 'failed', 'why': what, 'where': where, 'command': how})
     raise MigrationError('%s. %s' % (what, where), state=state, detail=failure,
                          figures=figures(monitor.last, 'last job statistics sample', monitor))
+
+
+def settle_source(ctx):
+    """After a resumed post-copy: the source's stopped definition is removed, as undefine_source asks.
+
+    libvirt removes it in the resume call's confirm phase; when the move completed without that
+    phase (the resume call failed after QEMU had finished, or the move ended while no call ran),
+    the source keeps a stopped definition someone could start beside the running VM. It gets
+    SETTLE seconds to go by itself, then is undefined here (disks and NVRAM kept). Returns what
+    became of it: 'absent' (libvirt's own), 'undefined' (here), 'kept' or 'remains' (with a warning).
+    """
+    if not ctx.opts.get('undefine_source', True):
+        return 'kept'
+    deadline = ctx.clock() + SETTLE
+    while ctx.where().get('source') == 'shutoff' and ctx.clock() < deadline:
+        ctx.sleep(0.5)
+    if ctx.where().get('source') != 'shutoff':
+        return 'absent'
+    try:
+        dom = session.lookup_domain(ctx.src, ctx.name)
+        if dom is not None:
+            dom.undefineFlags(UNDEFINE_KEEP_NVRAM)
+        return 'undefined'
+    except LibvirtError as exc:
+        error = str(exc)
+    except session.libvirt.libvirtError as exc:
+        error = session.error_text(exc)
+    ctx.warnings.append('VM "%s" runs on %s, but its stopped definition remains on the source: %s; remove it '
+                        'there with "virsh undefine --keep-nvram %s"' % (ctx.name, ctx.opts['dest'], error, ctx.name))
+    return 'remains'
 
 
 def _resume_once(ctx, control, resume_flags, params, monitor, deadline):

@@ -268,6 +268,40 @@ def test_postcopy_failure_resumed_when_the_link_returns(world, h, monkeypatch, t
     assert phases[-1] == 'completed'
 
 
+@pytest.mark.parametrize('undefine_fails', [False, True])
+def test_a_resume_that_completes_without_confirm_leaves_no_stopped_source(world, h, monkeypatch, undefine_fails):
+    """The resume call errs after QEMU finished the move (libvirt's confirm phase never ran): the VM runs
+    on the destination and the source keeps a stopped definition. It is undefined, disks kept; when
+    that fails, the move still succeeded and a warning names the command."""
+    dom = h.add_vm(world.src)
+    h.add_vm(world.dst)
+    dom.state_override = (3, 13)
+    undefined = []
+
+    def undefine_flags(flags=0):
+        if undefine_fails:
+            raise h.libvirtError('Requested operation is not valid: cannot undefine domain')
+        undefined.append(flags)
+        dom.undefine()
+    dom.undefineFlags = undefine_flags
+
+    def migrate(uri, params, flags):
+        dom.state_override, dom.active = None, False
+        raise h.libvirtError('internal error: unexpected migration status in post-copy resume')
+    dom.migrateToURI3 = migrate
+    monkeypatch.setattr(recovery, 'dest_answers', lambda ctx: True)
+    monkeypatch.setattr(recovery, 'RETRY', 0.01)
+    monkeypatch.setattr(recovery, 'SETTLE', 0.2)
+    res = mig(postcopy_resume_timeout=30).run()
+    if undefine_fails:
+        assert res['state'] == {'source': 'shutoff', 'dest': 'running'}, res
+        assert res['postcopy_recovery']['source_definition'] == 'remains'
+        assert any('virsh undefine --keep-nvram vm1' in w for w in res['warnings']), res['warnings']
+    else:
+        assert res['state'] == {'source': 'absent', 'dest': 'running'}, res
+        assert res['postcopy_recovery']['source_definition'] == 'undefined' and undefined == [8]
+
+
 def test_a_retry_resumes_a_failed_postcopy_left_by_an_earlier_run(world, h, monkeypatch):
     """The source paused in failed post-copy, the destination running: a retry resumes (check mode says
     so), never refuses as "runs on both", never resumes the source; with postcopy_resume_timeout 0 it
