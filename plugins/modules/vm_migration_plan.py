@@ -17,7 +17,8 @@ description:
     anything, how long a live move would take, how long the guest would pause, whether it would end
     at all, and which target and strategy to use.
   - Measures the guest itself unless told the figures, its memory (libvirt), the memory it has touched
-    (the resident memory of its QEMU process) and its dirty rate (QEMU's dirty-rate calculation over
+    (the resident pages of its RAM in its QEMU process, read from C(/proc/PID/smaps) when the plan runs on
+    the VM's host; else the resident memory of the whole process, as libvirt reports it) and its dirty rate (QEMU's dirty-rate calculation over
     O(dirty_rate_seconds) seconds), and runs the pre-flight of M(skillvl.offline_first.vm_migration_check)
     towards every candidate (which also reads the candidate's free memory).
   - Predicts pre-copy, auto-converge and, only with O(allow_postcopy=true), post-copy, by the model in
@@ -197,7 +198,8 @@ def main():
     if not HAS_LIBVIRT:
         module.fail_json(msg=missing_required_lib('libvirt-python (python3-libvirt)'), exception=LIBVIRT_IMPORT_ERROR)
     from ansible_collections.skillvl.offline_first.plugins.module_utils.libvirt import session
-    from ansible_collections.skillvl.offline_first.plugins.module_utils.libvirt.stats import measure_dirty_rate
+    from ansible_collections.skillvl.offline_first.plugins.module_utils.libvirt.stats import (
+        measure_dirty_rate, resident_guest_ram)
     from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.engine import Migration
 
     opts = dict(module.params)
@@ -210,7 +212,8 @@ def main():
         return session.connect(uri, 'the libvirt of this host (%s)' % uri, keepalive=False)
 
     run_backend(module, lambda: planner.plan(opts, check=check, connect=connect,
-                                             measure_dirty_rate=measure_dirty_rate))
+                                             measure_dirty_rate=measure_dirty_rate,
+                                             measure_resident=resident_guest_ram))
 
 
 if __name__ == '__main__':

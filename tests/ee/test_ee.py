@@ -23,10 +23,11 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 
 import pytest
 import yaml
+
+from ee_image import image  # noqa: F401  pylint: disable=unused-import  (the session's EE, a fixture)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.dirname(os.path.abspath(sys.executable))
@@ -63,14 +64,6 @@ def installed(tmp_path_factory):
         env=env)
     assert os.path.isfile(os.path.join(path, 'ansible_collections', 'skillvl', 'offline_first', 'MANIFEST.json'))
     return path
-
-
-@pytest.fixture(scope='session')
-def image():
-    start = time.time()
-    out = run([os.path.join(ROOT, 'ee', 'build.sh')], timeout=3600)
-    print('EE build: %.0f s' % (time.time() - start))
-    return out.strip().splitlines()[-1]
 
 
 def podman_run(image_ref, name, *command):

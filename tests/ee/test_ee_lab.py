@@ -2,7 +2,7 @@
 # Copyright (c) 2026, SKILL/VL offline-first team
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""A job of the "migrate a VM" template run as AWX runs it (make test-ee): ansible-runner starts
+"""Jobs of the "migrate a VM" and "site" templates run as AWX runs them (make test-ee): ansible-runner starts
 the EE with podman, the project is this checkout's tracked files, the survey's answers are the
 job's extra vars, the machine credential's key reaches ssh through ssh-agent (runner's
 env/ssh_key, as AWX injects it), and the EE joins the lab's underlay in the controller's
@@ -17,12 +17,17 @@ __metaclass__ = type
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import time
 
+import jinja2
 import pytest
+import yaml
+
+from ee_image import image  # noqa: F401  pylint: disable=unused-import  (the session's EE, a fixture)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.dirname(os.path.abspath(sys.executable))
@@ -51,16 +56,9 @@ def lab():
             handle.playbook('playbooks/lab_destroy.yml', check=False)
 
 
-@pytest.fixture(scope='module')
-def image():
-    out = subprocess.run([os.path.join(ROOT, 'ee', 'build.sh')], capture_output=True, text=True, timeout=3600,
-                         check=True, cwd=ROOT).stdout
-    return out.strip().splitlines()[-1]
-
-
 def project(pdd, lab):
-    """The project as AWX checks it out: the tracked files; and the lab's known_hosts where the lab
-    inventory reads it."""
+    """The project as AWX checks it out: the tracked files; and what the lab built on its controller
+    where the lab inventory reads it: the hosts' known_hosts and the lab guest's kernel."""
     files = subprocess.run(['git', 'ls-files', '-co', '--exclude-standard', '-z'], capture_output=True, cwd=ROOT,
                            check=True).stdout.decode().split('\0')
     for rel in filter(None, files):
@@ -72,16 +70,45 @@ def project(pdd, lab):
     ssh = os.path.join(pdd, 'project', '.lab', lab.name, 'ssh')
     os.makedirs(ssh)
     shutil.copy(lab.ssh_file('known_hosts'), ssh)
+    guest = os.path.join(pdd, 'project', '.lab', 'guest')
+    os.makedirs(guest)
+    for name in ('vmlinuz', 'initrd.img', 'guest.json'):
+        shutil.copy(os.path.join(ROOT, '.lab', 'guest', name), guest)
 
 
-def job(image, lab, tmp_path, playbook, extravars, ident, known_hosts=None):
+def credential(pdd, type_name, inputs):
+    """What AWX injects for a credential of one of our types (playbooks/vars/awx.yml): its files
+    written into the job's private data directory, and its extra vars naming them there."""
+    class Loader(yaml.SafeLoader):  # pylint: disable=too-many-ancestors
+        pass
+    Loader.add_constructor('!unsafe', lambda loader, node: loader.construct_scalar(node))
+    with open(os.path.join(ROOT, 'playbooks', 'vars', 'awx.yml')) as handle:
+        types = yaml.load(handle, Loader=Loader)['awx_credential_types']  # nosec B506: a SafeLoader
+    kind = next(t for t in types if t['name'] == type_name)
+    injectors = kind['injectors']
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined)  # nosec B701: renders into files, not HTML
+    values = dict((field['id'], inputs.get(field['id'], '')) for field in kind['inputs']['fields'])
+    filenames = {}
+    for key, template in injectors.get('file', {}).items():
+        name = key.split('.', 1)[1]
+        path = pdd / 'env' / ('credential_' + name)
+        path.write_text(env.from_string(template).render(values))
+        os.chmod(str(path), 0o600)
+        filenames[name] = '/runner/env/credential_' + name
+    return dict((var, env.from_string(template).render(dict(values, tower={'filename': filenames})))
+                for var, template in injectors.get('extra_vars', {}).items())
+
+
+def job(image, lab, tmp_path, playbook, extravars, ident, known_hosts=None, credentials=()):
     """ansible-runner as AWX runs a job template's playbook; returns (status, stdout)."""
     pdd = tmp_path / ident
     project(str(pdd), lab)
     (pdd / 'env').mkdir()
+    for type_name, inputs in credentials:
+        extravars = dict(extravars, **credential(pdd, type_name, inputs))
     (pdd / 'env' / 'extravars').write_text(json.dumps(dict(extravars, lab_name=lab.name, lab_connection='ssh')))
     (pdd / 'env' / 'envvars').write_text(json.dumps({'ANSIBLE_COLLECTIONS_PATH': AWX_COLLECTIONS_PATHS,
-                                                     'ANSIBLE_FORCE_COLOR': '0'}))
+                                                     'ANSIBLE_FORCE_COLOR': '0', 'ANSIBLE_NOCOLOR': '1'}))
     # the machine credential: runner loads it into an ssh-agent in the job's container
     with open(lab.ssh_file('id_ed25519')) as key:
         (pdd / 'env' / 'ssh_key').write_text(key.read())
@@ -141,3 +168,26 @@ def test_a_wrong_host_key_fails_the_job_and_nothing_moves(image, lab, tmp_path):
         assert guests.state('cloud1', name) == 'running' and guests.state('ws01', name) == 'absent'
     finally:
         guests.remove(name)
+
+
+def test_site_in_the_ee_keeps_the_hosts_certificates_and_changes_nothing(image, lab, tmp_path):
+    """The site template's job, twice, the CA given by the libvirt TLS CA credential: the hosts'
+    keys and certificates stay as they are (each host made its own key; the job's empty container
+    only signs), and nothing changes anywhere."""
+    pki = os.path.join(os.path.expanduser('~'), '.local', 'share', 'skillvl', 'pki')   # the lab's CA (kvm_host default)
+    with open(os.path.join(pki, 'ca-cert.pem')) as cert, open(os.path.join(pki, 'ca-key.pem')) as key:
+        ca = {'ca_cert': cert.read(), 'ca_key': key.read()}
+    files = '/etc/pki/libvirt/servercert.pem /etc/pki/libvirt/private/serverkey.pem /etc/pki/qemu/server-key.pem'
+    before = dict((host, lab.run(host, 'sha256sum %s' % files).stdout) for host in ('cloud1', 'ws01'))
+    recaps = []
+    for run in (1, 2):
+        status, out = job(image, lab, tmp_path, 'playbooks/site.yml', {}, 'site%d' % run,
+                          credentials=[('SKILL/VL libvirt TLS CA', ca)])
+        assert status == 'successful', out[-12000:]
+        assert 'BEGIN EC PRIVATE KEY' not in out and 'BEGIN PRIVATE KEY' not in out, 'a key in the job output'
+        recaps.append(dict(re.findall(r'^(\S+)\s+: ok=\d+\s+changed=(\d+)', out, re.M)))
+        print('site run %d changed: %s' % (run, re.findall(r'^changed: .*$', out, re.M)))
+    assert set(recaps[1]) >= {'cloud1', 'ws01', 'ws02'}, recaps
+    assert all(changed == '0' for changed in recaps[1].values()), 'the second site job changed: %s' % recaps
+    after = dict((host, lab.run(host, 'sha256sum %s' % files).stdout) for host in ('cloud1', 'ws01'))
+    assert after == before, 'the site job replaced keys or certificates'

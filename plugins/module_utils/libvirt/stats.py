@@ -7,6 +7,7 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import re
 import time
 
 from ansible_collections.skillvl.offline_first.plugins.module_utils.libvirt import session
@@ -33,3 +34,43 @@ def measure_dirty_rate(conn, dom, clock=time.monotonic, sleep=time.sleep, second
         if stats.get('dirtyrate.calc_status') == 2 and 'dirtyrate.megabytes_per_second' in stats:
             return stats['dirtyrate.megabytes_per_second'] * 1048576.0
     return None
+
+
+SMAPS_HEADER = re.compile(r'^[0-9a-f]+-[0-9a-f]+ ')
+
+
+def _read(path):
+    with open(path) as handle:
+        return handle.read()
+
+
+def resident_guest_ram(conn, dom, memory_bytes, read=_read):
+    """Bytes of the guest's RAM its QEMU holds resident: the pages the guest ever touched (QEMU's
+    whole RSS also counts its own code, caches and, under TCG, the translation buffer).
+
+    Read from /proc/<QEMU's pid>/smaps: the one mapping the size of the guest's memory. None when
+    libvirt is not this host's (qemu:///system), or the mapping is not found unambiguously.
+    """
+    lv = session.require_libvirt()
+    try:
+        if not conn.getURI().startswith('qemu:///'):
+            return None
+        name = dom.name()
+    except lv.libvirtError:
+        return None
+    try:
+        smaps = read('/proc/%d/smaps' % int(read('/run/libvirt/qemu/%s.pid' % name).strip()))
+    except (EnvironmentError, ValueError):
+        return None
+    mappings, current = [], None
+    for line in smaps.splitlines():
+        if SMAPS_HEADER.match(line):
+            current = {}
+            mappings.append(current)
+        elif current is not None and line.startswith(('Size:', 'Rss:')):
+            key, value = line.split(':', 1)
+            current[key] = int(value.split()[0]) * 1024
+    ram = [m for m in mappings if memory_bytes <= m.get('Size', 0) <= memory_bytes + 4 * 1048576]
+    if len(ram) != 1 or 'Rss' not in ram[0]:
+        return None
+    return ram[0]['Rss']

@@ -76,7 +76,7 @@ def check_options(opts):
         raise MigrationError('; '.join(problems))
 
 
-def measure_vm(conn, name, opts, measure_dirty_rate):
+def measure_vm(conn, name, opts, measure_dirty_rate, measure_resident=None):
     """The guest's inputs to the model, each with where it came from (given or measured)."""
     dom = session.lookup_domain(conn, name)
     if dom is None:
@@ -91,8 +91,11 @@ def measure_vm(conn, name, opts, measure_dirty_rate):
     if opts.get('touched_mib') is not None:
         touched, sources['touched'] = opts['touched_mib'] * MIB, 'given'
     else:
-        rss = (dom.memoryStats() or {}).get('rss') if running else None
-        if rss:
+        resident = measure_resident(conn, dom, memory) if running and measure_resident else None
+        rss = (dom.memoryStats() or {}).get('rss') if running and not resident else None
+        if resident:
+            touched, sources['touched'] = resident, 'measured (resident pages of its RAM in QEMU)'
+        elif rss:
             touched, sources['touched'] = min(rss * 1024, memory), 'measured (resident memory of its QEMU)'
         else:
             touched, sources['touched'] = memory, 'assumed: all of its memory'
@@ -120,17 +123,18 @@ def disk_bytes(conn, name, disks):
     return total
 
 
-def plan(opts, check=None, connect=None, measure_dirty_rate=None):
+def plan(opts, check=None, connect=None, measure_dirty_rate=None, measure_resident=None):
     """The plan: {'target', 'strategy', 'prediction', 'candidates', 'vm', 'table'}.
 
     ``check(dest)`` runs the pre-flight towards one candidate (vm_migration_check's verdict);
-    ``connect`` and ``measure_dirty_rate`` reach the source's libvirt. All three are injectable
-    so a planner or a test can call this without Ansible.
+    ``connect``, ``measure_dirty_rate`` and ``measure_resident`` (the guest RAM its QEMU holds,
+    None when it cannot be read) reach the source's libvirt. All are injectable so a planner or
+    a test can call this without Ansible.
     """
     check_options(opts)
     conn = connect(opts['source_uri'])
     try:
-        vm = measure_vm(conn, opts['name'], opts, measure_dirty_rate)
+        vm = measure_vm(conn, opts['name'], opts, measure_dirty_rate, measure_resident)
         verdicts = dict((c['host'], check(c['host'])) for c in opts['candidates'])
         disks = next((v.get('facts', {}).get('disks') for v in verdicts.values() if v.get('facts', {}).get('disks')),
                      [])

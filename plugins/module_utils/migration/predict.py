@@ -12,9 +12,10 @@ The model follows QEMU's own algorithm, round by round (docs/planner.md):
   dirtied during the previous one (at most its writable working set); QEMU switches over when
   what is left fits the downtime limit at the link rate. A guest that dirties its working set
   faster than that never finishes.
-- auto-converge: the same rounds, but from the second one QEMU throttles the vCPUs while the
-  guest dirties more than half of what a round sends (20 % first, +10 % per round, at most
-  99 %): it finishes, and the guest pays with the throttle.
+- auto-converge: the same rounds, but QEMU throttles the vCPUs when, for the second time since
+  its last step, the guest dirtied more than half of what was sent in a period of a second or
+  more (20 % first, +10 % each step, at most 99 %): it finishes, and the guest pays with the
+  throttle.
 - post-copy: one pre-copy round, the switch, then every page still dirty is sent once while
   the guest runs on the destination, each first touch of such a page waiting one round trip.
 - disk copy (non-shared storage): the disk's allocated bytes are mirrored first, the guest's
@@ -33,7 +34,8 @@ DOWNTIME_LIMIT = 0.3                 # s, downtime-limit 300 ms
 THROTTLE_INITIAL = 20                # %, cpu-throttle-initial
 THROTTLE_INCREMENT = 10              # %, cpu-throttle-increment
 THROTTLE_MAX = 99                    # %, max-cpu-throttle
-THROTTLE_TRIGGER = 0.5               # throttle-trigger-threshold 50 %: dirtied / sent in a round
+THROTTLE_TRIGGER = 0.5               # throttle-trigger-threshold 50 %: dirtied / sent in a period
+THROTTLE_PERIOD = 1.0                # s: QEMU checks the throttle at a bitmap sync a second or more after the last
 DEVICE_STATE = 256 * 1024            # bytes of device state sent during the pause (order of magnitude)
 MAX_ROUNDS = 1000                    # a bound for the loop; a real non-converging move is caught before
 
@@ -128,19 +130,18 @@ def _precopy(p, rate, throttled):
     # device state comes on top, so the real pause can pass the limit by a few milliseconds
     limit_bytes = p['downtime_limit'] * rate
     sent = p['touched_bytes']
-    elapsed = sent / rate
+    seconds = sent / rate
+    elapsed = seconds
     dirty = p['dirty_rate']
     throttle = 0.0
-    pending = min(dirty * elapsed, p['working_set_bytes'])
+    pending = min(dirty * seconds, p['working_set_bytes'])
+    watch = _ThrottleWatch(p) if throttled else None
     rounds = 1
     while pending > limit_bytes:
-        if throttled:
-            # QEMU raises the throttle while a round dirties more than half of what it sends
-            effective = dirty * (1 - throttle / 100.0)
-            if effective * (pending / rate) > THROTTLE_TRIGGER * pending and throttle < p['throttle_max']:
-                throttle = min(p['throttle_max'], throttle + (p['throttle_increment'] if throttle else
-                                                              p['throttle_initial']))
+        if watch:
+            throttle = watch.round_ended(seconds, sent if rounds == 1 else previous, pending)
         effective = dirty * (1 - throttle / 100.0)
+        previous = pending
         seconds = pending / rate
         next_pending = min(effective * seconds, p['working_set_bytes'])
         if next_pending >= pending and (not throttled or throttle >= p['throttle_max']):
@@ -162,6 +163,38 @@ def _precopy(p, rate, throttled):
     return dict(converges=True, total_s=elapsed + downtime, downtime_s=round(downtime, 4), rounds=rounds,
                 bytes_on_wire=sent + pending + p['device_state_bytes'], max_throttle_pct=int(throttle),
                 guest_pays=_throttle_cost(throttle))
+
+
+class _ThrottleWatch(object):
+    """Auto-converge's throttle as QEMU raises it (migration_trigger_throttle in migration/ram.c).
+
+    At a bitmap sync at least THROTTLE_PERIOD after the last check, QEMU compares what the guest
+    dirtied in that period with what it sent; when the dirtied bytes pass the threshold for the
+    second time since the last raise, the throttle starts (cpu-throttle-initial) or grows by
+    cpu-throttle-increment, up to max-cpu-throttle.
+    """
+
+    def __init__(self, p):
+        self.p = p
+        self.throttle = 0.0
+        self.high = 0
+        self.seconds = self.sent = self.dirtied = 0.0
+
+    def round_ended(self, seconds, sent, dirtied):
+        """A round of `seconds` sent `sent` bytes while the guest dirtied `dirtied`; the throttle for the next."""
+        self.seconds += seconds
+        self.sent += sent
+        self.dirtied += dirtied
+        if self.seconds < THROTTLE_PERIOD:
+            return self.throttle
+        if self.dirtied > THROTTLE_TRIGGER * self.sent:
+            self.high += 1
+            if self.high >= 2:
+                self.high = 0
+                step = self.p['throttle_increment'] if self.throttle else self.p['throttle_initial']
+                self.throttle = min(self.p['throttle_max'], self.throttle + step)
+        self.seconds = self.sent = self.dirtied = 0.0
+        return self.throttle
 
 
 def _postcopy(p, rate, _throttled):

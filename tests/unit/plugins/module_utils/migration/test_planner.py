@@ -9,7 +9,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.skillvl.offline_first.plugins.module_utils.libvirt import session
+from ansible_collections.skillvl.offline_first.plugins.module_utils.libvirt import session, stats
 from ansible_collections.skillvl.offline_first.plugins.module_utils.migration import planner
 from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.engine import Migration
 from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.plan import MigrationError
@@ -26,7 +26,7 @@ def options(**kw):
     return opts
 
 
-def run(world, dirty=None, **kw):
+def run(world, dirty=None, resident=None, **kw):
     opts = options(**kw)
     measured = []
 
@@ -39,7 +39,8 @@ def run(world, dirty=None, **kw):
                               source_uri=opts['source_uri'])).check()
 
     out = planner.plan(opts, check=check, measure_dirty_rate=measure,
-                       connect=lambda uri: session.connect(uri, 'the source', keepalive=False))
+                       connect=lambda uri: session.connect(uri, 'the source', keepalive=False),
+                       measure_resident=lambda conn, dom, memory: resident)
     out['measured_for'] = measured
     return out
 
@@ -125,3 +126,59 @@ def test_a_vm_not_on_this_host(world, h):
     with pytest.raises(MigrationError) as exc:
         run(world, dirty=0.0, name='ghost')
     assert 'no VM called "ghost" on this host' in str(exc.value)
+
+
+SMAPS = """\
+55d1c0000000-55d1c0a00000 r-xp 00000000 fd:01 123 /usr/bin/qemu-system-x86_64
+Size:              10240 kB
+Rss:                8000 kB
+7f0000000000-7f0010000000 rw-p 00000000 00:00 0
+Size:             262144 kB
+Rss:               61440 kB
+7f0020000000-7f0060000000 rwxp 00000000 00:00 0
+Size:            1048576 kB
+Rss:              180000 kB
+"""
+
+
+class Conn(object):
+    def __init__(self, uri):
+        self.uri = uri
+
+    def getURI(self):
+        return self.uri
+
+
+class Dom(object):
+    def name(self):
+        return 'g1'
+
+
+def read_from(files):
+    def read(path):
+        if path not in files:
+            raise IOError(2, 'No such file', path)
+        return files[path]
+    return read
+
+
+def test_resident_guest_ram_is_the_mapping_of_the_guests_size():
+    """The guest's RAM block, not QEMU's code or TCG's translation buffer (1 GiB here)."""
+    files = {'/run/libvirt/qemu/g1.pid': '4242\n', '/proc/4242/smaps': SMAPS}
+    assert stats.resident_guest_ram(Conn('qemu:///system'), Dom(), 256 * 1048576, read_from(files)) == 60 * 1048576
+
+
+@pytest.mark.parametrize('uri, files, memory_mib', [
+    ('qemu+tls://ws01/system', {'/run/libvirt/qemu/g1.pid': '4242\n', '/proc/4242/smaps': SMAPS}, 256),
+    ('qemu:///system', {}, 256),                                                       # no pid file
+    ('qemu:///system', {'/run/libvirt/qemu/g1.pid': '4242\n', '/proc/4242/smaps': SMAPS}, 512),  # no such mapping
+])
+def test_resident_guest_ram_is_none_when_it_cannot_be_read(uri, files, memory_mib):
+    assert stats.resident_guest_ram(Conn(uri), Dom(), memory_mib * 1048576, read_from(files)) is None
+
+
+def test_the_resident_guest_ram_is_the_touched_memory_when_it_is_read(world, h):
+    running_vm(world, h)
+    out = run(world, dirty=2 * MIB, resident=64 * MIB)
+    assert out['vm']['touched_mib'] == 64
+    assert out['vm']['sources']['touched'] == 'measured (resident pages of its RAM in QEMU)'

@@ -60,6 +60,19 @@ def test_auto_converge_finishes_it_and_says_what_the_guest_pays():
     assert res["downtime_s"] <= 0.3 + model.DEVICE_STATE / GBIT
 
 
+@pytest.mark.parametrize("seconds, dirtied, steps", [
+    (2.0, 0.9, [0, 20, 20, 30, 30, 40, 40, 50]),     # a check every round: a step every second high one
+    (0.4, 0.9, [0, 0, 0, 0, 0, 20, 20, 20]),         # rounds under a second: one check per second or more
+    (2.0, 0.4, [0, 0, 0, 0, 0, 0, 0, 0]),            # under the 50 % threshold: never throttled
+])
+def test_auto_converge_steps_the_throttle_as_qemu_does(seconds, dirtied, steps):
+    """migration_trigger_throttle: at a bitmap sync a second or more after the last check, the guest
+    dirtied more than half of what was sent; the second time since the last step, the throttle
+    starts at 20 % or grows by 10 %."""
+    watch = model._ThrottleWatch({"throttle_initial": 20, "throttle_increment": 10, "throttle_max": 99})
+    assert [watch.round_ended(seconds, 100 * MIB, dirtied * 100 * MIB) for _ in steps] == steps
+
+
 def test_postcopy_finishes_it_in_about_two_passes_and_names_the_risk():
     res = run("postcopy", dirty_rate=500 * MIB, rtt=0.001)
     assert res["converges"] and res["rounds"] == 1
