@@ -19,7 +19,7 @@ description:
   - Measures the guest itself unless told the figures, its memory (libvirt), the memory it has touched
     (the resident pages of its RAM in its QEMU process, read from C(/proc/PID/smaps) when the plan runs on
     the VM's host; else the resident memory of the whole process, as libvirt reports it) and its dirty rate (QEMU's dirty-rate calculation over
-    O(dirty_rate_seconds) seconds), and runs the pre-flight of M(skillvl.offline_first.vm_migration_check)
+    O(dirty_rate_seconds) seconds, which also shows its working set; and the vCPU time it uses meanwhile), and runs the pre-flight of M(skillvl.offline_first.vm_migration_check)
     towards every candidate (which also reads the candidate's free memory).
   - Predicts pre-copy, auto-converge and, only with O(allow_postcopy=true), post-copy, by the model in
     C(docs/planner.md) (QEMU's rounds, switch-over at the downtime limit, throttling, disk copy).
@@ -98,10 +98,26 @@ options:
   dirty_rate_mib_s:
     description: The guest's dirty rate instead of measuring it.
     type: float
+  cpu_busy_pct:
+    description:
+      - The share of its vCPU time the guest uses while it dirties memory, instead of measuring it (the
+        vCPU time libvirt reports over the dirty-rate measurement).
+      - Auto-converge's throttle slows the guest's writing only once it leaves the guest less vCPU time
+        than this; 100 makes every throttle step count in full.
+    type: float
   dirty_rate_seconds:
-    description: How long QEMU measures the dirty rate (1 to 60 s).
+    description:
+      - How long QEMU measures the dirty rate (1 to 60 s), after a first 1-second measurement.
+      - QEMU counts the distinct pages changed in its window. When this window saw clearly fewer pages
+        than the 1-second rate predicts, the guest rewrote the same pages - the rate is the 1-second one and
+        the working set what this window saw. So a longer window finds larger working sets, at the cost
+        of a longer plan.
     type: int
-    default: 2
+    default: 5
+  working_set_mib:
+    description: The memory the guest keeps rewriting, instead of measuring it (default, when it cannot be
+      measured, the touched memory).
+    type: int
   transport:
     description: How the candidates' libvirtd are reached for the pre-flight (see M(skillvl.offline_first.vm_migrate)).
     type: str
@@ -172,8 +188,10 @@ vm:
   description: The guest's inputs (memory, touched memory, dirty rate, disk to copy) and where each came from.
   returned: always
   type: dict
-  sample: {name: web1, running: true, memory_mib: 2048, touched_mib: 1403, dirty_rate_mib_s: 0.4, disk_mib: 0,
-           sources: {memory: "measured (libvirt: the VM's memory)", dirty_rate: "measured (QEMU, 2 s)"}}
+  sample: {name: web1, running: true, memory_mib: 2048, touched_mib: 1403, working_set_mib: 1403, dirty_rate_mib_s: 0.4,
+           cpu_busy_pct: 12.5,
+           disk_mib: 0, sources: {memory: "measured (libvirt: the VM's memory)", dirty_rate: "measured (QEMU, 5 s)",
+                                  cpu_busy: "measured (vCPU time, libvirt)"}}
 table:
   description: The same as a human-readable table, one line per candidate and strategy.
   returned: always
@@ -199,7 +217,7 @@ def main():
         module.fail_json(msg=missing_required_lib('libvirt-python (python3-libvirt)'), exception=LIBVIRT_IMPORT_ERROR)
     from ansible_collections.skillvl.offline_first.plugins.module_utils.libvirt import session
     from ansible_collections.skillvl.offline_first.plugins.module_utils.libvirt.stats import (
-        measure_dirty_rate, resident_guest_ram)
+        measure_dirty_rate, resident_guest_ram, vcpu_time)
     from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.engine import Migration
 
     opts = dict(module.params)
@@ -213,7 +231,7 @@ def main():
 
     run_backend(module, lambda: planner.plan(opts, check=check, connect=connect,
                                              measure_dirty_rate=measure_dirty_rate,
-                                             measure_resident=resident_guest_ram))
+                                             measure_resident=resident_guest_ram, measure_vcpu=vcpu_time))
 
 
 if __name__ == '__main__':

@@ -27,7 +27,8 @@ import jinja2
 import pytest
 import yaml
 
-from ee_image import image  # noqa: F401  pylint: disable=unused-import  (the session's EE, a fixture)
+# the session's EE, a fixture
+from ee_image import image  # noqa: F401  pylint: disable=unused-import
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.dirname(os.path.abspath(sys.executable))

@@ -36,6 +36,23 @@ def measure_dirty_rate(conn, dom, clock=time.monotonic, sleep=time.sleep, second
     return None
 
 
+def vcpu_time(conn, dom):
+    """(nanoseconds of vCPU time the guest's vCPU threads have run, number of vCPUs), or None."""
+    lv = session.require_libvirt()
+    try:
+        records = conn.domainListGetStats([dom], getattr(lv, 'VIR_DOMAIN_STATS_VCPU', 1 << 3), 0)
+    except (AttributeError, lv.libvirtError):
+        return None
+    if not records:
+        return None
+    stats = records[0][1]
+    count = stats.get('vcpu.current') or 0
+    times = [stats.get('vcpu.%d.time' % index) for index in range(count)]
+    if not count or None in times:
+        return None
+    return sum(times), count
+
+
 SMAPS_HEADER = re.compile(r'^[0-9a-f]+-[0-9a-f]+ ')
 
 

@@ -13,6 +13,8 @@ in an admin's units (MiB, Mbit/s, ms, s); the model works in bytes and seconds.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import time
+
 from ansible_collections.skillvl.offline_first.plugins.module_utils.libvirt import session
 from ansible_collections.skillvl.offline_first.plugins.module_utils.migration import predict as model
 from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.plan import (
@@ -20,6 +22,8 @@ from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.pl
 
 MIB = 1024 * 1024
 MBIT = 1e6 / 8
+SHORT_WINDOW = 1        # s, the dirty-rate window that shows the rate before the working set caps it
+SATURATED = 0.9         # the long window saw under 90 % of what the short one's rate predicts
 
 
 def argument_spec():
@@ -45,7 +49,9 @@ def argument_spec():
         memory_mib=dict(type='int'),
         touched_mib=dict(type='int'),
         dirty_rate_mib_s=dict(type='float'),
-        dirty_rate_seconds=dict(type='int', default=2),
+        working_set_mib=dict(type='int'),
+        cpu_busy_pct=dict(type='float'),
+        dirty_rate_seconds=dict(type='int', default=5),
     )
 
 
@@ -67,16 +73,19 @@ def check_options(opts):
         problems.append('candidates lists a host twice: %s' % ', '.join(twice))
     if not 1 <= opts['dirty_rate_seconds'] <= 60:
         problems.append('dirty_rate_seconds must be 1 to 60, not %s' % opts['dirty_rate_seconds'])
-    for key in ('time_budget', 'max_downtime', 'memory_mib', 'touched_mib', 'dirty_rate_mib_s'):
+    for key in ('time_budget', 'max_downtime', 'memory_mib', 'touched_mib', 'working_set_mib', 'dirty_rate_mib_s'):
         if opts.get(key) is not None and opts[key] < 0:
             problems.append('%s must not be negative' % key)
+    if opts.get('cpu_busy_pct') is not None and not 0 < opts['cpu_busy_pct'] <= 100:
+        problems.append('cpu_busy_pct must be above 0 and at most 100')
     if not 0 < opts['link_efficiency'] <= 1:
         problems.append('link_efficiency must be above 0 and at most 1')
     if problems:
         raise MigrationError('; '.join(problems))
 
 
-def measure_vm(conn, name, opts, measure_dirty_rate, measure_resident=None):
+def measure_vm(conn, name, opts, measure_dirty_rate, measure_resident=None, measure_vcpu=None,
+               clock=None):
     """The guest's inputs to the model, each with where it came from (given or measured)."""
     dom = session.lookup_domain(conn, name)
     if dom is None:
@@ -88,29 +97,68 @@ def measure_vm(conn, name, opts, measure_dirty_rate, measure_resident=None):
         memory, sources['memory'] = opts['memory_mib'] * MIB, 'given'
     else:
         memory, sources['memory'] = dom.info()[1] * 1024, 'measured (libvirt: the VM\'s memory)'
-    if opts.get('touched_mib') is not None:
-        touched, sources['touched'] = opts['touched_mib'] * MIB, 'given'
-    else:
-        resident = measure_resident(conn, dom, memory) if running and measure_resident else None
-        rss = (dom.memoryStats() or {}).get('rss') if running and not resident else None
-        if resident:
-            touched, sources['touched'] = resident, 'measured (resident pages of its RAM in QEMU)'
-        elif rss:
-            touched, sources['touched'] = min(rss * 1024, memory), 'measured (resident memory of its QEMU)'
-        else:
-            touched, sources['touched'] = memory, 'assumed: all of its memory'
+    vm = dict(memory_bytes=memory, running=running, sources=sources, cpu_busy=1.0)
+    vm['touched_bytes'] = min(_touched(conn, dom, opts, memory, running, measure_resident, sources), memory)
+    if opts.get('working_set_mib') is not None:
+        vm['working_set_bytes'], sources['working_set'] = min(opts['working_set_mib'] * MIB, memory), 'given'
     if opts.get('dirty_rate_mib_s') is not None:
-        dirty, sources['dirty_rate'] = opts['dirty_rate_mib_s'] * MIB, 'given'
+        vm['dirty_rate'], sources['dirty_rate'] = opts['dirty_rate_mib_s'] * MIB, 'given'
     elif not running:
-        dirty, sources['dirty_rate'] = 0.0, 'the VM is not running'
+        vm['dirty_rate'], sources['dirty_rate'] = 0.0, 'the VM is not running'
     else:
-        dirty = measure_dirty_rate(conn, dom, seconds=opts['dirty_rate_seconds'])
-        if dirty is None:
-            raise MigrationError('cannot measure the dirty rate of VM "%s" (this QEMU or libvirt does not '
-                                 'offer it): give dirty_rate_mib_s' % name)
-        sources['dirty_rate'] = 'measured (QEMU, %d s)' % opts['dirty_rate_seconds']
-    return dict(memory_bytes=memory, touched_bytes=min(touched, memory), dirty_rate=dirty, running=running,
-                sources=sources)
+        _measure_writing(conn, dom, opts, vm, measure_dirty_rate, measure_vcpu, clock or time.monotonic)
+    if opts.get('cpu_busy_pct') is not None:
+        vm['cpu_busy'], sources['cpu_busy'] = opts['cpu_busy_pct'] / 100.0, 'given'
+    elif vm['dirty_rate'] and 'cpu_busy' not in sources:
+        sources['cpu_busy'] = 'assumed: all of its vCPU time'
+    return vm
+
+
+def _touched(conn, dom, opts, memory, running, measure_resident, sources):
+    if opts.get('touched_mib') is not None:
+        sources['touched'] = 'given'
+        return opts['touched_mib'] * MIB
+    resident = measure_resident(conn, dom, memory) if running and measure_resident else None
+    if resident:
+        sources['touched'] = 'measured (resident pages of its RAM in QEMU)'
+        return resident
+    rss = (dom.memoryStats() or {}).get('rss') if running else None
+    if rss:
+        sources['touched'] = 'measured (resident memory of its QEMU)'
+        return rss * 1024
+    sources['touched'] = 'assumed: all of its memory'
+    return memory
+
+
+def _measure_writing(conn, dom, opts, vm, measure_dirty_rate, measure_vcpu, clock):
+    """The dirty rate, the working set and the vCPU time the writing takes, from QEMU's dirty-rate
+    calculation over a short (1 s) and a long window (dirty_rate_seconds).
+
+    QEMU counts the distinct pages changed in the window, so its rate saturates at working set /
+    window: when the long window saw clearly fewer pages than the short one's rate predicts, the
+    guest rewrote the same pages, the rate is the short window's and the working set what the
+    long one saw. Otherwise the long window's rate counts, and the working set stays unknown.
+    """
+    sources = vm['sources']
+    long_s = opts['dirty_rate_seconds']
+    short = measure_dirty_rate(conn, dom, seconds=SHORT_WINDOW) if long_s > SHORT_WINDOW else None
+    before = (clock(), measure_vcpu(conn, dom) if measure_vcpu else None)
+    rate = measure_dirty_rate(conn, dom, seconds=long_s)
+    after = (clock(), measure_vcpu(conn, dom) if measure_vcpu else None)
+    if rate is None:
+        raise MigrationError('cannot measure the dirty rate of VM "%s" (this QEMU or libvirt does not '
+                             'offer it): give dirty_rate_mib_s' % opts['name'])
+    vm['dirty_rate'], sources['dirty_rate'] = rate, 'measured (QEMU, %d s)' % long_s
+    if short and rate * long_s < SATURATED * short * long_s / SHORT_WINDOW:
+        vm['dirty_rate'] = short
+        sources['dirty_rate'] = 'measured (QEMU, %d s; the %d s window saw the working set)' % (SHORT_WINDOW, long_s)
+        if 'working_set' not in sources:
+            vm['working_set_bytes'] = min(max(rate * long_s, short * SHORT_WINDOW), vm['touched_bytes'])
+            sources['working_set'] = 'measured (QEMU, pages changed in %d s)' % long_s
+    if before[1] and after[1] and after[0] > before[0]:
+        # vCPU time over the same seconds: what auto-converge's throttle can take away
+        used = (after[1][0] - before[1][0]) / 1e9 / ((after[0] - before[0]) * after[1][1])
+        vm['cpu_busy'], sources['cpu_busy'] = min(1.0, max(0.01, used)), 'measured (vCPU time, libvirt)'
 
 
 def disk_bytes(conn, name, disks):
@@ -123,18 +171,19 @@ def disk_bytes(conn, name, disks):
     return total
 
 
-def plan(opts, check=None, connect=None, measure_dirty_rate=None, measure_resident=None):
+def plan(opts, check=None, connect=None, measure_dirty_rate=None, measure_resident=None, measure_vcpu=None):
     """The plan: {'target', 'strategy', 'prediction', 'candidates', 'vm', 'table'}.
 
     ``check(dest)`` runs the pre-flight towards one candidate (vm_migration_check's verdict);
-    ``connect``, ``measure_dirty_rate`` and ``measure_resident`` (the guest RAM its QEMU holds,
-    None when it cannot be read) reach the source's libvirt. All are injectable so a planner or
+    ``connect``, ``measure_dirty_rate``, ``measure_resident`` (the guest RAM its QEMU holds,
+    None when it cannot be read) and ``measure_vcpu`` (the vCPU time it has run) reach the
+    source's libvirt. All are injectable so a planner or
     a test can call this without Ansible.
     """
     check_options(opts)
     conn = connect(opts['source_uri'])
     try:
-        vm = measure_vm(conn, opts['name'], opts, measure_dirty_rate, measure_resident)
+        vm = measure_vm(conn, opts['name'], opts, measure_dirty_rate, measure_resident, measure_vcpu)
         verdicts = dict((c['host'], check(c['host'])) for c in opts['candidates'])
         disks = next((v.get('facts', {}).get('disks') for v in verdicts.values() if v.get('facts', {}).get('disks')),
                      [])
@@ -156,7 +205,8 @@ def plan(opts, check=None, connect=None, measure_dirty_rate=None, measure_reside
             preflight_ok=verdict.get('verdict') == 'ok',
             preflight_reasons=[r['message'] for r in verdict.get('reasons', []) if r.get('status') == 'fail'],
         ))
-    inputs = dict((k, vm[k]) for k in ('memory_bytes', 'touched_bytes', 'dirty_rate', 'disk_bytes'))
+    inputs = dict((k, vm[k]) for k in ('memory_bytes', 'touched_bytes', 'working_set_bytes', 'dirty_rate',
+                                       'disk_bytes', 'cpu_busy') if k in vm)
     try:
         choice = model.choose(inputs, candidates, allow_postcopy=opts['allow_postcopy'],
                               time_budget=opts.get('time_budget'),
@@ -169,7 +219,8 @@ def plan(opts, check=None, connect=None, measure_dirty_rate=None, measure_reside
                candidates=rows, table=table(rows),
                vm=dict(name=opts['name'], running=vm['running'], memory_mib=round(vm['memory_bytes'] / MIB),
                        touched_mib=round(vm['touched_bytes'] / MIB), dirty_rate_mib_s=round(vm['dirty_rate'] / MIB, 1),
-                       disk_mib=round(vm['disk_bytes'] / MIB), sources=vm['sources']))
+                       working_set_mib=round(vm.get('working_set_bytes', vm['touched_bytes']) / MIB),
+                       cpu_busy_pct=round(vm['cpu_busy'] * 100, 1), disk_mib=round(vm['disk_bytes'] / MIB), sources=vm['sources']))
     if choice['target'] is None:
         out['msg'] = 'no candidate qualifies for VM "%s": %s' % (
             opts['name'], '; '.join('%s: %s' % (r['host'], r['reason']) for r in rows))

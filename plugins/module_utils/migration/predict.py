@@ -64,7 +64,8 @@ def normalize(inputs):
     working_set_bytes (memory the guest keeps writing, default: touched), dirty_rate (bytes/s,
     default 0), rtt (s), downtime_limit (s), link_efficiency (share of the nominal rate a
     migration stream reaches, default 1), compression_ratio (default 1), disk_bytes and
-    disk_dirty_rate (non-shared storage), throttle_initial/increment/max (%).
+    disk_dirty_rate (non-shared storage), throttle_initial/increment/max (%), cpu_busy (share
+    of its vCPU time the guest uses while it dirties memory at dirty_rate, default 1).
     """
     if not isinstance(inputs, dict):
         raise PredictionError('the inputs must be a dict, not %r' % (inputs,))
@@ -86,6 +87,7 @@ def normalize(inputs):
     out['throttle_increment'] = _number(inputs, 'throttle_increment', default=THROTTLE_INCREMENT, minimum=1,
                                         maximum=100)
     out['throttle_max'] = _number(inputs, 'throttle_max', default=THROTTLE_MAX, minimum=1, maximum=99)
+    out['cpu_busy'] = _number(inputs, 'cpu_busy', default=1.0, strict=True, maximum=1.0)
     return out
 
 
@@ -136,12 +138,13 @@ def _precopy(p, rate, throttled):
     throttle = 0.0
     pending = min(dirty * seconds, p['working_set_bytes'])
     watch = _ThrottleWatch(p) if throttled else None
+    last_sent = sent
     rounds = 1
     while pending > limit_bytes:
         if watch:
-            throttle = watch.round_ended(seconds, sent if rounds == 1 else previous, pending)
-        effective = dirty * (1 - throttle / 100.0)
-        previous = pending
+            throttle = watch.round_ended(seconds, last_sent, pending)
+        effective = dirty * _throttled_share(throttle, p['cpu_busy'])
+        last_sent = pending
         seconds = pending / rate
         next_pending = min(effective * seconds, p['working_set_bytes'])
         if next_pending >= pending and (not throttled or throttle >= p['throttle_max']):
@@ -163,6 +166,13 @@ def _precopy(p, rate, throttled):
     return dict(converges=True, total_s=elapsed + downtime, downtime_s=round(downtime, 4), rounds=rounds,
                 bytes_on_wire=sent + pending + p['device_state_bytes'], max_throttle_pct=int(throttle),
                 guest_pays=_throttle_cost(throttle))
+
+
+def _throttled_share(throttle, cpu_busy):
+    """The share of its dirty rate a guest keeps under a vCPU throttle. The throttle takes vCPU
+    time away; a guest that used only part of it (a paced writer, a service waiting on requests)
+    loses nothing until the throttle leaves it less than it used."""
+    return min(1.0, (1 - throttle / 100.0) / cpu_busy)
 
 
 class _ThrottleWatch(object):
@@ -219,7 +229,7 @@ def _throttle_cost(throttle):
 
 def _public(p):
     keys = ('memory_bytes', 'touched_bytes', 'working_set_bytes', 'dirty_rate', 'link_rate', 'link_efficiency',
-            'rtt', 'downtime_limit', 'compression_ratio', 'disk_bytes', 'disk_dirty_rate')
+            'rtt', 'downtime_limit', 'compression_ratio', 'disk_bytes', 'disk_dirty_rate', 'cpu_busy')
     return dict((k, p[k]) for k in keys)
 
 

@@ -55,7 +55,7 @@ def running_vm(world, h, rss_kib=150 * 1024):
 def test_measures_the_guest_and_chooses_the_only_candidate(world, h):
     running_vm(world, h)
     out = run(world, dirty=2 * MIB, dirty_rate_seconds=3)
-    assert out['measured_for'] == [3]
+    assert out['measured_for'] == [1, 3]
     assert out['vm']['memory_mib'] == 256 and out['vm']['touched_mib'] == 150 and out['vm']['dirty_rate_mib_s'] == 2
     assert out['vm']['sources']['dirty_rate'] == 'measured (QEMU, 3 s)'
     assert out['target'] == 'ws01' and out['strategy'] == 'precopy' and not out['changed']
@@ -69,7 +69,8 @@ def test_given_figures_are_not_measured(world, h):
     out = run(world, dirty=None, memory_mib=2048, touched_mib=1024, dirty_rate_mib_s=0.5)
     assert out['measured_for'] == []
     assert out['vm']['memory_mib'] == 2048
-    assert out['vm']['sources'] == dict(memory='given', touched='given', dirty_rate='given')
+    assert out['vm']['sources'] == dict(memory='given', touched='given', dirty_rate='given',
+                                        cpu_busy='assumed: all of its vCPU time')
 
 
 def test_a_dirty_rate_that_cannot_be_measured_is_an_error_naming_the_option(world, h):
@@ -182,3 +183,45 @@ def test_the_resident_guest_ram_is_the_touched_memory_when_it_is_read(world, h):
     out = run(world, dirty=2 * MIB, resident=64 * MIB)
     assert out['vm']['touched_mib'] == 64
     assert out['vm']['sources']['touched'] == 'measured (resident pages of its RAM in QEMU)'
+
+
+@pytest.mark.parametrize('vcpu, busy_pct, source', [
+    ([(10 * 10 ** 9, 2), (10 * 10 ** 9 + 10 ** 9, 2)], 25.0, 'measured (vCPU time, libvirt)'),   # 1 s of 2 x 2 s
+    ([None, None], 100.0, 'assumed: all of its vCPU time'),
+])
+def test_the_vcpu_time_over_the_dirty_rate_window_is_the_share_a_throttle_can_take(world, h, monkeypatch, vcpu,
+                                                                                   busy_pct, source):
+    running_vm(world, h)
+    samples = list(vcpu)
+    clock = iter([100.0, 102.0])
+    monkeypatch.setattr(planner.time, 'monotonic', lambda: next(clock))
+    opts = options()
+    out = planner.plan(opts, check=lambda host: {'verdict': 'ok', 'facts': {}}, measure_dirty_rate=lambda c, d, seconds: 8 * MIB,
+                       connect=lambda uri: session.connect(uri, 'the source', keepalive=False),
+                       measure_vcpu=lambda conn, dom: samples.pop(0))
+    assert out['vm']['cpu_busy_pct'] == busy_pct and out['vm']['sources']['cpu_busy'] == source
+
+
+def test_a_throttle_slows_a_guest_only_once_it_takes_the_vcpu_time_the_guest_used():
+    from ansible_collections.skillvl.offline_first.plugins.module_utils.migration import predict as model
+    base = dict(memory_bytes=256 * MIB, working_set_bytes=64 * MIB, dirty_rate=30 * MIB, link_rate=30 * MIB)
+    flat_out = model.predict('auto_converge', dict(base, cpu_busy=1.0))
+    paced = model.predict('auto_converge', dict(base, cpu_busy=0.3))
+    assert flat_out['converges'] and paced['converges']
+    assert paced['max_throttle_pct'] > flat_out['max_throttle_pct'] and paced['total_s'] > flat_out['total_s']
+
+
+@pytest.mark.parametrize('short, long, dirty_mib_s, working_set_mib', [
+    (50, 25, 50, 125),     # 5 s saw 125 MiB where 50 MiB/s predicts 250: the guest rewrote a 125 MiB set
+    (50, 48, 48, 150),     # the long window saw what the rate predicts: its rate, the working set unknown (touched)
+])
+def test_two_windows_show_the_working_set_when_the_guest_rewrites_it(world, h, short, long, dirty_mib_s,
+                                                                      working_set_mib):
+    running_vm(world, h)
+    rates = {1: short * MIB, 5: long * MIB}
+    opts = options(dirty_rate_seconds=5)
+    out = planner.plan(opts, check=lambda host: {'verdict': 'ok', 'facts': {}},
+                       measure_dirty_rate=lambda c, d, seconds: rates[seconds],
+                       connect=lambda uri: session.connect(uri, 'the source', keepalive=False))
+    assert out['vm']['dirty_rate_mib_s'] == dirty_mib_s and out['vm']['working_set_mib'] == working_set_mib
+    assert ('working_set' in out['vm']['sources']) == (working_set_mib != 150)
