@@ -18,9 +18,10 @@ description:
     at all, and which target and strategy to use.
   - Measures the guest itself unless told the figures, its memory (libvirt), the memory it has touched
     (the resident pages of its RAM in its QEMU process, read from C(/proc/PID/smaps) when the plan runs on
-    the VM's host; else the resident memory of the whole process, as libvirt reports it) and its dirty rate (QEMU's dirty-rate calculation over
-    O(dirty_rate_seconds) seconds, which also shows its working set; and the vCPU time it uses meanwhile), and runs the pre-flight of M(skillvl.offline_first.vm_migration_check)
-    towards every candidate (which also reads the candidate's free memory).
+    the VM's host; else the resident memory of the whole process, as libvirt reports it) and its dirty
+    rate (QEMU's dirty-rate calculation over O(dirty_rate_seconds) seconds, which also shows its working
+    set; and the vCPU time it uses meanwhile), and runs the pre-flight of
+    M(skillvl.offline_first.vm_migration_check) towards every candidate (which also reads the candidate's free memory).
   - Predicts pre-copy, auto-converge and, only with O(allow_postcopy=true), post-copy, by the model in
     C(docs/planner.md) (QEMU's rounds, switch-over at the downtime limit, throttling, disk copy).
   - Chooses the candidate with the lowest round-trip time to the user (as the Viper paper does) among

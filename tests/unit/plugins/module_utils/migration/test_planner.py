@@ -215,8 +215,8 @@ def test_a_throttle_slows_a_guest_only_once_it_takes_the_vcpu_time_the_guest_use
     (50, 25, 50, 125),     # 5 s saw 125 MiB where 50 MiB/s predicts 250: the guest rewrote a 125 MiB set
     (50, 48, 48, 150),     # the long window saw what the rate predicts: its rate, the working set unknown (touched)
 ])
-def test_two_windows_show_the_working_set_when_the_guest_rewrites_it(world, h, short, long, dirty_mib_s,
-                                                                      working_set_mib):
+def test_two_windows_show_the_working_set_when_the_guest_rewrites_it(
+        world, h, short, long, dirty_mib_s, working_set_mib):
     running_vm(world, h)
     rates = {1: short * MIB, 5: long * MIB}
     opts = options(dirty_rate_seconds=5)

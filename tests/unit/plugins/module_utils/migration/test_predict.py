@@ -70,7 +70,7 @@ def test_auto_converge_steps_the_throttle_as_qemu_does(seconds, dirtied, steps):
     dirtied more than half of what was sent; the second time since the last step, the throttle
     starts at 20 % or grows by 10 %."""
     watch = model._ThrottleWatch({"throttle_initial": 20, "throttle_increment": 10, "throttle_max": 99})
-    assert [watch.round_ended(seconds, 100 * MIB, dirtied * 100 * MIB) for _ in steps] == steps
+    assert [watch.round_ended(seconds, 100 * MIB, dirtied * 100 * MIB) for _step in steps] == steps
 
 
 def test_postcopy_finishes_it_in_about_two_passes_and_names_the_risk():
