@@ -35,6 +35,12 @@ mon_up() { c mon stat; }
 osd_up() { [ "$(c osd stat -f json | python3 -c 'import json,sys; print(json.load(sys.stdin)["num_up_osds"])')" -ge 1 ]; }
 mgr_up() { c mgr stat -f json | python3 -c 'import json,sys; sys.exit(0 if json.load(sys.stdin)["available"] else 1)'; }
 health_ok() { [ "$(c health)" = HEALTH_OK ]; }
+# HEALTH_OK alone is not enough: right after the manager starts, every PG is "unknown" and healthy.
+pgs_clean() { c pg stat -f json | python3 -c '
+import json, sys
+s = json.load(sys.stdin)["pg_summary"]
+by_state = {x["name"]: x["num"] for x in s["num_pg_by_state"]}
+sys.exit(0 if s["num_pgs"] > 0 and by_state.get("active+clean") == s["num_pgs"] else 1)'; }
 
 install -d -o ceph -g ceph -m 0750 /var/lib/ceph/mon /var/lib/ceph/mgr /var/lib/ceph/osd /var/log/ceph
 umask 077
@@ -92,11 +98,13 @@ if ! c osd pool ls | grep -qx "$pool"; then
     c osd pool create "$pool" "$pg_num" "$pg_num" replicated >/dev/null
   changed=1
 fi
-if [ "$(c osd pool application get "$pool" -f json)" = "{}" ]; then
+if ! c osd pool application get "$pool" -f json |
+    python3 -c 'import json,sys; sys.exit(0 if "rbd" in json.load(sys.stdin) else 1)'; then
   timeout "$t" rbd -c "$conf" --cluster ceph -n client.admin -k "$admin_keyring" pool init "$pool"
   changed=1
 fi
 
 wait_for "HEALTH_OK (ceph health: $(c health detail 2>&1 | head -n 5 | tr '\n' ' '))" health_ok || {
   c health detail >&2 || true; exit 1; }
+wait_for "every placement group active+clean" pgs_clean
 [ "$changed" = 0 ] || echo changed
