@@ -1,0 +1,144 @@
+"""Ceph RBD in the lab: a real single-node cluster (role lab_ceph: mon, mgr, one BlueStore OSD on a
+sparse file, in cloud1) and the hypervisors' client side (role ceph_client on cloud1 and ws01).
+
+- the cluster is HEALTH_OK with every placement group active+clean, and the pool is an RBD pool;
+- cloud1's libvirt has the rbd pool running and creates, writes, reads and deletes a volume in it;
+- each client's key reaches RBD on its pool only (least capabilities);
+- a host without a key (ws02), or with a forged one, cannot open an image: a clear refusal;
+- the key is in no process's command line and in no journal, the keyring is 0600, the libvirt
+  secret is private;
+- a second site run changes nothing.
+
+Run: SKILLVL_LAB_NAME=ceph SKILLVL_KEEP_LAB=1 .venv/bin/pytest tests/integration/test_ceph_rbd.py
+"""
+import base64
+import hashlib
+import os
+import re
+
+import pytest
+
+from labguests import recap
+
+MON_HOST = "cloud1"
+CLIENTS = ("cloud1", "ws01")
+NO_KEY = "ws02"
+POOL = "vms"
+LIBVIRT_POOL = "skillvl-rbd"
+T = 30                      # seconds any ceph command may take: a lost client retries for ever
+
+
+def admin(lab, cmd, check=True):
+    """ceph/rbd as client.admin on the monitor host (its /etc/ceph: ceph.conf of the client side
+    and client.admin's keyring)."""
+    return lab.run(MON_HOST, "timeout %d %s" % (T, cmd), check=check, timeout=T + 10)
+
+
+def key_of(lab, client):
+    return admin(lab, "ceph --connect-timeout %d auth print-key client.%s" % (T, client)).stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def ceph(lab):
+    for host in CLIENTS + (NO_KEY,):   # libvirtd is socket-activated and exits when idle
+        lab.run(host, "systemctl start libvirtd.service >/dev/null 2>&1 || true", check=False)
+    yield lab
+    lab.virsh(MON_HOST, "vol-delete", "--pool", LIBVIRT_POOL, "itest-vol", check=False)
+    admin(lab, "rbd rm %s/itest-img" % POOL, check=False)
+
+
+def test_cluster_is_healthy(ceph):
+    assert admin(ceph, "ceph --connect-timeout %d health" % T).stdout.strip() == "HEALTH_OK"
+    pgs = admin(ceph, "ceph --connect-timeout %d pg stat" % T).stdout
+    total = int(re.match(r"(\d+) pgs:", pgs).group(1))
+    assert "%d active+clean" % total in pgs, pgs
+    assert "rbd" in admin(ceph, "ceph --connect-timeout %d osd pool application get %s" % (T, POOL)).stdout
+    status = admin(ceph, "ceph --connect-timeout %d -s" % T).stdout
+    assert "1 osds: 1 up" in status and "quorum a" in status, status
+    # BlueStore on a sparse file: it takes far less than its size.
+    du = ceph.run(MON_HOST, "du -k /var/lib/ceph/osd/ceph-0/block; stat -c %s /var/lib/ceph/osd/ceph-0/block").stdout
+    used_kib, size = int(du.split()[0]), int(du.split()[-1])
+    assert used_kib * 1024 < size / 2, du
+
+
+def test_libvirt_rbd_pool_creates_writes_reads_a_volume(ceph):
+    info = ceph.virsh(MON_HOST, "pool-info", LIBVIRT_POOL).stdout
+    assert re.search(r"State:\s+running", info) and re.search(r"Autostart:\s+yes", info), info
+    assert "<pool type='rbd'>" in ceph.virsh(MON_HOST, "pool-dumpxml", LIBVIRT_POOL).stdout
+    ceph.virsh(MON_HOST, "vol-delete", "--pool", LIBVIRT_POOL, "itest-vol", check=False)
+    ceph.virsh(MON_HOST, "vol-create-as", LIBVIRT_POOL, "itest-vol", "8M", "--format", "raw")
+    ceph.run(MON_HOST, "head -c 1048576 /dev/urandom > /tmp/itest-pattern")
+    ceph.virsh(MON_HOST, "vol-upload", "--pool", LIBVIRT_POOL, "itest-vol", "/tmp/itest-pattern")
+    ceph.virsh(MON_HOST, "vol-download", "--pool", LIBVIRT_POOL, "itest-vol", "/tmp/itest-back",
+               "--length", "1048576")
+    sums = ceph.run(MON_HOST, "sha256sum /tmp/itest-pattern /tmp/itest-back | cut -d' ' -f1").stdout.split()
+    assert sums[0] == sums[1]
+    # The image is in Ceph, as the cluster sees it.
+    assert "itest-vol" in admin(ceph, "rbd ls %s" % POOL).stdout
+    ceph.virsh(MON_HOST, "vol-delete", "--pool", LIBVIRT_POOL, "itest-vol")
+    assert "itest-vol" not in admin(ceph, "rbd ls %s" % POOL).stdout
+    ceph.run(MON_HOST, "rm -f /tmp/itest-pattern /tmp/itest-back")
+
+
+def test_each_client_reaches_its_pool_only(ceph):
+    admin(ceph, "rbd create --size 8M %s/itest-img" % POOL, check=False)
+    for host in CLIENTS:
+        caps = admin(ceph, "ceph --connect-timeout %d auth get client.%s" % (T, host)).stdout
+        assert 'caps mon = "profile rbd"' in caps and 'caps osd = "profile rbd pool=%s"' % POOL in caps, caps
+        assert "allow *" not in caps
+        me = "--id %s" % host
+        # QEMU's rbd driver with this host's key (from its keyring) opens the image ...
+        img = ceph.run(host, "timeout %d qemu-img info 'rbd:%s/itest-img:id=%s'" % (T, POOL, host)).stdout
+        assert "virtual size: 8 MiB" in img, img
+        # ... but the key cannot reach another pool nor administer the cluster.
+        other = ceph.run(host, "timeout %d rados %s -p device_health_metrics ls" % (T, me), check=False)
+        assert other.returncode != 0 and "Permission denied" in (other.stderr + other.stdout), other
+        create = ceph.run(host, "timeout %d ceph %s --connect-timeout %d osd pool create itest-evil 8" % (T, me, T),
+                          check=False)
+        assert create.returncode != 0 and "denied" in (create.stderr + create.stdout).lower(), create
+
+
+def test_host_without_key_cannot_open_the_image(ceph):
+    admin(ceph, "rbd create --size 8M %s/itest-img" % POOL, check=False)
+    assert ceph.run(NO_KEY, "ls /etc/ceph/*.keyring 2>/dev/null", check=False).stdout.strip() == ""
+    assert "ceph" not in ceph.virsh(NO_KEY, "secret-list").stdout
+    mon = ceph.hostvars(MON_HOST)["skillvl_underlay_address"]
+    spec = "rbd:%s/itest-img:mon_host=%s" % (POOL, mon)
+    # No key at all: refused before anything is read.
+    nokey = ceph.run(NO_KEY, "timeout %d qemu-img info '%s:id=%s'" % (T, spec, NO_KEY), check=False)
+    assert nokey.returncode not in (0, 124), nokey               # refused, not timed out
+    assert "error connecting" in nokey.stderr or "keyring" in nokey.stderr, nokey.stderr
+    # A made-up key for a real user: the monitor refuses it (the host cannot pose as cloud1).
+    forged = base64.b64encode(b"\x01\x00" + hashlib.sha256(b"forged").digest()[:26]).decode()
+    ceph.run(NO_KEY, "umask 077; printf '[client.cloud1]\\n\\tkey = %s\\n' > /tmp/itest-forged.keyring" % forged)
+    bad = ceph.run(NO_KEY, "timeout %d qemu-img info '%s:id=cloud1:keyring=/tmp/itest-forged.keyring'" % (T, spec),
+                   check=False)
+    ceph.run(NO_KEY, "rm -f /tmp/itest-forged.keyring")
+    assert bad.returncode not in (0, 124), bad
+    assert "Permission denied" in bad.stderr or "error connecting" in bad.stderr, bad.stderr
+
+
+def test_key_is_private(ceph):
+    for host in CLIENTS:
+        key = key_of(ceph, host)
+        assert len(key) >= 40
+        mode = ceph.run(host, "stat -c '%%a %%U' /etc/ceph/ceph.client.%s.keyring" % host).stdout.split()
+        assert mode == ["600", "root"], mode
+        # In libvirt: a private ceph secret, whose value libvirt does not hand out.
+        secrets = ceph.virsh(host, "secret-list").stdout
+        uuid = re.search(r"^\s*([0-9a-f-]{36})\s+ceph client\.%s secret" % host, secrets, re.M).group(1)
+        got = ceph.virsh(host, "secret-get-value", uuid, check=False)
+        assert got.returncode != 0 and key not in got.stdout
+        # Nowhere in a command line or a journal, on any host.
+        for where in ("cloud1", "ws01", "ws02", "storage1"):
+            seen = ceph.run(where, "ps -eo args; journalctl --no-pager -q -o cat 2>/dev/null; "
+                                   "cat /var/log/libvirt/qemu/*.log 2>/dev/null", timeout=120).stdout
+            assert key not in seen, "the key of client.%s shows on %s" % (host, where)
+
+
+def test_second_site_run_changes_nothing(ceph):
+    out = ceph.playbook("playbooks/site.yml").stdout
+    for host in ("cloud1", "ws01", "ws02", "storage1"):
+        assert recap(out, host)["changed"] == "0", (host, recap(out, host))
+    for host in CLIENTS:
+        assert key_of(ceph, host) not in out
