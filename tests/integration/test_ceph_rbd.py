@@ -67,17 +67,20 @@ def test_libvirt_rbd_pool_creates_writes_reads_a_volume(ceph):
     assert "<pool type='rbd'>" in ceph.virsh(MON_HOST, "pool-dumpxml", LIBVIRT_POOL).stdout
     ceph.virsh(MON_HOST, "vol-delete", "--pool", LIBVIRT_POOL, "itest-vol", check=False)
     ceph.virsh(MON_HOST, "vol-create-as", LIBVIRT_POOL, "itest-vol", "8M", "--format", "raw")
-    ceph.run(MON_HOST, "head -c 1048576 /dev/urandom > /tmp/itest-pattern")
-    ceph.virsh(MON_HOST, "vol-upload", "--pool", LIBVIRT_POOL, "itest-vol", "/tmp/itest-pattern")
-    ceph.virsh(MON_HOST, "vol-download", "--pool", LIBVIRT_POOL, "itest-vol", "/tmp/itest-back",
-               "--length", "1048576")
-    sums = ceph.run(MON_HOST, "sha256sum /tmp/itest-pattern /tmp/itest-back | cut -d' ' -f1").stdout.split()
-    assert sums[0] == sums[1]
-    # The image is in Ceph, as the cluster sees it.
+    assert "itest-vol" in ceph.virsh(MON_HOST, "vol-list", LIBVIRT_POOL).stdout
+    vol = ceph.virsh(MON_HOST, "vol-dumpxml", "--pool", LIBVIRT_POOL, "itest-vol").stdout
+    assert "<capacity unit='bytes'>8388608</capacity>" in vol and "<path>vms/itest-vol</path>" in vol, vol
+    # libvirt's rbd pool has no vol-upload/download: the data goes through QEMU's rbd driver, as a
+    # guest's does, with this host's own key.
+    img = "rbd:%s/itest-vol:id=%s" % (POOL, MON_HOST)
+    ceph.run(MON_HOST, "timeout %d qemu-io -f raw -c 'write -P 0x5a 1M 1M' '%s'" % (T, img))
+    read = ceph.run(MON_HOST, "timeout %d qemu-io -f raw -c 'read -P 0x5a 1M 1M' -c 'read -P 0 0 1M' '%s'"
+                    % (T, img)).stdout
+    assert "Pattern verification failed" not in read and read.count("read 1048576/1048576 bytes") == 2, read
+    # The image is in Ceph, as the cluster sees it; libvirt removes it again.
     assert "itest-vol" in admin(ceph, "rbd ls %s" % POOL).stdout
     ceph.virsh(MON_HOST, "vol-delete", "--pool", LIBVIRT_POOL, "itest-vol")
     assert "itest-vol" not in admin(ceph, "rbd ls %s" % POOL).stdout
-    ceph.run(MON_HOST, "rm -f /tmp/itest-pattern /tmp/itest-back")
 
 
 def test_each_client_reaches_its_pool_only(ceph):
@@ -92,7 +95,7 @@ def test_each_client_reaches_its_pool_only(ceph):
         assert "virtual size: 8 MiB" in img, img
         # ... but the key cannot reach another pool nor administer the cluster.
         other = ceph.run(host, "timeout %d rados %s -p device_health_metrics ls" % (T, me), check=False)
-        assert other.returncode != 0 and "Permission denied" in (other.stderr + other.stdout), other
+        assert other.returncode != 0 and "not permitted" in (other.stderr + other.stdout), other
         create = ceph.run(host, "timeout %d ceph %s --connect-timeout %d osd pool create itest-evil 8" % (T, me, T),
                           check=False)
         assert create.returncode != 0 and "denied" in (create.stderr + create.stdout).lower(), create
@@ -132,7 +135,7 @@ def test_key_is_private(ceph):
         # Nowhere in a command line or a journal, on any host.
         for where in ("cloud1", "ws01", "ws02", "storage1"):
             seen = ceph.run(where, "ps -eo args; journalctl --no-pager -q -o cat 2>/dev/null; "
-                                   "cat /var/log/libvirt/qemu/*.log 2>/dev/null", timeout=120).stdout
+                                   "cat /var/log/libvirt/qemu/*.log 2>/dev/null; true", timeout=120).stdout
             assert key not in seen, "the key of client.%s shows on %s" % (host, where)
 
 
