@@ -81,6 +81,7 @@ options:
 seealso:
   - module: community.libvirt.virt_pool
   - name: libvirt secret XML format
+    description: The secret definition this module writes.
     link: https://libvirt.org/formatsecret.html
 '''
 

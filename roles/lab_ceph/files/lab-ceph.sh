@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # Bootstrap (or check) the lab's single-node Ceph cluster in this host: mon.a, mgr.x, osd.0 on a
 # sparse file, the RBD pool. Idempotent: prints "changed" when it changed something.
 # Usage: lab-ceph.sh CONF FSID ADDRESS POOL PG_NUM COMMAND_TIMEOUT SETTLE_TIMEOUT RESTART(0|1)
