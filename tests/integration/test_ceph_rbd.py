@@ -4,6 +4,9 @@ sparse file, in cloud1) and the hypervisors' client side (role ceph_client on cl
 - the cluster is HEALTH_OK with every placement group active+clean, and the pool is an RBD pool;
 - cloud1's libvirt has the rbd pool running and creates, writes, reads and deletes a volume in it;
 - each client's key reaches RBD on its pool only (least capabilities);
+- a guest whose disk is an RBD image boots on cloud1 and live-migrates to ws01 as shared storage
+  (no storage copy, no --unsafe), each host opening the image as its own Ceph user: the
+  destination gets its own disk definition; heartbeats on console and disk go on;
 - a host without a key (ws02), or with a forged one, cannot open an image: a clear refusal;
 - the key is in no process's command line and in no journal, the keyring is 0600, the libvirt
   secret is private;
@@ -11,11 +14,15 @@ sparse file, in cloud1) and the hypervisors' client side (role ceph_client on cl
 
 Run: SKILLVL_LAB_NAME=ceph SKILLVL_KEEP_LAB=1 .venv/bin/pytest tests/integration/test_ceph_rbd.py
 """
+import base64
 import re
+import time
 
 import pytest
 
 from labguests import recap
+
+import heartbeat  # lab/heartbeat.py (labguests puts lab/ on the path)  pylint: disable=wrong-import-order
 
 MON_HOST = "cloud1"
 CLIENTS = ("cloud1", "ws01")
@@ -120,7 +127,107 @@ def test_host_without_key_cannot_open_the_image(ceph):
     assert "error connecting: Permission denied" in bad.stderr, bad.stderr
 
 
+# ---- a guest on RBD -------------------------------------------------------------------------
+
+GUEST = "it-rbd"
+IMAGE = "it-rbd-disk"
+GUEST_BOOT = "/var/lib/libvirt/boot/skillvl-lab-guest"
+RBD_DOMAIN = """<domain type='qemu'>
+  <name>{name}</name>
+  <memory unit='MiB'>128</memory>
+  <vcpu>1</vcpu>
+  <os><type arch='x86_64' machine='pc-q35-7.2'>hvm</type>
+    <kernel>{boot}/vmlinuz</kernel><initrd>{boot}/initrd.img</initrd>
+    <cmdline>console=ttyS0 skillvl.hb_ms=500 skillvl.mem_mib=16 skillvl.rate_mib=8</cmdline></os>
+  <features><acpi/></features>
+  <cpu mode='custom'><model>qemu64</model></cpu>
+  <on_crash>destroy</on_crash>
+  <devices>
+    {disk}
+    <serial type='pty'><log file='/var/log/libvirt/qemu/{name}-console.log' append='off'/></serial>
+    <console type='pty'/>
+  </devices>
+</domain>
+"""
+
+
+def rbd_disk(lab, host):
+    """The disk as ceph_client publishes it for host (its own user and secret)."""
+    secrets = lab.virsh(host, "secret-list").stdout
+    uuid = re.search(r"^\s*([0-9a-f-]{36})\s+ceph client\.%s secret" % host, secrets, re.M).group(1)
+    mon = lab.hostvars(MON_HOST)["skillvl_underlay_address"]
+    return ("<disk type='network' device='disk'><driver name='qemu' type='raw' cache='none'/>"
+            "<auth username='%s'><secret type='ceph' uuid='%s'/></auth>"
+            "<source protocol='rbd' name='%s/%s'><host name='%s' port='6789'/></source>"
+            "<target dev='vda' bus='virtio'/></disk>" % (host, uuid, POOL, IMAGE, mon))
+
+
+def wait_heartbeats(lab, host, after_seq, count):
+    """At least count heartbeats of the guest on host's serial console after after_seq."""
+    def enough():
+        out = lab.run(host, "cat /var/log/libvirt/qemu/%s-console.log 2>/dev/null || true" % GUEST).stdout
+        recs = [r for r in heartbeat.parse_console(out) if r["type"] == "hb" and r["seq"] > after_seq]
+        return recs if len(recs) >= count else None
+    return lab.wait_for(enough, timeout=90, what="%d heartbeats of %s on %s" % (count, GUEST, host))
+
+
+def remove_guest(lab):
+    for host in ("cloud1", "ws01", "ws02"):
+        lab.virsh(host, "destroy", GUEST, check=False)
+        lab.virsh(host, "undefine", GUEST, check=False)
+
+
+def test_guest_on_rbd_boots_and_live_migrates_with_shared_storage(ceph):
+    """Boot on cloud1 from an RBD image, live-migrate to ws01 without copying storage and without
+    --unsafe (libvirt sees RBD as shared), heartbeat going on. Each host opens the image as its own
+    Ceph user: the destination gets its own disk definition (--xml), as scale-away will."""
+    remove_guest(ceph)
+    admin(ceph, "rbd rm %s/%s" % (POOL, IMAGE), check=False)
+    admin(ceph, "rbd create --size 16M %s/%s" % (POOL, IMAGE))
+    try:
+        xml = RBD_DOMAIN.format(name=GUEST, boot=GUEST_BOOT, disk=rbd_disk(ceph, "cloud1"))
+        ceph.run("cloud1", "cat > /tmp/%s.xml" % GUEST, input=xml)
+        ceph.virsh("cloud1", "define", "/tmp/%s.xml" % GUEST)
+        ceph.virsh("cloud1", "start", GUEST)
+        before = wait_heartbeats(ceph, "cloud1", -1, 4)
+        # QEMU holds the RBD image (a watcher on its header), opened as client.cloud1.
+        status = admin(ceph, "rbd status %s/%s" % (POOL, IMAGE)).stdout
+        assert "watcher=" in status, status
+        # The destination's definition: the source's own (migratable) one with ws01's user and secret.
+        dst_auth = re.search(r"<auth username='ws01'>.*?</auth>", rbd_disk(ceph, "ws01")).group(0)
+        for flags, path in (("--migratable", "/tmp/%s-ws01.xml" % GUEST),
+                            ("--migratable --inactive", "/tmp/%s-ws01-persistent.xml" % GUEST)):
+            live = ceph.virsh("cloud1", "dumpxml", *flags.split(), GUEST).stdout
+            live = re.sub(r"<auth username='cloud1'>.*?</auth>", dst_auth, live, flags=re.S)
+            assert dst_auth in live and "username='cloud1'" not in live, live
+            ceph.run("cloud1", "cat > %s" % path, input=live)
+        t0 = time.monotonic()
+        ceph.run("cloud1", "virsh -c qemu:///system migrate --live --p2p --persistent --undefinesource "
+                           "--xml /tmp/%s-ws01.xml --persistent-xml /tmp/%s-ws01-persistent.xml %s %s --timeout 120 %s"
+                 % (GUEST, GUEST, GUEST, ceph.libvirt_uri("ws01"), ceph.virsh_migrate_tls("ws01")), timeout=180)
+        took = time.monotonic() - t0
+        assert ceph.virsh("ws01", "domstate", GUEST).stdout.strip() == "running"
+        assert ceph.virsh("cloud1", "domstate", GUEST, check=False).returncode != 0
+        last = max(r["seq"] for r in before)
+        after = wait_heartbeats(ceph, "ws01", last, 3)
+        assert all(r["memerr"] == 0 for r in after)
+        assert "username='ws01'" in ceph.virsh("ws01", "dumpxml", GUEST).stdout
+        # The guest's disk heartbeats, read from Ceph: intact, one boot, written on both hosts.
+        raw = base64.b64decode(admin(ceph, "sh -c 'rbd export %s/%s - 2>/dev/null | head -c 2097152 | base64 -w0'"
+                                           % (POOL, IMAGE)).stdout)
+        records = heartbeat.parse_disk(raw, all_boots=True)
+        assert records and len(set(r["boot"] for r in records)) == 1, records[:3]
+        seqs = [r["seq"] for r in records]
+        assert min(seqs) <= last and max(seqs) > last, (min(seqs), last, max(seqs))
+        print("RBD guest cloud1 -> ws01 in %.1f s (shared storage, no copy)" % took)
+    finally:
+        remove_guest(ceph)
+        admin(ceph, "rbd rm %s/%s" % (POOL, IMAGE), check=False)
+
+
 def test_key_is_private(ceph):
+    """After the RBD guest ran on cloud1 and ws01: libvirt hands QEMU the key AES-encrypted with a
+    per-domain master key (`-object secret,...,keyid=masterKey0,iv=...`), never in clear."""
     for host in CLIENTS:
         key = key_of(ceph, host)
         assert len(key) >= 40
@@ -147,3 +254,4 @@ def test_second_run_changes_nothing(ceph):
         assert recap(out, host)["changed"] == "0", (host, recap(out, host))
     for host in CLIENTS:
         assert key_of(ceph, host) not in out
+
