@@ -254,4 +254,3 @@ def test_second_run_changes_nothing(ceph):
         assert recap(out, host)["changed"] == "0", (host, recap(out, host))
     for host in CLIENTS:
         assert key_of(ceph, host) not in out
-
