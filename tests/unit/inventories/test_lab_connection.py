@@ -11,9 +11,14 @@ LAB = os.path.join(TOP, "inventories", "lab")
 
 
 def lab_hosts(group):
-    found = dict(group.get("hosts") or {})
+    """Every host with the variables it is given; a host listed again in another group (ceph,
+    ceph_clients) without variables keeps those."""
+    found = {}
+    for name, hvars in (group.get("hosts") or {}).items():
+        found[name] = dict(found.get(name) or {}, **(hvars or {}))
     for child in (group.get("children") or {}).values():
-        found.update(lab_hosts(child or {}))
+        for name, hvars in lab_hosts(child or {}).items():
+            found[name] = dict(found.get(name) or {}, **hvars)
     return found
 
 

@@ -1,0 +1,256 @@
+"""Ceph RBD in the lab: a real single-node cluster (role lab_ceph: mon, mgr, one BlueStore OSD on a
+sparse file, in cloud1) and the hypervisors' client side (role ceph_client on cloud1 and ws01).
+
+- the cluster is HEALTH_OK with every placement group active+clean, and the pool is an RBD pool;
+- cloud1's libvirt has the rbd pool running and creates, writes, reads and deletes a volume in it;
+- each client's key reaches RBD on its pool only (least capabilities);
+- a guest whose disk is an RBD image boots on cloud1 and live-migrates to ws01 as shared storage
+  (no storage copy, no --unsafe), each host opening the image as its own Ceph user: the
+  destination gets its own disk definition; heartbeats on console and disk go on;
+- a host without a key (ws02), or with a forged one, cannot open an image: a clear refusal;
+- the key is in no process's command line and in no journal, the keyring is 0600, the libvirt
+  secret is private;
+- a second run of the storage playbook changes nothing (test_foundation reruns all of site.yml).
+
+Run: SKILLVL_LAB_NAME=ceph SKILLVL_KEEP_LAB=1 .venv/bin/pytest tests/integration/test_ceph_rbd.py
+"""
+import base64
+import re
+import time
+
+import pytest
+
+from labguests import recap
+
+import heartbeat  # lab/heartbeat.py (labguests puts lab/ on the path)  pylint: disable=wrong-import-order
+
+MON_HOST = "cloud1"
+CLIENTS = ("cloud1", "ws01")
+NO_KEY = "ws02"
+POOL = "vms"
+LIBVIRT_POOL = "skillvl-rbd"
+T = 30                      # seconds any ceph command may take: a lost client retries for ever
+
+
+def admin(lab, cmd, check=True):
+    """ceph/rbd as client.admin on the monitor host (its /etc/ceph: ceph.conf of the client side
+    and client.admin's keyring)."""
+    return lab.run(MON_HOST, "timeout %d %s" % (T, cmd), check=check, timeout=T + 10)
+
+
+def key_of(lab, client):
+    return admin(lab, "ceph --connect-timeout %d auth print-key client.%s" % (T, client)).stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def ceph(lab):
+    for host in CLIENTS + (NO_KEY,):   # libvirtd is socket-activated and exits when idle
+        lab.run(host, "systemctl start libvirtd.service >/dev/null 2>&1 || true", check=False)
+    yield lab
+    lab.virsh(MON_HOST, "vol-delete", "--pool", LIBVIRT_POOL, "itest-vol", check=False)
+    admin(lab, "rbd rm %s/itest-img" % POOL, check=False)
+
+
+def test_cluster_is_healthy(ceph):
+    assert admin(ceph, "ceph --connect-timeout %d health" % T).stdout.strip() == "HEALTH_OK"
+    pgs = admin(ceph, "ceph --connect-timeout %d pg stat" % T).stdout
+    total = int(re.match(r"(\d+) pgs:", pgs).group(1))
+    assert "%d active+clean" % total in pgs, pgs
+    assert "rbd" in admin(ceph, "ceph --connect-timeout %d osd pool application get %s" % (T, POOL)).stdout
+    status = admin(ceph, "ceph --connect-timeout %d -s" % T).stdout
+    assert "1 osds: 1 up" in status and "quorum a" in status, status
+    # BlueStore on a sparse file: it takes far less than its size.
+    du = ceph.run(MON_HOST, "du -k /var/lib/ceph/osd/ceph-0/block; stat -c %s /var/lib/ceph/osd/ceph-0/block").stdout
+    used_kib, size = int(du.split()[0]), int(du.split()[-1])
+    assert used_kib * 1024 < size / 2, du
+
+
+def test_libvirt_rbd_pool_creates_writes_reads_a_volume(ceph):
+    info = ceph.virsh(MON_HOST, "pool-info", LIBVIRT_POOL).stdout
+    assert re.search(r"State:\s+running", info) and re.search(r"Autostart:\s+yes", info), info
+    assert "<pool type='rbd'>" in ceph.virsh(MON_HOST, "pool-dumpxml", LIBVIRT_POOL).stdout
+    ceph.virsh(MON_HOST, "vol-delete", "--pool", LIBVIRT_POOL, "itest-vol", check=False)
+    ceph.virsh(MON_HOST, "vol-create-as", LIBVIRT_POOL, "itest-vol", "8M", "--format", "raw")
+    assert "itest-vol" in ceph.virsh(MON_HOST, "vol-list", LIBVIRT_POOL).stdout
+    vol = ceph.virsh(MON_HOST, "vol-dumpxml", "--pool", LIBVIRT_POOL, "itest-vol").stdout
+    assert "<capacity unit='bytes'>8388608</capacity>" in vol and "<path>vms/itest-vol</path>" in vol, vol
+    # libvirt's rbd pool has no vol-upload/download: the data goes through QEMU's rbd driver, as a
+    # guest's does, with this host's own key.
+    img = "rbd:%s/itest-vol:id=%s" % (POOL, MON_HOST)
+    ceph.run(MON_HOST, "timeout %d qemu-io -f raw -c 'write -P 0x5a 1M 1M' '%s'" % (T, img))
+    read = ceph.run(MON_HOST, "timeout %d qemu-io -f raw -c 'read -P 0x5a 1M 1M' -c 'read -P 0 0 1M' '%s'"
+                    % (T, img)).stdout
+    assert "Pattern verification failed" not in read and read.count("read 1048576/1048576 bytes") == 2, read
+    # The image is in Ceph, as the cluster sees it; libvirt removes it again.
+    assert "itest-vol" in admin(ceph, "rbd ls %s" % POOL).stdout
+    ceph.virsh(MON_HOST, "vol-delete", "--pool", LIBVIRT_POOL, "itest-vol")
+    assert "itest-vol" not in admin(ceph, "rbd ls %s" % POOL).stdout
+
+
+def test_each_client_reaches_its_pool_only(ceph):
+    admin(ceph, "rbd create --size 8M %s/itest-img" % POOL, check=False)
+    for host in CLIENTS:
+        caps = admin(ceph, "ceph --connect-timeout %d auth get client.%s" % (T, host)).stdout
+        assert 'caps mon = "profile rbd"' in caps and 'caps osd = "profile rbd pool=%s"' % POOL in caps, caps
+        assert "allow *" not in caps
+        me = "--id %s" % host
+        # QEMU's rbd driver with this host's key (from its keyring) opens the image ...
+        img = ceph.run(host, "timeout %d qemu-img info 'rbd:%s/itest-img:id=%s'" % (T, POOL, host)).stdout
+        assert "virtual size: 8 MiB" in img, img
+        # ... but the key cannot reach another pool nor administer the cluster.
+        other = ceph.run(host, "timeout %d rados %s -p device_health_metrics ls" % (T, me), check=False)
+        assert other.returncode != 0 and "not permitted" in (other.stderr + other.stdout), other
+        create = ceph.run(host, "timeout %d ceph %s --connect-timeout %d osd pool create itest-evil 8" % (T, me, T),
+                          check=False)
+        assert create.returncode != 0 and "denied" in (create.stderr + create.stdout).lower(), create
+
+
+def test_host_without_key_cannot_open_the_image(ceph):
+    admin(ceph, "rbd create --size 8M %s/itest-img" % POOL, check=False)
+    assert ceph.run(NO_KEY, "ls /etc/ceph/*.keyring 2>/dev/null", check=False).stdout.strip() == ""
+    assert "ceph" not in ceph.virsh(NO_KEY, "secret-list").stdout
+    mon = ceph.hostvars(MON_HOST)["skillvl_underlay_address"]
+    spec = "rbd:%s/itest-img:mon_host=%s" % (POOL, mon)
+    # No key at all: refused before anything is read.
+    nokey = ceph.run(NO_KEY, "timeout %d qemu-img info '%s:id=%s'" % (T, spec, NO_KEY), check=False)
+    assert nokey.returncode not in (0, 124), nokey               # refused, not timed out
+    # librados has no way to authenticate: "error connecting: Operation not supported".
+    assert "error connecting" in nokey.stderr, nokey.stderr
+    # A well-formed key of its own making for a real user: the monitor refuses it (the host
+    # cannot pose as cloud1).
+    ceph.run(NO_KEY, "umask 077; printf '[client.cloud1]\\n\\tkey = %s\\n' \"$(ceph-authtool --gen-print-key)\" "
+                     "> /tmp/itest-forged.keyring")
+    bad = ceph.run(NO_KEY, "timeout %d qemu-img info '%s:id=cloud1:keyring=/tmp/itest-forged.keyring'" % (T, spec),
+                   check=False)
+    ceph.run(NO_KEY, "rm -f /tmp/itest-forged.keyring")
+    assert bad.returncode not in (0, 124), bad
+    assert "error connecting: Permission denied" in bad.stderr, bad.stderr
+
+
+# ---- a guest on RBD -------------------------------------------------------------------------
+
+GUEST = "it-rbd"
+IMAGE = "it-rbd-disk"
+GUEST_BOOT = "/var/lib/libvirt/boot/skillvl-lab-guest"
+RBD_DOMAIN = """<domain type='qemu'>
+  <name>{name}</name>
+  <memory unit='MiB'>128</memory>
+  <vcpu>1</vcpu>
+  <os><type arch='x86_64' machine='pc-q35-7.2'>hvm</type>
+    <kernel>{boot}/vmlinuz</kernel><initrd>{boot}/initrd.img</initrd>
+    <cmdline>console=ttyS0 skillvl.hb_ms=500 skillvl.mem_mib=16 skillvl.rate_mib=8</cmdline></os>
+  <features><acpi/></features>
+  <cpu mode='custom'><model>qemu64</model></cpu>
+  <on_crash>destroy</on_crash>
+  <devices>
+    {disk}
+    <serial type='pty'><log file='/var/log/libvirt/qemu/{name}-console.log' append='off'/></serial>
+    <console type='pty'/>
+  </devices>
+</domain>
+"""
+
+
+def rbd_disk(lab, host):
+    """The disk as ceph_client publishes it for host (its own user and secret)."""
+    secrets = lab.virsh(host, "secret-list").stdout
+    uuid = re.search(r"^\s*([0-9a-f-]{36})\s+ceph client\.%s secret" % host, secrets, re.M).group(1)
+    mon = lab.hostvars(MON_HOST)["skillvl_underlay_address"]
+    return ("<disk type='network' device='disk'><driver name='qemu' type='raw' cache='none'/>"
+            "<auth username='%s'><secret type='ceph' uuid='%s'/></auth>"
+            "<source protocol='rbd' name='%s/%s'><host name='%s' port='6789'/></source>"
+            "<target dev='vda' bus='virtio'/></disk>" % (host, uuid, POOL, IMAGE, mon))
+
+
+def wait_heartbeats(lab, host, after_seq, count):
+    """At least count heartbeats of the guest on host's serial console after after_seq."""
+    def enough():
+        out = lab.run(host, "cat /var/log/libvirt/qemu/%s-console.log 2>/dev/null || true" % GUEST).stdout
+        recs = [r for r in heartbeat.parse_console(out) if r["type"] == "hb" and r["seq"] > after_seq]
+        return recs if len(recs) >= count else None
+    return lab.wait_for(enough, timeout=90, what="%d heartbeats of %s on %s" % (count, GUEST, host))
+
+
+def remove_guest(lab):
+    for host in ("cloud1", "ws01", "ws02"):
+        lab.virsh(host, "destroy", GUEST, check=False)
+        lab.virsh(host, "undefine", GUEST, check=False)
+
+
+def test_guest_on_rbd_boots_and_live_migrates_with_shared_storage(ceph):
+    """Boot on cloud1 from an RBD image, live-migrate to ws01 without copying storage and without
+    --unsafe (libvirt sees RBD as shared), heartbeat going on. Each host opens the image as its own
+    Ceph user: the destination gets its own disk definition (--xml), as scale-away will."""
+    remove_guest(ceph)
+    admin(ceph, "rbd rm %s/%s" % (POOL, IMAGE), check=False)
+    admin(ceph, "rbd create --size 16M %s/%s" % (POOL, IMAGE))
+    try:
+        xml = RBD_DOMAIN.format(name=GUEST, boot=GUEST_BOOT, disk=rbd_disk(ceph, "cloud1"))
+        ceph.run("cloud1", "cat > /tmp/%s.xml" % GUEST, input=xml)
+        ceph.virsh("cloud1", "define", "/tmp/%s.xml" % GUEST)
+        ceph.virsh("cloud1", "start", GUEST)
+        before = wait_heartbeats(ceph, "cloud1", -1, 4)
+        # QEMU holds the RBD image (a watcher on its header), opened as client.cloud1.
+        status = admin(ceph, "rbd status %s/%s" % (POOL, IMAGE)).stdout
+        assert "watcher=" in status, status
+        # The destination's definition: the source's own (migratable) one with ws01's user and secret.
+        dst_auth = re.search(r"<auth username='ws01'>.*?</auth>", rbd_disk(ceph, "ws01")).group(0)
+        for flags, path in (("--migratable", "/tmp/%s-ws01.xml" % GUEST),
+                            ("--migratable --inactive", "/tmp/%s-ws01-persistent.xml" % GUEST)):
+            live = ceph.virsh("cloud1", "dumpxml", *flags.split(), GUEST).stdout
+            live = re.sub(r"<auth username='cloud1'>.*?</auth>", dst_auth, live, flags=re.S)
+            assert dst_auth in live and "username='cloud1'" not in live, live
+            ceph.run("cloud1", "cat > %s" % path, input=live)
+        t0 = time.monotonic()
+        ceph.run("cloud1", "virsh -c qemu:///system migrate --live --p2p --persistent --undefinesource "
+                           "--xml /tmp/%s-ws01.xml --persistent-xml /tmp/%s-ws01-persistent.xml %s %s --timeout 120 %s"
+                 % (GUEST, GUEST, GUEST, ceph.libvirt_uri("ws01"), ceph.virsh_migrate_tls("ws01")), timeout=180)
+        took = time.monotonic() - t0
+        assert ceph.virsh("ws01", "domstate", GUEST).stdout.strip() == "running"
+        assert ceph.virsh("cloud1", "domstate", GUEST, check=False).returncode != 0
+        last = max(r["seq"] for r in before)
+        after = wait_heartbeats(ceph, "ws01", last, 3)
+        assert all(r["memerr"] == 0 for r in after)
+        assert "username='ws01'" in ceph.virsh("ws01", "dumpxml", GUEST).stdout
+        # The guest's disk heartbeats, read from Ceph: intact, one boot, written on both hosts.
+        raw = base64.b64decode(admin(ceph, "sh -c 'rbd export %s/%s - 2>/dev/null | head -c 2097152 | base64 -w0'"
+                                           % (POOL, IMAGE)).stdout)
+        records = heartbeat.parse_disk(raw, all_boots=True)
+        assert records and len(set(r["boot"] for r in records)) == 1, records[:3]
+        seqs = [r["seq"] for r in records]
+        assert min(seqs) <= last and max(seqs) > last, (min(seqs), last, max(seqs))
+        print("RBD guest cloud1 -> ws01 in %.1f s (shared storage, no copy)" % took)
+    finally:
+        remove_guest(ceph)
+        admin(ceph, "rbd rm %s/%s" % (POOL, IMAGE), check=False)
+
+
+def test_key_is_private(ceph):
+    """After the RBD guest ran on cloud1 and ws01: libvirt hands QEMU the key AES-encrypted with a
+    per-domain master key (`-object secret,...,keyid=masterKey0,iv=...`), never in clear."""
+    for host in CLIENTS:
+        key = key_of(ceph, host)
+        assert len(key) >= 40
+        mode = ceph.run(host, "stat -c '%%a %%U' /etc/ceph/ceph.client.%s.keyring" % host).stdout.split()
+        assert mode == ["600", "root"], mode
+        # In libvirt: a private ceph secret, whose value libvirt does not hand out.
+        secrets = ceph.virsh(host, "secret-list").stdout
+        uuid = re.search(r"^\s*([0-9a-f-]{36})\s+ceph client\.%s secret" % host, secrets, re.M).group(1)
+        got = ceph.virsh(host, "secret-get-value", uuid, check=False)
+        assert got.returncode != 0 and key not in got.stdout
+        # Nowhere in a command line or a journal, on any host.
+        for where in ("cloud1", "ws01", "ws02", "storage1"):
+            seen = ceph.run(where, "ps -eo args; journalctl --no-pager -q -o cat 2>/dev/null; "
+                                   "cat /var/log/libvirt/qemu/*.log 2>/dev/null; true", timeout=120).stdout
+            assert key not in seen, "the key of client.%s shows on %s" % (host, where)
+
+
+def test_second_run_changes_nothing(ceph):
+    """The storage playbook (which carries ceph_client) on the Ceph clients, after site.yml ran:
+    nothing to change, the key in no output. test_foundation runs the whole site.yml again."""
+    out = ceph.playbook("playbooks/storage.yml", args=["--limit", "ceph_clients"]).stdout
+    assert "ceph_client : Keep the key in a libvirt secret" in out
+    for host in CLIENTS:
+        assert recap(out, host)["changed"] == "0", (host, recap(out, host))
+    for host in CLIENTS:
+        assert key_of(ceph, host) not in out
