@@ -27,8 +27,8 @@ MIB = 1024 * 1024
 
 
 def guest_xml(name, mem_mib=256, load_mib=0, rate_mib=0, disk=None, emulator="/usr/bin/qemu-system-x86_64",
-              cpu="<cpu mode='custom' match='exact'><model fallback='forbid'>qemu64</model></cpu>"):
-    disk_xml = ""
+              cpu="<cpu mode='custom' match='exact'><model fallback='forbid'>qemu64</model></cpu>", disk_xml=""):
+    """The lab guest's domain XML; disk is a raw file's path, disk_xml a whole <disk> element."""
     if disk:
         disk_xml = ("<disk type='file' device='disk'><driver name='qemu' type='raw'/>"
                     "<source file='%s'/><target dev='vda' bus='virtio'/></disk>" % disk)

@@ -20,7 +20,7 @@ import time
 
 import pytest
 
-from labguests import recap
+from labguests import guest_xml, recap
 
 import heartbeat  # lab/heartbeat.py (labguests puts lab/ on the path)  pylint: disable=wrong-import-order
 
@@ -131,26 +131,6 @@ def test_host_without_key_cannot_open_the_image(ceph):
 
 GUEST = "it-rbd"
 IMAGE = "it-rbd-disk"
-GUEST_BOOT = "/var/lib/libvirt/boot/skillvl-lab-guest"
-RBD_DOMAIN = """<domain type='qemu'>
-  <name>{name}</name>
-  <memory unit='MiB'>128</memory>
-  <vcpu>1</vcpu>
-  <os><type arch='x86_64' machine='pc-q35-7.2'>hvm</type>
-    <kernel>{boot}/vmlinuz</kernel><initrd>{boot}/initrd.img</initrd>
-    <cmdline>console=ttyS0 skillvl.hb_ms=500 skillvl.mem_mib=16 skillvl.rate_mib=8</cmdline></os>
-  <features><acpi/></features>
-  <cpu mode='custom'><model>qemu64</model></cpu>
-  <on_crash>destroy</on_crash>
-  <devices>
-    {disk}
-    <serial type='pty'><log file='/var/log/libvirt/qemu/{name}-console.log' append='off'/></serial>
-    <console type='pty'/>
-  </devices>
-</domain>
-"""
-
-
 def rbd_disk(lab, host):
     """The disk as ceph_client publishes it for host (its own user and secret)."""
     secrets = lab.virsh(host, "secret-list").stdout
@@ -185,7 +165,7 @@ def test_guest_on_rbd_boots_and_live_migrates_with_shared_storage(ceph):
     admin(ceph, "rbd rm %s/%s" % (POOL, IMAGE), check=False)
     admin(ceph, "rbd create --size 16M %s/%s" % (POOL, IMAGE))
     try:
-        xml = RBD_DOMAIN.format(name=GUEST, boot=GUEST_BOOT, disk=rbd_disk(ceph, "cloud1"))
+        xml = guest_xml(GUEST, mem_mib=128, load_mib=16, rate_mib=8, disk_xml=rbd_disk(ceph, "cloud1"))
         ceph.run("cloud1", "cat > /tmp/%s.xml" % GUEST, input=xml)
         ceph.virsh("cloud1", "define", "/tmp/%s.xml" % GUEST)
         ceph.virsh("cloud1", "start", GUEST)

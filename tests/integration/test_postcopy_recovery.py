@@ -50,6 +50,15 @@ def _start_and_cut(lab, name, log, **args):
     return thread, box
 
 
+def _wait_for_dest(lab):
+    """What the failure message asks before a rerun: the destination's libvirt answers the source
+    again (the link's return takes a moment to reach ARP and the bridge)."""
+    port = 22 if lab.migration_transport == "ssh" else 16514
+    lab.wait_for(lambda: lab.run(SRC, "timeout 3 bash -c 'exec 3<>/dev/tcp/%s/%d'" % (DST, port),
+                                 check=False).returncode == 0,
+                 timeout=60, interval=1, what="the libvirt of %s answering %s again" % (DST, SRC))
+
+
 def _moved(guests, name):
     return guests.state(DST, name) == "running" and guests.state(SRC, name) == "absent"
 
@@ -103,9 +112,10 @@ def test_link_down_past_the_bound_fails_recoverable_and_a_rerun_finishes(lab, gu
         assert _log(lab, log)[-1]["phase"] == "failed"
     finally:
         _underlay(lab, "up")
+    _wait_for_dest(lab)
     # the same call again, as an admin or a retried job would make it, finishes the move
     res = migrate(lab, name, progress_log=log, postcopy_resume_timeout=300, **SLOW)
-    assert not res.get("failed"), res
+    assert not res.get("failed"), "%s | state %s | source %s" % (res.get("msg"), res.get("state"), _reason(lab, name))
     assert "was resumed and completed" in res["msg"], res["msg"]
     assert _moved(guests, name)
     guests.assert_alive(DST, name, before, "after the move was resumed by a second run")

@@ -20,7 +20,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from labguests import HYPERVISORS  # noqa: E402  pylint: disable=wrong-import-position
+from labguests import DST, HYPERVISORS, SRC, migrate, run_in_thread  # noqa: E402  pylint: disable=wrong-import-position
 
 SHARED = "/var/lib/libvirt/skillvl-shared"
 # libvirt's lockd refusal (src/util/virlockspace.c): "Lockspace resource '<disk>' is locked".
@@ -135,6 +135,27 @@ def test_virsh_start_on_a_second_host_is_refused_by_the_lock(lab, guests):
         assert guests.state("cloud1", name) == "running"
     finally:
         remove_shared(lab, guests, name)
+
+
+def test_a_second_move_while_one_runs_is_refused_and_the_first_finishes(lab, guests):
+    """(c) While a move runs, both hosts hold the VM live. A second vm_migrate (a retried job, a
+    second operator) names the running migration and changes nothing; the first one finishes."""
+    name = guests.boot("sp-twice", mem_mib=192, load_mib=16, rate_mib=1)
+    before = guests.last_seq(SRC, name)
+    slow = {"strategy": "precopy", "bandwidth": 8, "timeout": 240}
+    thread, box = run_in_thread(lambda: migrate(lab, name, **slow))
+    lab.wait_for(lambda: "Unbounded" in lab.virsh(SRC, "domjobinfo", name, check=False).stdout,
+                 timeout=120, interval=0.5, what="the first migration of %s to start" % name)
+    second = migrate(lab, name, **slow)
+    thread.join(400)
+    assert second.get("failed"), second
+    assert "already running (outgoing job on the source" in second["msg"], second["msg"]
+    assert second["state"] == {"source": "running", "dest": "paused"}, second
+    first = box.get("result")
+    assert first is not None and not first.get("failed"), box
+    assert where(guests, name) == {"cloud1": "absent", "ws01": "running", "ws02": "absent"}
+    guests.assert_alive(DST, name, before, "after a second move was refused")
+    guests.remove(name)
 
 
 def test_role_with_limit_leaves_a_migrated_vm_where_it_runs(lab, guests):

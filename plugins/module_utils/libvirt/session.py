@@ -275,6 +275,26 @@ def domain_state(dom):
     return STATE_NAMES.get(state, 'nostate'), reason
 
 
+JOB_OPERATION_MIGRATION = {4: 'incoming', 5: 'outgoing'}   # virDomainJobOperation MIGRATION_IN/OUT
+
+
+def migration_job(dom):
+    """The migration job libvirt runs for dom now, or None: {'direction': 'incoming'|'outgoing',
+    'memory_processed', 'memory_total'} (bytes; 0 when libvirt does not say)."""
+    if dom is None:
+        return None
+    lv = require_libvirt()
+    try:
+        stats = dom.jobStats(0) or {}
+    except lv.libvirtError:
+        return None
+    direction = JOB_OPERATION_MIGRATION.get(stats.get('operation'))
+    if not stats.get('type') or direction is None:
+        return None
+    return {'direction': direction, 'memory_processed': stats.get('memory_processed', 0),
+            'memory_total': stats.get('memory_total', 0)}
+
+
 def is_active(dom):
     return domain_state(dom)[0] in ('running', 'blocked', 'paused', 'pmsuspended')
 

@@ -180,6 +180,7 @@ class Migration(object):
         if src_state == 'paused' and session.domain_state(src_dom)[1] == recovery.PAUSED_POSTCOPY_FAILED:
             return self._resume_postcopy(base, check_mode)
         if src_running and dst_running:
+            self._refuse_if_moving(src_dom, dst_dom, src_state, dst_state)
             raise MigrationError('VM "%s" runs on both the source and %s: refusing to touch either; '
                                  'check which one is current' % (name, opts['dest']),
                                  state={'source': src_state, 'dest': dst_state})
@@ -221,6 +222,24 @@ class Migration(object):
         result['state'] = self.where()
         result['warnings'] = self.warnings + [r['message'] for r in verdict.warnings]
         return result
+
+    def _refuse_if_moving(self, src_dom, dst_dom, src_state, dst_state):
+        """Both hosts hold a live VM because a migration of it runs now (another job, a hand-run
+        virsh migrate): refuse, naming it, rather than call it two running copies."""
+        name = self.opts['name']
+        for where, dom in (('source', src_dom), ('destination', dst_dom)):
+            job = session.migration_job(dom)
+            if job is None:
+                continue
+            done = ''
+            if job['memory_total']:
+                done = ', %d of %d MiB of memory sent' % (job['memory_processed'] // 2 ** 20,
+                                                          job['memory_total'] // 2 ** 20)
+            raise MigrationError('a migration of VM "%s" is already running (%s job on the %s%s): nothing done; '
+                                 'wait for it ("virsh domjobinfo %s" on the source) or stop it there '
+                                 '("virsh domjobabort %s"; in post-copy only with --postcopy, which pauses it)'
+                                 % (name, job['direction'], where, done, name, name),
+                                 state={'source': src_state, 'dest': dst_state})
 
     def _resume_postcopy(self, base, check_mode):
         """An earlier move of this VM failed in post-copy and was not resumed: finish it."""

@@ -417,6 +417,27 @@ def test_runs_on_both_hosts_refused(world, h):
     assert 'runs on both' in str(err.value)
 
 
+@pytest.mark.parametrize('where, operation, direction', [
+    ('src', 5, 'outgoing job on the source'),
+    ('dst', 4, 'incoming job on the destination'),
+])
+def test_a_move_already_running_is_named_not_called_two_copies(world, h, where, operation, direction):
+    """Another job (or a hand-run virsh migrate) moves the VM now: both hosts hold it live. The
+    module refuses, names the running migration and how far it is, and touches neither."""
+    doms = {'src': h.add_vm(world.src), 'dst': h.add_vm(world.dst)}
+    doms['dst'].state_override = (3, 2)          # paused, incoming migration
+    busy = doms[where]
+    busy.job = {'i': 0}
+    busy.script = [dict(h.sample(1, 64 << 20), operation=operation)]
+    with pytest.raises(MigrationError) as err:
+        mig().run()
+    msg = str(err.value)
+    assert 'already running (%s, 192 of 256 MiB of memory sent)' % direction in msg, msg
+    assert 'runs on both' not in msg and 'virsh domjobabort vm1' in msg
+    assert err.value.state == {'source': 'running', 'dest': 'paused'}
+    assert doms['src'].migrate_calls == [] and doms['src'].active and not doms['src'].aborted
+
+
 def test_cold_fallback_adapts_and_moves(world, h):
     h.add_vm(world.src, emulator='/usr/local/bin/qemu-lab', machine='pc-q35-11.0')
     world.dst.cpu_compat = 0
