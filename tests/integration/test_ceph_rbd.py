@@ -4,9 +4,12 @@ sparse file, in cloud1) and the hypervisors' client side (role ceph_client on cl
 - the cluster is HEALTH_OK with every placement group active+clean, and the pool is an RBD pool;
 - cloud1's libvirt has the rbd pool running and creates, writes, reads and deletes a volume in it;
 - each client's key reaches RBD on its pool only (least capabilities);
-- a guest whose disk is an RBD image boots on cloud1 and live-migrates to ws01 as shared storage
-  (no storage copy, no --unsafe), each host opening the image as its own Ceph user: the
-  destination gets its own disk definition; heartbeats on console and disk go on;
+- a guest whose disk is an RBD image boots on cloud1 and vm_migrate moves it to ws01 as shared
+  storage (no storage copy, no --unsafe), each host opening the image as its own Ceph user: the
+  module gives the destination its own disk definition; heartbeats on console and disk go on;
+- the same guest scales away to ws01 with its disk copied into a local qcow2 file and comes back
+  into a new RBD image (dest_disks), its disk heartbeats intact each time; the old image's name is
+  a clash refused with nothing changed;
 - a host without a key (ws02), or with a forged one, cannot open an image: a clear refusal;
 - the key is in no process's command line and in no journal, the keyring is 0600, the libvirt
   secret is private;
@@ -16,11 +19,10 @@ Run: SKILLVL_LAB_NAME=ceph SKILLVL_KEEP_LAB=1 .venv/bin/pytest tests/integration
 """
 import base64
 import re
-import time
 
 import pytest
 
-from labguests import guest_xml, recap
+from labguests import IMAGES, guest_xml, migrate, recap
 
 import heartbeat  # lab/heartbeat.py (labguests puts lab/ on the path)  pylint: disable=wrong-import-order
 
@@ -131,7 +133,9 @@ def test_host_without_key_cannot_open_the_image(ceph):
 
 GUEST = "it-rbd"
 IMAGE = "it-rbd-disk"
-def rbd_disk(lab, host):
+
+
+def rbd_disk(lab, host, image=IMAGE):
     """The disk as ceph_client publishes it for host (its own user and secret)."""
     secrets = lab.virsh(host, "secret-list").stdout
     uuid = re.search(r"^\s*([0-9a-f-]{36})\s+ceph client\.%s secret" % host, secrets, re.M).group(1)
@@ -139,7 +143,7 @@ def rbd_disk(lab, host):
     return ("<disk type='network' device='disk'><driver name='qemu' type='raw' cache='none'/>"
             "<auth username='%s'><secret type='ceph' uuid='%s'/></auth>"
             "<source protocol='rbd' name='%s/%s'><host name='%s' port='6789'/></source>"
-            "<target dev='vda' bus='virtio'/></disk>" % (host, uuid, POOL, IMAGE, mon))
+            "<target dev='vda' bus='virtio'/></disk>" % (host, uuid, POOL, image, mon))
 
 
 def wait_heartbeats(lab, host, after_seq, count):
@@ -155,54 +159,120 @@ def remove_guest(lab):
     for host in ("cloud1", "ws01", "ws02"):
         lab.virsh(host, "destroy", GUEST, check=False)
         lab.virsh(host, "undefine", GUEST, check=False)
+        lab.run(host, "rm -f /var/log/libvirt/qemu/%s-console.log" % GUEST, check=False)
+
+
+def boot_on_rbd(lab, image):
+    """The guest on cloud1, its disk the RBD image (opened as client.cloud1); its first heartbeats."""
+    remove_guest(lab)
+    admin(lab, "rbd rm %s/%s" % (POOL, image), check=False)
+    admin(lab, "rbd create --size 16M %s/%s" % (POOL, image))
+    lab.run("cloud1", "cat > /tmp/%s.xml" % GUEST,
+            input=guest_xml(GUEST, mem_mib=128, load_mib=16, rate_mib=8, disk_xml=rbd_disk(lab, "cloud1", image)))
+    lab.virsh("cloud1", "define", "/tmp/%s.xml" % GUEST)
+    lab.virsh("cloud1", "start", GUEST)
+    return wait_heartbeats(lab, "cloud1", -1, 4)
+
+
+def disk_records(raw, last):
+    """The guest's disk heartbeats in a disk's first 2 MiB: one boot, written before and after seq last."""
+    records = heartbeat.parse_disk(raw, all_boots=True)
+    assert records and len(set(r["boot"] for r in records)) == 1, records[:3]
+    seqs = [r["seq"] for r in records]
+    assert min(seqs) <= last < max(seqs), (min(seqs), last, max(seqs))
+    return max(seqs)
+
+
+def wait_disk(lab, read, last, where):
+    """The guest's disk (``read()`` its first 2 MiB) holds heartbeats written after seq ``last`` (the
+    guest writes its first record a few seconds after boot); returns the newest seq."""
+    def written():
+        records = heartbeat.parse_disk(read(), all_boots=True)
+        return records if records and max(r["seq"] for r in records) > last else None
+    lab.wait_for(written, timeout=90, interval=2, what="disk heartbeats after seq %d on %s" % (last, where))
+    return disk_records(read(), last) if last >= 0 else max(r["seq"] for r in written())
+
+
+def rbd_content(lab, image):
+    return base64.b64decode(admin(lab, "sh -c 'rbd export %s/%s - 2>/dev/null | head -c 2097152 | base64 -w0'"
+                                       % (POOL, image)).stdout)
 
 
 def test_guest_on_rbd_boots_and_live_migrates_with_shared_storage(ceph):
-    """Boot on cloud1 from an RBD image, live-migrate to ws01 without copying storage and without
-    --unsafe (libvirt sees RBD as shared), heartbeat going on. Each host opens the image as its own
-    Ceph user: the destination gets its own disk definition (--xml), as scale-away will."""
-    remove_guest(ceph)
-    admin(ceph, "rbd rm %s/%s" % (POOL, IMAGE), check=False)
-    admin(ceph, "rbd create --size 16M %s/%s" % (POOL, IMAGE))
+    """Boot on cloud1 from an RBD image, vm_migrate to ws01 without copying storage and without
+    --unsafe (libvirt sees RBD as shared). Each host opens the image as its own Ceph user: the
+    module gives the destination its own disk definition, found in ws01's rbd pool."""
     try:
-        xml = guest_xml(GUEST, mem_mib=128, load_mib=16, rate_mib=8, disk_xml=rbd_disk(ceph, "cloud1"))
-        ceph.run("cloud1", "cat > /tmp/%s.xml" % GUEST, input=xml)
-        ceph.virsh("cloud1", "define", "/tmp/%s.xml" % GUEST)
-        ceph.virsh("cloud1", "start", GUEST)
-        before = wait_heartbeats(ceph, "cloud1", -1, 4)
+        before = boot_on_rbd(ceph, IMAGE)
+        on_disk = wait_disk(ceph, lambda: rbd_content(ceph, IMAGE), -1, "the RBD image")
         # QEMU holds the RBD image (a watcher on its header), opened as client.cloud1.
         status = admin(ceph, "rbd status %s/%s" % (POOL, IMAGE)).stdout
         assert "watcher=" in status, status
-        # The destination's definition: the source's own (migratable) one with ws01's user and secret.
-        dst_auth = re.search(r"<auth username='ws01'>.*?</auth>", rbd_disk(ceph, "ws01")).group(0)
-        for flags, path in (("--migratable", "/tmp/%s-ws01.xml" % GUEST),
-                            ("--migratable --inactive", "/tmp/%s-ws01-persistent.xml" % GUEST)):
-            live = ceph.virsh("cloud1", "dumpxml", *flags.split(), GUEST).stdout
-            live = re.sub(r"<auth username='cloud1'>.*?</auth>", dst_auth, live, flags=re.S)
-            assert dst_auth in live and "username='cloud1'" not in live, live
-            ceph.run("cloud1", "cat > %s" % path, input=live)
-        t0 = time.monotonic()
-        ceph.run("cloud1", "virsh -c qemu:///system migrate --live --p2p --persistent --undefinesource "
-                           "--xml /tmp/%s-ws01.xml --persistent-xml /tmp/%s-ws01-persistent.xml %s %s --timeout 120 %s"
-                 % (GUEST, GUEST, GUEST, ceph.libvirt_uri("ws01"), ceph.virsh_migrate_tls("ws01")), timeout=180)
-        took = time.monotonic() - t0
+        res = migrate(ceph, GUEST)
+        assert not res.get("failed"), res.get("msg")
+        assert res["dest_disks"] == [{"target": "vda", "pool": LIBVIRT_POOL, "volume": IMAGE, "copy": False,
+                                      "where": "rbd:%s/%s" % (POOL, IMAGE), "format": "raw", "capacity": None}]
+        assert "non_shared_disk" not in res["plan"]["flags"] and "unsafe" not in res["plan"]["flags"]
         assert ceph.virsh("ws01", "domstate", GUEST).stdout.strip() == "running"
         assert ceph.virsh("cloud1", "domstate", GUEST, check=False).returncode != 0
         last = max(r["seq"] for r in before)
         after = wait_heartbeats(ceph, "ws01", last, 3)
         assert all(r["memerr"] == 0 for r in after)
-        assert "username='ws01'" in ceph.virsh("ws01", "dumpxml", GUEST).stdout
+        for flags in ("", "--inactive"):
+            xml = ceph.virsh("ws01", "dumpxml", *flags.split(), GUEST).stdout
+            assert "username='ws01'" in xml and "username='cloud1'" not in xml, xml
         # The guest's disk heartbeats, read from Ceph: intact, one boot, written on both hosts.
-        raw = base64.b64decode(admin(ceph, "sh -c 'rbd export %s/%s - 2>/dev/null | head -c 2097152 | base64 -w0'"
-                                           % (POOL, IMAGE)).stdout)
-        records = heartbeat.parse_disk(raw, all_boots=True)
-        assert records and len(set(r["boot"] for r in records)) == 1, records[:3]
-        seqs = [r["seq"] for r in records]
-        assert min(seqs) <= last and max(seqs) > last, (min(seqs), last, max(seqs))
-        print("RBD guest cloud1 -> ws01 in %.1f s (shared storage, no copy)" % took)
+        wait_disk(ceph, lambda: rbd_content(ceph, IMAGE), on_disk, "the RBD image after the move")
+        print("RBD guest cloud1 -> ws01 in %.1f s (shared storage, no copy)" % res["figures"]["wall_time_s"])
     finally:
         remove_guest(ceph)
         admin(ceph, "rbd rm %s/%s" % (POOL, IMAGE), check=False)
+
+
+def test_guest_on_rbd_scales_away_onto_a_local_file_and_comes_back_onto_rbd(ceph):
+    """cloud1 (RBD) -> ws01 with its disk copied into a local file, live; then back to cloud1
+    into a new RBD image. The guest's own disk heartbeats show the content went along each time;
+    the old image's name is refused as a clash with nothing changed; a rerun changes nothing."""
+    local = "%s/%s-vda.raw" % (IMAGES, GUEST)
+    back = IMAGE + "-back"
+    try:
+        ceph.run("ws01", "virsh -c qemu:///system vol-delete --pool default %s-vda.raw >/dev/null 2>&1; true"
+                 % GUEST, check=False)
+        admin(ceph, "rbd rm %s/%s" % (POOL, back), check=False)
+        boot_on_rbd(ceph, IMAGE)
+        last = wait_disk(ceph, lambda: rbd_content(ceph, IMAGE), -1, "the RBD image")
+        # raw, so that the disk's content can be read beside the running QEMU (a qcow2's tables stay in QEMU)
+        res = migrate(ceph, GUEST, dest_disks=[{"target": "vda", "pool": "default", "format": "raw"}])
+        assert not res.get("failed"), res.get("msg")
+        assert res["dest_disks"][0]["where"] == local and res["dest_disks"][0]["copy"] is True, res["dest_disks"]
+        assert "non_shared_disk" in res["plan"]["flags"] and res["plan"]["params"]["migrate_disks"] == ["vda"]
+        xml = ceph.virsh("ws01", "dumpxml", "--inactive", GUEST).stdout
+        assert "<source file='%s'" % local in xml and "protocol='rbd'" not in xml, xml
+        last = wait_disk(ceph, lambda: base64.b64decode(ceph.run("ws01", "head -c 2097152 %s | base64 -w0" % local)
+                                                        .stdout), last, local)
+        # the old image still holds the disk as it was on cloud1: taking its name is a clash
+        clash = migrate(ceph, GUEST, host="ws01", dest="cloud1",
+                        dest_disks=[{"target": "vda", "pool": LIBVIRT_POOL, "volume": IMAGE}])
+        assert clash.get("failed") and 'already has a volume "%s"' % IMAGE in clash["msg"], clash.get("msg")
+        assert ceph.virsh("ws01", "domstate", GUEST).stdout.strip() == "running"
+        # back onto Ceph, into a new image, opened by cloud1 as client.cloud1
+        res = migrate(ceph, GUEST, host="ws01", dest="cloud1",
+                      dest_disks=[{"target": "vda", "pool": LIBVIRT_POOL, "volume": back}])
+        assert not res.get("failed"), res.get("msg")
+        assert res["dest_disks"][0]["where"] == "rbd:%s/%s" % (POOL, back)
+        xml = ceph.virsh("cloud1", "dumpxml", "--inactive", GUEST).stdout
+        assert "name='%s/%s'" % (POOL, back) in xml and "username='cloud1'" in xml, xml
+        wait_disk(ceph, lambda: rbd_content(ceph, back), last, "the new RBD image")
+        again = migrate(ceph, GUEST, host="ws01", dest="cloud1",
+                        dest_disks=[{"target": "vda", "pool": LIBVIRT_POOL, "volume": back}])
+        assert not again.get("failed") and not again["changed"], again.get("msg")
+        print("RBD -> local file -> RBD: %s" % res["msg"])
+    finally:
+        remove_guest(ceph)
+        ceph.run("ws01", "virsh -c qemu:///system vol-delete --pool default %s-vda.raw >/dev/null 2>&1; true"
+                 % GUEST, check=False)
+        for image in (IMAGE, back):
+            admin(ceph, "rbd rm %s/%s" % (POOL, image), check=False)
 
 
 def test_key_is_private(ceph):

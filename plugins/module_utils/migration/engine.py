@@ -215,6 +215,7 @@ class Migration(object):
                               'adjust': [r['check'] for r in verdict.failures]}
         if check_mode:
             result['msg'] = 'would %s-migrate VM "%s" to %s' % (mode, name, opts['dest'])
+            result['warnings'] = self.warnings + [r['message'] for r in verdict.warnings]
             return result
         mover = cold if mode == 'cold' else live
         with self.context() as ctx:

@@ -19,6 +19,7 @@ import time
 
 from ansible_collections.skillvl.offline_first.plugins.module_utils.libvirt import session
 from ansible_collections.skillvl.offline_first.plugins.module_utils.libvirt.stats import measure_dirty_rate
+from ansible_collections.skillvl.offline_first.plugins.module_utils.migration import dest_disks
 from ansible_collections.skillvl.offline_first.plugins.module_utils.migration import plan as planmod
 from ansible_collections.skillvl.offline_first.plugins.module_utils.migration import recovery
 from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.context import Interrupted
@@ -34,10 +35,63 @@ ABORT_WAIT = 30                 # s for libvirt to end an aborted job when the w
 
 def move(ctx, src_dom, pre):
     """Move the running VM live; returns the result's fields ('msg', 'figures', ...) or raises
-    MigrationError saying where the VM is. With strategy auto, hosts without post-copy support
-    get the move again without it (pre-copy and auto-converge), with a warning."""
+    MigrationError saying where the VM is. Disks placed by dest_disks get their volumes on the
+    destination first; those are removed again when the VM did not arrive there."""
+    made = _make_volumes(ctx, pre)
+    try:
+        result = _move(ctx, src_dom, pre)
+    except BaseException as exc:
+        _drop_volumes(ctx, made, exc)
+        raise
+    if pre.disk_moves:
+        result['dest_disks'] = dest_disks.report(pre.disk_moves)
+        kept = [m['target'] for m in pre.disk_moves if m['copy']]
+        if kept:
+            result['msg'] += '; disk(s) %s copied into the destination\'s pools, the source\'s copies kept' % (
+                ', '.join(kept))
+    return result
+
+
+def _make_volumes(ctx, pre):
+    try:
+        return dest_disks.create_volumes(ctx.dst, pre.disk_moves)
+    except session.LibvirtError as exc:
+        raise MigrationError('%s; nothing was moved' % exc, state=ctx.where())
+
+
+def _drop_volumes(ctx, made, exc):
+    """The move failed: the volumes made for it go, unless the VM (or half of it, in post-copy) is there."""
+    if not made:
+        return
+    if ctx.where().get('dest') != 'absent':
+        note = 'the volumes made on the destination for the move are kept (the VM is there): %s' % (
+            ', '.join(m['where'] for m, _vol in made))
+    else:
+        left = dest_disks.remove_volumes(made)
+        note = ('the volumes made on the destination for the move were removed' if not left
+                else 'these volumes made on the destination could not be removed: %s' % '; '.join(left))
+    if isinstance(exc, MigrationError):
+        exc.message += '; ' + note
+
+
+def _params(opts, pre, src_dom):
+    """(flags, params, names): the plan's, with the destination's disk definitions when disks move."""
+    flags, params, names = planmod.build(opts, pre.copy_disks)
+    if pre.disk_moves:
+        params.update(dest_disks.migrate_params(src_dom, pre.disk_moves))
+    return flags, params, names
+
+
+def shown(params):
+    """The parameters as a result shows them: the definitions (the whole VM XML) left out."""
+    return dict((k, v) for k, v in params.items() if k not in ('destination_xml', 'persistent_xml'))
+
+
+def _move(ctx, src_dom, pre):
+    """With strategy auto, hosts without post-copy support get the move again without it
+    (pre-copy and auto-converge), with a warning."""
     opts = ctx.opts
-    flags, params, _names = planmod.build(opts, pre.copy_disks)
+    flags, params, _names = _params(opts, pre, src_dom)
     try:
         return _run_job(ctx, src_dom, flags, params)
     except MigrationError as exc:
@@ -52,9 +106,10 @@ def move(ctx, src_dom, pre):
     ctx.warnings.append('post-copy is unavailable on these hosts (%s): migrating with pre-copy and '
                         'auto-converge only; set sysctl vm.unprivileged_userfaultfd=1 to enable it' % detail)
     opts['postcopy_unavailable'] = True
-    flags, params, names = planmod.build(opts, pre.copy_disks)
-    result = _run_job(ctx, session.lookup_domain(ctx.src, ctx.name), flags, params)
-    result['plan'] = {'flags': names, 'params': params, 'strategy': opts['strategy']}
+    src_dom = session.lookup_domain(ctx.src, ctx.name)
+    flags, params, names = _params(opts, pre, src_dom)
+    result = _run_job(ctx, src_dom, flags, params)
+    result['plan'] = {'flags': names, 'params': shown(params), 'strategy': opts['strategy']}
     return result
 
 

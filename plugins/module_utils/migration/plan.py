@@ -17,6 +17,7 @@ import shlex
 
 from ansible_collections.skillvl.offline_first.plugins.module_utils.backend import BackendError
 from ansible_collections.skillvl.offline_first.plugins.module_utils.libvirt.session import TRANSPORTS, uri_transport
+from ansible_collections.skillvl.offline_first.plugins.module_utils.migration import dest_disks
 
 STRATEGIES = ('auto', 'precopy', 'auto_converge', 'postcopy')
 STORAGE_MODES = ('shared', 'copy', 'copy_incremental')
@@ -76,6 +77,7 @@ def argument_spec():
         auto_converge_initial=dict(type='int'),
         auto_converge_increment=dict(type='int'),
         storage=dict(type='str', default='shared', choices=list(STORAGE_MODES)),
+        dest_disks=dict(type='list', elements='dict', default=[], options=dest_disks.SPEC),
         persistent=dict(type='bool', default=True),
         undefine_source=dict(type='bool', default=True),
         timeout=dict(type='int', default=1800),
@@ -221,6 +223,13 @@ def normalize(options):
         problems.append('tunnelled migration supports neither multifd nor post-copy')
     if opts['mode'] == 'cold' and opts['cold_fallback']:
         problems.append('cold_fallback applies to live moves; mode is already cold')
+    problems.extend(dest_disks.validate(opts['dest_disks']))
+    if opts['dest_disks'] and opts['mode'] == 'cold':
+        problems.append('dest_disks works with live moves only (libvirt copies the disks while the VM runs)')
+    if opts['dest_disks'] and opts['cold_fallback']:
+        problems.append('dest_disks cannot be combined with cold_fallback (a cold move does not place disks)')
+    if opts['dest_disks'] and opts['storage'] == 'copy_incremental':
+        problems.append('dest_disks copies whole disks: use storage shared or copy with it, not copy_incremental')
     if opts['migrate_uri'] is not None and '://' not in str(opts['migrate_uri']):
         problems.append('migrate_uri must look like tcp://ADDRESS[:PORT], not "%s"' % opts['migrate_uri'])
     if problems:

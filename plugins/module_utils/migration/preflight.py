@@ -17,6 +17,7 @@ import os
 import xml.etree.ElementTree as ET
 
 from ansible_collections.skillvl.offline_first.plugins.module_utils.libvirt import domxml
+from ansible_collections.skillvl.offline_first.plugins.module_utils.migration import dest_disks
 from ansible_collections.skillvl.offline_first.plugins.module_utils.libvirt.session import (
     error_text, require_libvirt)
 
@@ -163,12 +164,13 @@ class Preflight(object):
     """The pre-flight's answer: the verdict, the facts it reports, and what a mover needs
     besides (the parsed VM, its classified disks, the destination's capabilities)."""
 
-    def __init__(self, verdict, facts, vm, disks, dst_caps):
+    def __init__(self, verdict, facts, vm, disks, dst_caps, disk_moves=None):
         self.verdict = verdict
         self.facts = facts
         self.vm = vm
         self.disks = disks
         self.dst_caps = dst_caps
+        self.disk_moves = disk_moves or []    # dest_disks.plan(): disks the destination defines its own way
 
     @property
     def copy_disks(self):
@@ -214,7 +216,8 @@ def check(src_conn, dst_conn, dom, opts, fs_type_of=mount_fs_type, dst_dom=None)
     flags = lv.VIR_DOMAIN_XML_SECURE
     if dom.isActive():
         flags |= lv.VIR_DOMAIN_XML_MIGRATABLE
-    vm = domxml.parse_domain(dom.XMLDesc(flags))
+    vm_xml = dom.XMLDesc(flags)
+    vm = domxml.parse_domain(vm_xml)
     facts['vm'] = {'name': vm['name'], 'uuid': vm['uuid'], 'machine': vm['machine'], 'arch': vm['arch'],
                    'virt_type': vm['virt_type'], 'cpu_mode': vm['cpu_mode'], 'cpu_model': vm['cpu_model'],
                    'memory_mib': vm['memory_kib'] // 1024, 'vcpus': vm['vcpus'], 'emulator': vm['emulator']}
@@ -258,12 +261,21 @@ def check(src_conn, dst_conn, dom, opts, fs_type_of=mount_fs_type, dst_dom=None)
     # -- storage ---------------------------------------------------------------------------
     storage = opts.get('storage', 'shared')
     disks = classify_disks(vm, storage, fs_type_of)
+    moves = dest_disks.plan(verdict, dom, dst_conn, vm_xml, opts.get('dest_disks') or [], vm['name'])
+    placed = dict((m['target'], m) for m in moves)
+    for disk in disks:
+        if disk['target'] in placed:
+            disk['copy'] = placed[disk['target']]['copy']
+    # disks named in dest_disks were checked by dest_disks.plan (an unusable entry already failed)
+    named = set(spec['target'] for spec in opts.get('dest_disks') or [])
     facts['disks'] = [{'target': d['target'], 'path': d['path'] or d['name'], 'type': d['type'],
                        'shared': d['shared'], 'copy': d['copy'], 'fs_type': d['fs_type'],
                        'readonly': bool(d['readonly'])} for d in disks]
     dst_pools = None
     for disk in disks:
         label = '%s (%s)' % (disk['target'], disk['path'] or disk['name'] or 'empty')
+        if disk['target'] in named:
+            continue
         if disk['shared'] is True:
             verdict.add('disk', 'ok', 'disk %s is on shared storage' % label, target=disk['target'])
             continue
@@ -338,7 +350,8 @@ def check(src_conn, dst_conn, dom, opts, fs_type_of=mount_fs_type, dst_dom=None)
                 verdict.add('network', 'ok', '%s %s present on the destination' % (kind, name))
             else:
                 verdict.add('network', 'fail', 'the destination has no %s %s' % (kind, name))
-    return Preflight(verdict, facts, vm, disks, dst_caps)
+    facts['dest_disks'] = dest_disks.report(moves)
+    return Preflight(verdict, facts, vm, disks, dst_caps, moves)
 
 
 def _check_cpu(lv, verdict, dst_conn, vm, src_caps, dst_caps):

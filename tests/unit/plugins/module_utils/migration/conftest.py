@@ -78,6 +78,10 @@ class FakeHost(object):
         self.free = free
         self.domains = {}
         self.pools = {}        # target dir -> name
+        self.rbd_pools = {}    # name -> {'ceph_pool', 'user', 'secret'}: libvirt rbd pools
+        self.pool_free = {}    # pool name -> bytes available (default 100 GiB)
+        self.pool_volumes = {}   # pool name -> {volume name: volume XML}
+        self.inactive_pools = set()
         self.volumes = {}      # path -> bytes
         self.netdevs = set(['lo', 'eth0'])
         self.networks = {}
@@ -132,6 +136,10 @@ class FakeDomain(object):
 
     def maxMemory(self):
         return 262144
+
+    def blockInfo(self, target, flags=0):
+        """(capacity, allocation, physical) in bytes: 1 GiB virtual, 256 MiB written."""
+        return getattr(self, 'block', {}).get(target, [1 << 30, 256 << 20, 256 << 20])
 
     # libvirt <metadata> elements by namespace URI, live and config apart (flags 1 and 2)
     def metadata(self, kind, uri, flags=0):
@@ -221,7 +229,7 @@ class FakeDomain(object):
         stats = dict(last, type=3, downtime=42, time_elapsed=1500, data_processed=100 << 20,
                      memory_postcopy_requests=7 if self.postcopy_started else 0)
         del self.host.domains[self._name]
-        moved = FakeDomain(dest, self.xml, self._name, self.uuid)
+        moved = FakeDomain(dest, params.get('destination_xml') or self.xml, self._name, self.uuid)
         moved.completed_stats = None if self.postcopy_started else stats
         dest.domains[self._name] = moved
         self.active = False
@@ -238,10 +246,42 @@ class FakeStoragePool(object):
         return self._name
 
     def isActive(self):
-        return True
+        return self._name not in self.host.inactive_pools
 
     def XMLDesc(self, flags=0):
+        rbd = self.host.rbd_pools.get(self._name)
+        if rbd:
+            return ("<pool type='rbd'><name>%s</name><source><host name='198.51.100.11' port='6789'/>"
+                    "<name>%s</name><auth type='ceph' username='%s'><secret uuid='%s'/></auth></source></pool>"
+                    % (self._name, rbd['ceph_pool'], rbd['user'], rbd['secret']))
         return "<pool type='dir'><name>%s</name><target><path>%s</path></target></pool>" % (self._name, self.path)
+
+    def refresh(self, flags=0):
+        return 0
+
+    def info(self):
+        return [2, 200 << 30, 100 << 30, self.host.pool_free.get(self._name, 100 << 30)]
+
+    def storageVolLookupByName(self, volume):
+        if volume not in self.host.pool_volumes.get(self._name, {}):
+            raise libvirtError('Storage volume not found: no storage vol with matching name')
+        return FakeVolume(self.host, self._name, volume)
+
+    def createXML(self, xml, flags=0):
+        import xml.etree.ElementTree as ET
+        name = ET.fromstring(xml).findtext('name')
+        if getattr(self.host, 'create_fails', None):
+            raise libvirtError(self.host.create_fails)
+        self.host.pool_volumes.setdefault(self._name, {})[name] = xml
+        return FakeVolume(self.host, self._name, name)
+
+
+class FakeVolume(object):
+    def __init__(self, host, pool, name):
+        self.host, self.pool, self.name = host, pool, name
+
+    def delete(self, flags=0):
+        self.host.pool_volumes[self.pool].pop(self.name)
 
 
 class FakeConn(object):
@@ -278,7 +318,14 @@ class FakeConn(object):
         return self.host.cpu_compat
 
     def listAllStoragePools(self, flags=0):
-        return [FakeStoragePool(self.host, name, path) for path, name in self.host.pools.items()]
+        return ([FakeStoragePool(self.host, name, path) for path, name in self.host.pools.items()]
+                + [FakeStoragePool(self.host, name, None) for name in self.host.rbd_pools])
+
+    def storagePoolLookupByName(self, name):
+        for pool in self.listAllStoragePools():
+            if pool.name() == name:
+                return pool
+        raise libvirtError('Storage pool not found: no storage pool with matching name \'%s\'' % name)
 
     def storageVolLookupByPath(self, path):
         if path not in self.host.volumes:
