@@ -5,12 +5,15 @@
      - a local raw file on cloud1 (baseline, same run),
      - a raw file on storage1's NFS export through QEMU's libnfs (nfs://),
      - a raw LUN on storage1's tgt target through QEMU's libiscsi (iscsi://, CHAP),
+     - a raw RBD image on the lab's Ceph pool through QEMU's librbd, as client.cloud1,
    sequential 1 MiB (queue depth 4) and strided 4 KiB (a prime stride over the image, which
    visits offsets in a scattered order: qemu-img bench has no random mode; depth 1), reads and
    writes. Ratios are against the local file.
 2. Live migration cloud1 -> ws01 of the lab guest whose disk is on NFS (shared storage: only
    memory moves) against the same guest with a local disk copied along
-   (--copy-storage-all, destination disk precreated).
+   (--copy-storage-all, destination disk precreated); and, with vm_migrate, the guest on an RBD
+   image (shared: each host opens it as its own Ceph user) against the same guest whose RBD disk
+   is copied into a local file on ws01 (dest_disks).
 
 Results: a table on stdout and bench/results/storage-<UTC time>.json.
 The lab must be up (lab.yml, site.yml); playbooks/storage.yml is applied first unless --no-apply.
@@ -40,6 +43,14 @@ DISK_IQN = "iqn.2026-11.org.skillvl:hypervisors"
 CHAP_USER, CHAP_PASSWORD = "skillvl-bench", "lab-only-bench-secret-1"
 GUEST_BOOT = "/var/lib/libvirt/boot/skillvl-lab-guest"
 LOCAL_DIR = "/var/lib/libvirt/images"
+KINDS = ("local", "nfs", "iscsi", "rbd")
+POOL, BENCH_RBD = "vms", "bench-rbd"
+RBD_FILE = "rbd:%s/%s:id=%s" % (POOL, BENCH_RBD, HV)     # QEMU's rbd: syntax, the keyring of client.cloud1
+
+
+def rbd(lab, args, check=True):
+    """The rbd tool as client.admin on the lab's Ceph host (cloud1), bounded."""
+    return lab.run(HV, "timeout 120 rbd %s" % args, check=check, timeout=130)
 
 
 def log(msg):
@@ -53,7 +64,8 @@ def bench_once(lab, target, write, seq, size_mib, quick):
     else:
         # 4 KiB requests, stride of 7919 blocks (prime) wrapping over the image
         bufsize, count, depth, step = 4096, (1000 if quick else 12000), 1, 4096 * 7919
-    argv = ["runuser", "-u", "libvirt-qemu", "--", "qemu-img", "bench", "-t", "none", "-c", str(count), "-d", str(depth), "-s", str(bufsize)]
+    user, target = target
+    argv = ["runuser", "-u", user, "--", "qemu-img", "bench", "-t", "none", "-c", str(count), "-d", str(depth), "-s", str(bufsize)]
     if step:
         argv += ["-S", str(step)]
     if write:
@@ -85,17 +97,23 @@ def io_benchmarks(lab, quick):
         "portals": ["198.51.100.31:3260"]})
     assert not result.get("failed"), result
     lab.run(SERVER, "dd if=/dev/zero of=%s bs=1M count=%d conv=notrunc status=none" % (BENCH_LUN, size_mib))
+    # written through, like the others, so that reads do not meet holes; librbd reads the host's own
+    # keyring (0600 root), hence root
+    rbd(lab, "rm %s/%s" % (POOL, BENCH_RBD), check=False)
+    rbd(lab, "create --size %dM %s/%s" % (size_mib, POOL, BENCH_RBD))
+    lab.run(HV, "qemu-io -f raw -c 'write -P 0 0 %dM' %s >/dev/null" % (size_mib, RBD_FILE), timeout=600)
     iscsi_opts = ("driver=iscsi,transport=tcp,portal=%s:3260,target=%s,lun=1,user=%s,password=%s,"
                   "initiator-name=%s" % (SERVER, BENCH_IQN, CHAP_USER, CHAP_PASSWORD, DISK_IQN))
     # qemu-img runs as libvirt-qemu, like QEMU under libvirt (as root, libnfs would present
     # uid 0, which root_squash maps to nobody).
     targets = {
-        "local": ["-f", "raw", "%s/bench-local.raw" % LOCAL_DIR],
-        "nfs": ["-f", "raw", "nfs://%s%s/bench-nfs.raw" % (SERVER, EXPORT)],
-        "iscsi": ["--image-opts", iscsi_opts],
+        "local": ("libvirt-qemu", ["-f", "raw", "%s/bench-local.raw" % LOCAL_DIR]),
+        "nfs": ("libvirt-qemu", ["-f", "raw", "nfs://%s%s/bench-nfs.raw" % (SERVER, EXPORT)]),
+        "iscsi": ("libvirt-qemu", ["--image-opts", iscsi_opts]),
+        "rbd": ("root", ["-f", "raw", RBD_FILE]),
     }
     try:
-        for kind in ("local", "nfs", "iscsi"):
+        for kind in KINDS:
             for label, write, seq in (("seq_read", False, True), ("seq_write", True, True),
                                       ("rand4k_read", False, False), ("rand4k_write", True, False)):
                 res = bench_once(lab, targets[kind], write, seq, size_mib, quick)
@@ -108,8 +126,9 @@ def io_benchmarks(lab, quick):
                    {"iqn": BENCH_IQN, "backend": "tgt", "state": "absent", "force": True})
         lab.run(SERVER, "rm -f %s" % BENCH_LUN, check=False)
         lab.run(SERVER, "tgtadm --lld iscsi --mode account --op delete --user %s" % CHAP_USER, check=False)
+        rbd(lab, "rm %s/%s" % (POOL, BENCH_RBD), check=False)
     ratios = {}
-    for kind in ("nfs", "iscsi"):
+    for kind in KINDS[1:]:
         for label, res in results[kind].items():
             ratios["%s/%s" % (kind, label)] = round(res["mib_s"] / results["local"][label]["mib_s"], 3)
     return results, ratios
@@ -200,6 +219,54 @@ def migration_benchmarks(lab, quick):
         lab.run(DEST, "rm -f %s" % path, check=False)
     out["disk_mib"] = disk_mib
     out["ratio_copy_over_shared"] = round(out["copy_storage"]["wall_seconds"] / out["shared_nfs"]["wall_seconds"], 2)
+    out.update(rbd_migrations(lab, disk_mib))
+    out["ratio_rbd_copy_over_shared"] = round(out["rbd_to_local"]["wall_seconds"] / out["shared_rbd"]["wall_seconds"], 2)
+    return out
+
+
+def rbd_disk(lab, host, image):
+    """An RBD disk as the host's ceph_client publishes it (its user, its secret)."""
+    secrets = lab.virsh(host, "secret-list").stdout
+    uuid = re.search(r"^\s*([0-9a-f-]{36})\s+ceph client\.%s secret" % host, secrets, re.M).group(1)
+    return ("<disk type='network' device='disk'><driver name='qemu' type='raw' cache='none'/>"
+            "<auth username='%s'><secret type='ceph' uuid='%s'/></auth>"
+            "<source protocol='rbd' name='%s/%s'><host name='198.51.100.11' port='6789'/></source>"
+            "<target dev='vda' bus='virtio'/></disk>" % (host, uuid, POOL, image))
+
+
+def rbd_migrations(lab, disk_mib):
+    """vm_migrate cloud1 -> ws01 of a guest on an RBD image: shared, then copied into a local file."""
+    out = {}
+    image = "bench-mig-rbd"
+    local = "bench-rbd-copy-vda.raw"
+    for name, dest_disks, key in (("bench-rbd-shared", [], "shared_rbd"),
+                                  ("bench-rbd-copy", [{"target": "vda", "pool": "default", "volume": local,
+                                                       "format": "raw"}], "rbd_to_local")):
+        rbd(lab, "rm %s/%s" % (POOL, image), check=False)
+        rbd(lab, "create --size %dM %s/%s" % (disk_mib, POOL, image))
+        lab.run(HV, "qemu-io -f raw -c 'write -P 90 0 %dM' rbd:%s/%s:id=%s >/dev/null" % (disk_mib, POOL, image, HV),
+                timeout=900)
+        lab.run(DEST, "virsh -c qemu:///system vol-delete --pool default %s >/dev/null 2>&1; true" % local)
+        remove_domain(lab, name)
+        lab.run(HV, "cat > /tmp/%s.xml" % name,
+                input=DOMAIN.format(name=name, mem=128, boot=GUEST_BOOT, disk=rbd_disk(lab, HV, image)))
+        lab.virsh(HV, "define", "/tmp/%s.xml" % name)
+        lab.virsh(HV, "start", name)
+        try:
+            wait_hb(lab, HV, name)
+            res = lab.module(HV, "skillvl.offline_first.vm_migrate",
+                             {"name": name, "dest": DEST, "transport": lab.migration_transport,
+                              "dest_disks": dest_disks, "timeout": 900})
+            assert not res.get("failed"), res.get("msg")
+            wait_hb(lab, DEST, name, count=1)
+            figs = res["figures"]
+            out[key] = dict(wall_seconds=figs["wall_time_s"], data_mib=round((figs["data_bytes"] or 0) / 2 ** 20, 1),
+                            disk_mib=round((figs["disk_bytes"] or 0) / 2 ** 20, 1), downtime_ms=figs["downtime_ms"])
+            log("vm_migrate, %-28s %.2f s" % (key + ":", figs["wall_time_s"]))
+        finally:
+            remove_domain(lab, name)
+            lab.run(DEST, "virsh -c qemu:///system vol-delete --pool default %s >/dev/null 2>&1; true" % local)
+            rbd(lab, "rm %s/%s" % (POOL, image), check=False)
     return out
 
 
@@ -228,16 +295,20 @@ def main():
     with open(path, "w", encoding="utf-8") as handle:
         json.dump(report, handle, indent=2, sort_keys=True)
     if "io" in report:
-        print("\n| test | local MiB/s | NFS MiB/s (ratio) | iSCSI MiB/s (ratio) |")
-        print("|---|---|---|---|")
+        print("\n| test | local MiB/s | NFS MiB/s (ratio) | iSCSI MiB/s (ratio) | RBD MiB/s (ratio) |")
+        print("|---|---|---|---|---|")
         for label in ("seq_read", "seq_write", "rand4k_read", "rand4k_write"):
-            loc, nfs, isc = (report["io"][k][label]["mib_s"] for k in ("local", "nfs", "iscsi"))
-            print("| %s | %.1f | %.1f (%.2f) | %.1f (%.2f) |" % (label, loc, nfs, nfs / loc, isc, isc / loc))
+            loc, nfs, isc, rbd_ = (report["io"][k][label]["mib_s"] for k in KINDS)
+            print("| %s | %.1f | %.1f (%.2f) | %.1f (%.2f) | %.1f (%.2f) |"
+                  % (label, loc, nfs, nfs / loc, isc, isc / loc, rbd_, rbd_ / loc))
     if "migration" in report:
         mig = report["migration"]
         print("\nlive migration: shared NFS disk %.2f s, copy of a %d MiB local disk %.2f s (x%.2f)"
               % (mig["shared_nfs"]["wall_seconds"], mig["disk_mib"], mig["copy_storage"]["wall_seconds"],
                  mig["ratio_copy_over_shared"]))
+        print("vm_migrate: shared RBD disk %.2f s, RBD disk copied into a local file %.2f s (x%.2f)"
+              % (mig["shared_rbd"]["wall_seconds"], mig["rbd_to_local"]["wall_seconds"],
+                 mig["ratio_rbd_copy_over_shared"]))
     print("\nresults: %s (%.0f s)" % (os.path.relpath(path, TOP), report["bench_seconds"]))
 
 

@@ -208,6 +208,11 @@ def test_guest_on_rbd_boots_and_live_migrates_with_shared_storage(ceph):
         # QEMU holds the RBD image (a watcher on its header), opened as client.cloud1.
         status = admin(ceph, "rbd status %s/%s" % (POOL, IMAGE)).stdout
         assert "watcher=" in status, status
+        # ws02 has no Ceph key: refused before the move, the guest untouched on cloud1
+        refused = migrate(ceph, GUEST, dest=NO_KEY)
+        assert refused.get("failed") and "has no running rbd pool on Ceph pool \"%s\"" % POOL in refused["msg"], \
+            refused.get("msg")
+        assert ceph.virsh("cloud1", "domstate", GUEST).stdout.strip() == "running"
         res = migrate(ceph, GUEST)
         assert not res.get("failed"), res.get("msg")
         assert res["dest_disks"] == [{"target": "vda", "pool": LIBVIRT_POOL, "volume": IMAGE, "copy": False,

@@ -270,7 +270,23 @@ def _rbd_user(verdict, dst_conn, target, elem):
         return {'target': target, 'pool': name, 'volume': image, 'where': 'rbd:%s' % source.get('name'),
                 'copy': False, 'element': disk_element(elem, view, image, 'raw'), 'capacity': None,
                 'allocation': None, 'format': 'raw'}
+    secret = auth.find('secret') if auth is not None else None
+    if secret is None or _has_secret(dst_conn, secret.get('uuid')):
+        return None     # no cephx, or the destination holds the same secret: it opens the disk as it is
+    verdict.add('dest_disk', 'fail', 'disk %s is on Ceph (%s) and the destination has no running rbd pool on Ceph '
+                'pool "%s", nor the disk\'s secret %s: make it a Ceph client (role ceph_client), or copy the disk '
+                'into one of its pools with dest_disks' % (target, source.get('name'), ceph_pool, secret.get('uuid')),
+                target=target)
     return None
+
+
+def _has_secret(conn, uuid):
+    lv = session.require_libvirt()
+    try:
+        conn.secretLookupByUUIDString(uuid)
+        return True
+    except lv.libvirtError:
+        return False
 
 
 def rewrite(xml, moves):

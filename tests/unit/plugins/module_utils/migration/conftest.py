@@ -321,6 +321,11 @@ class FakeConn(object):
         return ([FakeStoragePool(self.host, name, path) for path, name in self.host.pools.items()]
                 + [FakeStoragePool(self.host, name, None) for name in self.host.rbd_pools])
 
+    def secretLookupByUUIDString(self, uuid):
+        if uuid not in getattr(self.host, 'secrets', ()):
+            raise libvirtError('Secret not found: no secret with matching uuid \'%s\'' % uuid)
+        return uuid
+
     def storagePoolLookupByName(self, name):
         for pool in self.listAllStoragePools():
             if pool.name() == name:

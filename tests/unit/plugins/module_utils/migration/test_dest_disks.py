@@ -102,6 +102,24 @@ def test_the_same_user_on_both_hosts_needs_no_new_definition(hosts, h):
     assert 'destination_xml' not in dom.migrate_calls[0][1] and 'dest_disks' not in res
 
 
+def test_a_destination_that_cannot_open_the_ceph_pool_is_refused_before_the_move(world, h):
+    """ws02 has no Ceph key: moving an RBD disk there without dest_disks would fail in libvirt
+    after the start; the pre-flight names the way out instead."""
+    dom = h.add_vm(world.src, disks=RBD_DISK)
+    with pytest.raises(MigrationError) as err:
+        mig().run()
+    assert ('disk vda is on Ceph (vms/vm1-disk) and the destination has no running rbd pool on Ceph pool "vms", '
+            'nor the disk\'s secret %s' % SECRET_SRC) in str(err.value)
+    assert 'dest_disks' in str(err.value) and dom.migrate_calls == []
+
+
+def test_the_same_secret_on_the_destination_is_enough(world, h):
+    world.dst.secrets = {SECRET_SRC}
+    dom = h.add_vm(world.src, disks=RBD_DISK)
+    dom.script = [h.sample(1, 0, done=True)]
+    assert not mig().run().get('failed') and 'destination_xml' not in dom.migrate_calls[0][1]
+
+
 @pytest.mark.parametrize('setup, spec, message', [
     (None, {'target': 'vda', 'pool': 'nope'}, 'the destination has no storage pool "nope" (it has default, skillvl-rbd)'),
     (None, {'target': 'vdb', 'pool': 'default'}, 'dest_disks names disk vdb, but the VM has vda'),
