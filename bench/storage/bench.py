@@ -33,6 +33,7 @@ sys.path.insert(0, os.path.join(TOP, "lab"))
 
 from conftest import Lab  # noqa: E402  pylint: disable=wrong-import-position
 from test_storage import run_module  # noqa: E402  pylint: disable=wrong-import-position
+from test_ceph_rbd import POOL, admin, rbd_disk  # noqa: E402  pylint: disable=wrong-import-position
 
 SERVER = "storage1"
 HV, DEST = "cloud1", "ws01"
@@ -44,13 +45,13 @@ CHAP_USER, CHAP_PASSWORD = "skillvl-bench", "lab-only-bench-secret-1"
 GUEST_BOOT = "/var/lib/libvirt/boot/skillvl-lab-guest"
 LOCAL_DIR = "/var/lib/libvirt/images"
 KINDS = ("local", "nfs", "iscsi", "rbd")
-POOL, BENCH_RBD = "vms", "bench-rbd"
+BENCH_RBD = "bench-rbd"
 RBD_FILE = "rbd:%s/%s:id=%s" % (POOL, BENCH_RBD, HV)     # QEMU's rbd: syntax, the keyring of client.cloud1
 
 
 def rbd(lab, args, check=True):
-    """The rbd tool as client.admin on the lab's Ceph host (cloud1), bounded."""
-    return lab.run(HV, "timeout 120 rbd %s" % args, check=check, timeout=130)
+    """The rbd tool as client.admin on the lab's Ceph host, bounded."""
+    return admin(lab, "rbd %s" % args, check=check)
 
 
 def log(msg):
@@ -222,16 +223,6 @@ def migration_benchmarks(lab, quick):
     out.update(rbd_migrations(lab, disk_mib))
     out["ratio_rbd_copy_over_shared"] = round(out["rbd_to_local"]["wall_seconds"] / out["shared_rbd"]["wall_seconds"], 2)
     return out
-
-
-def rbd_disk(lab, host, image):
-    """An RBD disk as the host's ceph_client publishes it (its user, its secret)."""
-    secrets = lab.virsh(host, "secret-list").stdout
-    uuid = re.search(r"^\s*([0-9a-f-]{36})\s+ceph client\.%s secret" % host, secrets, re.M).group(1)
-    return ("<disk type='network' device='disk'><driver name='qemu' type='raw' cache='none'/>"
-            "<auth username='%s'><secret type='ceph' uuid='%s'/></auth>"
-            "<source protocol='rbd' name='%s/%s'><host name='198.51.100.11' port='6789'/></source>"
-            "<target dev='vda' bus='virtio'/></disk>" % (host, uuid, POOL, image))
 
 
 def rbd_migrations(lab, disk_mib):

@@ -224,11 +224,11 @@ def _plan_one(verdict, src_dom, dst_conn, elements, spec, vm_name):
                     % (target, session.error_text(exc)), target=target)
         return None
     available = view['available'] or 0
-    needed = allocation if view['type'] != 'rbd' else 0   # an RBD image is thin; the cluster's own limits hold
-    if view['type'] != 'rbd' and available < needed:
+    # a file pool must hold what the disk has written; an RBD image is thin, the cluster's own quotas hold
+    if view['type'] != 'rbd' and available < allocation:
         verdict.add('dest_disk', 'fail', 'disk %s: pool "%s" on the destination has %d MiB free, the disk has %d '
-                    'MiB allocated (%d MiB virtual)' % (target, pool, available // MIB, needed // MIB, capacity // MIB),
-                    target=target)
+                    'MiB allocated (%d MiB virtual)' % (target, pool, available // MIB, allocation // MIB,
+                                                        capacity // MIB), target=target)
         return None
     if view['type'] != 'rbd' and available < capacity:
         verdict.add('dest_disk', 'warn', 'disk %s: pool "%s" on the destination has %d MiB free, less than the '

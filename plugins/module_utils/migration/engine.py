@@ -213,15 +213,16 @@ class Migration(object):
         else:
             result['plan'] = {'cold': True, 'fallback': opts['mode'] == 'live',
                               'adjust': [r['check'] for r in verdict.failures]}
+        self.warnings.extend(r['message'] for r in verdict.warnings)
         if check_mode:
             result['msg'] = 'would %s-migrate VM "%s" to %s' % (mode, name, opts['dest'])
-            result['warnings'] = self.warnings + [r['message'] for r in verdict.warnings]
+            result['warnings'] = list(self.warnings)
             return result
         mover = cold if mode == 'cold' else live
         with self.context() as ctx:
             result.update(mover.move(ctx, src_dom, pre))
         result['state'] = self.where()
-        result['warnings'] = self.warnings + [r['message'] for r in verdict.warnings]
+        result['warnings'] = list(self.warnings)
         return result
 
     def _refuse_if_moving(self, src_dom, dst_dom, src_state, dst_state):
