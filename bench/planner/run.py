@@ -13,7 +13,7 @@ and compare. Reported per load: predicted, hand-estimated and measured total tim
 estimate's ratio to the measurement, and the model's ratio once the lab's fixed cost of any
 move (destination QEMU start under TCG, measured on the idle guest) is added to it.
 
-    .venv/bin/python bench/planner/run.py [--lab planbench] [--caps 30,60] [--rate 50] [--base 256]
+    .venv/bin/python bench/planner/run.py [--lab planbench] [--caps 20,30,60] [--rate 50] [--base 256]
         [--guest-mib 384] [--loads 0,25,50,80] [--doc docs/planner.md] [--no-build] [--destroy]
 
 Writes bench/results/planner-<time>.csv and the table between <!-- bench:planner:start --> and
@@ -84,7 +84,7 @@ def table(rows, args, overhead):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     add_load_arguments(ap, "planbench", "planner.md", "0,25,50,80", 300, "vm_migrate timeout per move, s")
-    ap.add_argument("--caps", default="30,60", help="bandwidth caps, MiB/s, comma-separated (the matrix's columns)")
+    ap.add_argument("--caps", default="20,30,60", help="bandwidth caps, MiB/s, comma-separated (the matrix's columns)")
     args = ap.parse_args()
 
     rows = []

@@ -80,6 +80,7 @@ def test_a_failed_move_fails_the_play_and_the_vm_stays(lab, guests):
     (record,) = read_records(records)
     assert record["vm"] == name and record["source"] == "cloud1" and record["target"] == "ws01", record
     assert record["moved"] is False and "storage=copy" in record["msg"] and record["prediction"] is None, record
+    assert record["outcome"]["text"] == "no prediction; not measured: the move did not finish", record
     os.remove(records)
     assert where(guests, name) == {"cloud1": "running", "ws01": "absent", "ws02": "absent"}
     guests.assert_alive("cloud1", name, before, "refused move")
@@ -146,6 +147,12 @@ def test_one_source_there_and_back_despite_a_stale_definition(lab, guests):
         assert record["prediction"]["converges"] and record["prediction"]["total_s"] > 0, record
         assert record["vm_inputs"]["memory_mib"] == 256 and record["vm_inputs"]["sources"]["dirty_rate"].startswith(
             "measured"), record
+        # the prediction beside the measurement, in the record and in the play's report
+        result = record["outcome"]
+        assert result["predicted_s"] == record["prediction"]["total_s"], record
+        assert result["measured_s"] == round(record["figures"]["total_time_ms"] / 1000.0, 2), record
+        assert abs(result["error_pct"] - (result["predicted_s"] / result["measured_s"] - 1) * 100) < 0.5, result
+        assert result["text"] in proc.stdout, (result, proc.stdout[-6000:])
     os.remove(records)
     assert "VM %s moved from cloud1 to ws01" % name in proc.stdout
     assert "VM %s moved from ws01 to cloud1" % name in proc.stdout

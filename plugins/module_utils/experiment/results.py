@@ -19,6 +19,7 @@ import json
 import os
 
 from ansible_collections.skillvl.offline_first.plugins.module_utils.experiment.matrix import ExperimentError
+from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.history import outcome
 
 COLUMNS = (
     # inputs
@@ -79,7 +80,7 @@ def row(experiment, run, migration, probe, plan=None, path=None):
     prediction = (plan or {}).get('prediction') or {}
     total_s = figures.get('total_time_ms') / 1000.0 if figures.get('total_time_ms') else None
     predicted = prediction.get('total_s')
-    error_pct = (predicted - total_s) / total_s * 100.0 if predicted is not None and total_s else None
+    error_pct = outcome(prediction, figures)['error_pct']
     data = figures.get('data_bytes')
     out = dict(
         id=run['id'], experiment=experiment, link=run['link'], rate_mbit=run['rate_mbit'], rtt_ms=run['rtt_ms'],

@@ -85,3 +85,34 @@ def link_figures(records, source, target, configured_mbit, bandwidth_mib_s=0, la
         link = bandwidth_mib_s * MBIT_PER_MIB_S
         origin += '; capped by bandwidth=%s MiB/s' % bandwidth_mib_s
     return dict(link_mbit=round(link, 1), source=origin, samples=[round(s, 1) for s in samples])
+
+
+def outcome(prediction, figures):
+    """The prediction of a move beside what QEMU measured: predicted and measured total time and
+    pause, the error of the time, (predicted - measured) / measured in %, and a line for a report.
+
+    ``prediction`` is vm_migration_plan's (total_s, downtime_ms, strategy, converges, reason) or
+    None; ``figures`` vm_migrate's (total_time_ms, downtime_ms). Missing figures give None."""
+    prediction = prediction or {}
+    figures = figures or {}
+    measured_s = figures.get('total_time_ms') / 1000.0 if figures.get('total_time_ms') else None
+    predicted_s = prediction.get('total_s')
+    error_pct = (round((predicted_s - measured_s) / measured_s * 100.0, 1)
+                 if predicted_s is not None and measured_s else None)
+    out = dict(predicted_s=predicted_s, measured_s=round(measured_s, 2) if measured_s is not None else None,
+               error_pct=error_pct, predicted_downtime_ms=prediction.get('downtime_ms'),
+               downtime_ms=figures.get('downtime_ms'), predicted_strategy=prediction.get('strategy'))
+    if not prediction:
+        said = 'no prediction'
+    elif prediction.get('converges') is False:
+        said = 'predicted: %s would not end (%s)' % (prediction.get('strategy'), prediction.get('reason'))
+    else:
+        said = 'predicted: %s s with %s, pause %s ms' % (
+            predicted_s, prediction.get('strategy'), prediction.get('downtime_ms'))
+    if measured_s is None:
+        out['text'] = '%s; not measured: the move did not finish' % said
+    else:
+        out['text'] = '%s; measured: %.1f s, pause %s ms%s' % (
+            said, measured_s, figures.get('downtime_ms'),
+            '; time error %+.0f %%' % error_pct if error_pct is not None else '')
+    return out

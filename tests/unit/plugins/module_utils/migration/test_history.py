@@ -14,8 +14,9 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.skillvl.offline_first.plugins.filter.migration_link import FilterModule
+from ansible_collections.skillvl.offline_first.plugins.filter.migration_outcome import FilterModule as OutcomeFilters
 from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.history import (
-    MBIT_PER_MIB_S, link_figures, parse_records)
+    MBIT_PER_MIB_S, link_figures, outcome, parse_records)
 
 link_filter = FilterModule().filters()['migration_link']
 
@@ -86,3 +87,32 @@ def test_filter_refuses_bad_input(kwargs, words):
         link_filter('', source='cloud1', target='ws01', **kwargs)
     with pytest.raises(AnsibleFilterError, match='text of the move records'):
         link_filter(['a list'], source='cloud1', target='ws01', configured_mbit=1)
+
+
+def test_outcome_sets_the_prediction_beside_the_measurement():
+    pred = dict(strategy='precopy', converges=True, total_s=20.7, downtime_ms=8.3)
+    out = outcome(pred, dict(total_time_ms=16400, downtime_ms=353))
+    assert out['predicted_s'] == 20.7 and out['measured_s'] == 16.4
+    assert out['error_pct'] == 26.2
+    assert out['predicted_downtime_ms'] == 8.3 and out['downtime_ms'] == 353
+    assert out['text'] == ('predicted: 20.7 s with precopy, pause 8.3 ms; measured: 16.4 s, pause 353 ms; '
+                           'time error +26 %')
+
+
+def test_outcome_without_a_prediction_a_finished_move_or_a_converging_strategy():
+    assert outcome(None, dict(total_time_ms=4000, downtime_ms=5))['text'] == (
+        'no prediction; measured: 4.0 s, pause 5 ms')
+    out = outcome(dict(strategy='precopy', converges=True, total_s=3.0, downtime_ms=2.0), {})
+    assert out['measured_s'] is None and out['error_pct'] is None
+    assert out['text'].endswith('not measured: the move did not finish')
+    never = outcome(dict(strategy='precopy', converges=False, total_s=None, downtime_ms=None,
+                         reason='the guest dirties faster than the link sends'), dict(total_time_ms=9000, downtime_ms=4))
+    assert never['error_pct'] is None
+    assert never['text'].startswith('predicted: precopy would not end (the guest dirties faster')
+
+
+def test_outcome_filter_refuses_what_is_not_a_dict():
+    outcome_filter = OutcomeFilters().filters()['migration_outcome']
+    assert outcome_filter({}, {})['text'] == 'no prediction; not measured: the move did not finish'
+    with pytest.raises(AnsibleFilterError, match='figures must be a dict'):
+        outcome_filter({}, 'fast')
