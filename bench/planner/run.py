@@ -8,7 +8,7 @@ the estimate an admin makes by hand (guest memory / link rate), in one run.
 
 For each memory-write load (0, 25, 50, 80 % of a working-set base at a fixed rate), on the lab
 guest (cloud1 -> ws01, real QEMU under TCG), under each bandwidth cap: ask vm_migration_plan
-(link = the cap, post-copy not allowed), then move with vm_migrate strategy=auto at that cap,
+(link = the cap, the move's strategy auto, post-copy not allowed), then move with vm_migrate strategy=auto at that cap,
 and compare. Reported per load: predicted, hand-estimated and measured total time, each
 estimate's ratio to the measurement, and the model's ratio once the lab's fixed cost of any
 move (destination QEMU start under TCG, measured on the idle guest) is added to it.
@@ -36,7 +36,8 @@ START, END = "<!-- bench:planner:start -->", "<!-- bench:planner:end -->"
 
 def predict(lab, name, cap):
     args = {"name": name, "transport": lab.migration_transport, "link_mbit": round(cap * MBIT_PER_MIB_S, 1),
-            "candidates": [{"host": DST, "rtt_to_user_ms": 0}], "allow_postcopy": False}
+            "candidates": [{"host": DST, "rtt_to_user_ms": 0}], "allow_postcopy": False,
+            "strategy": "auto"}  # the move below runs vm_migrate strategy=auto
     res = lab.module(SRC, "skillvl.offline_first.vm_migration_plan", args)
     if res.get("failed") or not res.get("prediction"):
         raise AssertionError("no prediction for %s: %s" % (name, res.get("msg")))
@@ -96,7 +97,7 @@ def main():
                 plan = predict(lab, name, cap)
                 pred = plan["prediction"]
                 row = run_ours(lab, name, cap, args.timeout, allow_postcopy=False)
-                row.update(cap=cap, load_pct=load_pct, load_mib=load_mib, predicted_strategy=plan["strategy"],
+                row.update(cap=cap, load_pct=load_pct, load_mib=load_mib, predicted_strategy=pred["runs_as"],
                            model_s=pred["total_s"] if pred["converges"] else None, model_pause_ms=pred["downtime_ms"],
                            dirty_mib_s=plan["vm"]["dirty_rate_mib_s"], touched_mib=plan["vm"]["touched_mib"],
                            working_set_mib=plan["vm"].get("working_set_mib"),

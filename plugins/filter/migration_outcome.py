@@ -55,7 +55,7 @@ _value:
       description: The pause QEMU measured, ms.
       type: int
     predicted_strategy:
-      description: The strategy the prediction is for.
+      description: The strategy the prediction expects vm_migrate to report as used (its C(runs_as)).
       type: str
     text:
       description: >-

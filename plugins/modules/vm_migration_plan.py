@@ -84,6 +84,18 @@ options:
     description: Offer post-copy. From its switch on, the VM exists only as both hosts together.
     type: bool
     default: false
+  strategy:
+    description:
+      - The M(skillvl.offline_first.vm_migrate) strategy the move will run with. The plan chooses only
+        what QEMU does under it, so the prediction is the move that will happen.
+      - C(auto) keeps auto-converge on from the start (its throttle acts only when the guest outruns the
+        link) and switches to post-copy only with O(allow_postcopy=true); C(precopy), C(auto_converge)
+        and C(postcopy) run as named (C(postcopy) needs no O(allow_postcopy)).
+      - C(any) chooses the fastest of every allowed strategy; pass RV(strategy) to
+        M(skillvl.offline_first.vm_migrate) then.
+    type: str
+    choices: [any, auto, auto_converge, postcopy, precopy]
+    default: any
   time_budget:
     description: A candidate whose fastest allowed strategy needs more seconds than this is not chosen.
     type: int
@@ -175,11 +187,13 @@ strategy:
   type: str
   sample: precopy
 prediction:
-  description: The chosen move's figures.
+  description:
+    - The chosen move's figures. C(runs_as) is the strategy M(skillvl.offline_first.vm_migrate) will report
+      as used (auto-converge whose throttle never acts runs as C(precopy)).
   returned: when a target was chosen
   type: dict
-  sample: {strategy: precopy, converges: true, total_s: 12.5, downtime_ms: 2.2, wire_mib: 1403, rounds: 1,
-           max_throttle_pct: 0, guest_pays: nothing, reason: null}
+  sample: {strategy: precopy, runs_as: precopy, converges: true, total_s: 12.5, downtime_ms: 2.2, wire_mib: 1403,
+           rounds: 1, max_throttle_pct: 0, guest_pays: nothing, reason: null}
 candidates:
   description: Every candidate with its predictions per strategy, whether it qualified, and if not, why.
   returned: always

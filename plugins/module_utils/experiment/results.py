@@ -97,7 +97,8 @@ def row(experiment, run, migration, probe, plan=None, path=None):
         app_downtime_ms=probe.get('downtime_ms'), requests=probe.get('requests'), unanswered=probe.get('unanswered'),
         latency_p50_ms=latency.get('p50'), latency_p95_ms=latency.get('p95'), latency_p99_ms=latency.get('p99'),
         latency_max_ms=latency.get('max'),
-        predicted_total_s=predicted, predicted_strategy=(plan or {}).get('strategy'),
+        predicted_total_s=predicted,
+        predicted_strategy=prediction.get('runs_as') or (plan or {}).get('strategy'),
         prediction_error_pct=error_pct)
     return dict((key, _figure(out.get(key))) for key in COLUMNS)
 

@@ -91,7 +91,7 @@ def outcome(prediction, figures):
     """The prediction of a move beside what QEMU measured: predicted and measured total time and
     pause, the error of the time, (predicted - measured) / measured in %, and a line for a report.
 
-    ``prediction`` is vm_migration_plan's (total_s, downtime_ms, strategy, converges, reason) or
+    ``prediction`` is vm_migration_plan's (total_s, downtime_ms, strategy, runs_as, converges, reason) or
     None; ``figures`` vm_migrate's (total_time_ms, downtime_ms). Missing figures give None."""
     prediction = prediction or {}
     figures = figures or {}
@@ -101,14 +101,15 @@ def outcome(prediction, figures):
                  if predicted_s is not None and measured_s else None)
     out = dict(predicted_s=predicted_s, measured_s=round(measured_s, 2) if measured_s is not None else None,
                error_pct=error_pct, predicted_downtime_ms=prediction.get('downtime_ms'),
-               downtime_ms=figures.get('downtime_ms'), predicted_strategy=prediction.get('strategy'))
+               downtime_ms=figures.get('downtime_ms'),
+               predicted_strategy=prediction.get('runs_as') or prediction.get('strategy'))
     if not prediction:
         said = 'no prediction'
     elif prediction.get('converges') is False:
         said = 'predicted: %s would not end (%s)' % (prediction.get('strategy'), prediction.get('reason'))
     else:
         said = 'predicted: %s s with %s, pause %s ms' % (
-            predicted_s, prediction.get('strategy'), prediction.get('downtime_ms'))
+            predicted_s, out['predicted_strategy'], prediction.get('downtime_ms'))
     if measured_s is None:
         out['text'] = '%s; not measured: the move did not finish' % said
     else:

@@ -44,6 +44,7 @@ def argument_spec():
         link_efficiency=dict(type='float', default=1.0),
         storage=dict(type='str', default='shared', choices=list(STORAGE_MODES)),
         allow_postcopy=dict(type='bool', default=False),
+        strategy=dict(type='str', default='any', choices=['any'] + sorted(model.MOVES)),
         time_budget=dict(type='int'),
         max_downtime=dict(type='int'),
         memory_mib=dict(type='int'),
@@ -209,6 +210,7 @@ def plan(opts, check=None, connect=None, measure_dirty_rate=None, measure_reside
                                        'disk_bytes', 'cpu_busy') if k in vm)
     try:
         choice = model.choose(inputs, candidates, allow_postcopy=opts['allow_postcopy'],
+                              move_strategy=None if opts.get('strategy', 'any') == 'any' else opts['strategy'],
                               time_budget=opts.get('time_budget'),
                               downtime_limit=opts['max_downtime'] / 1000.0 if opts.get('max_downtime') else None)
     except model.PredictionError as exc:
@@ -227,12 +229,12 @@ def plan(opts, check=None, connect=None, measure_dirty_rate=None, measure_reside
     else:
         pred = out['prediction']
         out['msg'] = 'move VM "%s" to %s with %s: about %s s, pause %s ms' % (
-            opts['name'], choice['target'], choice['strategy'], pred['total_s'], pred['downtime_ms'])
+            opts['name'], choice['target'], pred['runs_as'], pred['total_s'], pred['downtime_ms'])
     return out
 
 
 def _prediction_view(pred):
-    return dict(strategy=pred['strategy'], converges=pred['converges'],
+    return dict(strategy=pred['strategy'], runs_as=pred['runs_as'], converges=pred['converges'],
                 total_s=round(pred['total_s'], 1) if pred['total_s'] is not None else None,
                 downtime_ms=round(pred['downtime_s'] * 1000, 1) if pred['downtime_s'] is not None else None,
                 wire_mib=round(pred['bytes_on_wire'] / MIB) if pred['bytes_on_wire'] is not None else None,

@@ -28,6 +28,14 @@ __metaclass__ = type
 import math
 
 STRATEGIES = ('precopy', 'auto_converge', 'postcopy')
+# What QEMU may do under each vm_migrate strategy: `auto` turns auto-converge on from the start
+# (its throttle acts only when the guest outruns the link) and may switch to post-copy when allowed.
+MOVES = {
+    'auto': ('auto_converge', 'postcopy'),
+    'precopy': ('precopy',),
+    'auto_converge': ('auto_converge',),
+    'postcopy': ('postcopy',),
+}
 
 # QEMU 7.2's defaults (migration parameters), used when the caller gives none.
 DOWNTIME_LIMIT = 0.3                 # s, downtime-limit 300 ms
@@ -108,6 +116,8 @@ def predict(strategy, inputs):
     mem_rate = (rate - p['disk_dirty_rate'] if p['disk_bytes'] else rate) * p['compression_ratio']
     memory = (_postcopy if strategy == 'postcopy' else _precopy)(p, mem_rate, strategy == 'auto_converge')
     out.update(memory)
+    # what vm_migrate reports as the strategy used: auto-converge that never throttled ran as pre-copy
+    out['runs_as'] = 'precopy' if strategy == 'auto_converge' and not out['max_throttle_pct'] else strategy
     if out['converges']:
         out['total_s'] = round(disk['seconds'] + memory['total_s'], 3)
         out['bytes_on_wire'] = int(disk['bytes'] + memory['bytes_on_wire'] / p['compression_ratio'])
@@ -250,16 +260,25 @@ def best(predictions, downtime_limit=None, time_budget=None):
     return min(fits, key=lambda p: (round(p['total_s'], 1), STRATEGIES.index(p['strategy'])))
 
 
-def choose(vm, candidates, allow_postcopy=False, time_budget=None, downtime_limit=None):
+def choose(vm, candidates, allow_postcopy=False, time_budget=None, downtime_limit=None, move_strategy=None):
     """The target closest to the user (lowest RTT, as Viper chooses) among the candidates that
     pass pre-flight, have the memory, and finish within the budget; and the fastest strategy.
+
+    ``move_strategy``: the vm_migrate strategy the move will run with (a key of MOVES); only what
+    QEMU does under it is chosen (``auto``: auto-converge, whose throttle acts only when needed,
+    or post-copy when allowed). None chooses among every allowed strategy.
 
     ``vm``: the guest's inputs (memory_bytes, dirty_rate, ...). ``candidates``: dicts with host,
     rtt_to_user (s), link_rate (bytes/s) and optionally rtt, link_efficiency, free_memory_bytes,
     preflight_ok, preflight_reasons. Returns {'target', 'strategy', 'prediction', 'candidates'},
     where every candidate carries its predictions and, when it is not eligible, why not.
     """
-    strategies = STRATEGIES if allow_postcopy else tuple(s for s in STRATEGIES if s != 'postcopy')
+    if move_strategy is not None and move_strategy not in MOVES:
+        raise PredictionError('the move strategy must be one of %s, not %r' % (', '.join(sorted(MOVES)), move_strategy))
+    # strategy postcopy asks for post-copy itself
+    postcopy = allow_postcopy or move_strategy == 'postcopy'
+    strategies = STRATEGIES if postcopy else tuple(s for s in STRATEGIES if s != 'postcopy')
+    runnable = MOVES[move_strategy] if move_strategy else STRATEGIES
     rows = []
     for cand in candidates:
         host = cand.get('host')
@@ -283,13 +302,14 @@ def choose(vm, candidates, allow_postcopy=False, time_budget=None, downtime_limi
             row['reason'] = 'not enough free memory (%.0f MiB free, the VM needs %.0f MiB)' % (
                 free / 2 ** 20, normalize(inputs)['memory_bytes'] / 2 ** 20)
             continue
-        choice = best(row['predictions'], downtime_limit, time_budget)
+        options = [p for p in row['predictions'] if p['strategy'] in runnable]
+        choice = best(options, downtime_limit, time_budget)
         if choice is None:
-            converging = [p for p in row['predictions'] if p['converges']]
+            converging = [p for p in options if p['converges']]
             if not converging:
                 row['reason'] = 'no allowed strategy converges (%s)%s' % (
-                    '; '.join('%s: %s' % (p['strategy'], p['reason']) for p in row['predictions']),
-                    '' if allow_postcopy else '; post-copy would, but it is not allowed')
+                    '; '.join('%s: %s' % (p['strategy'], p['reason']) for p in options),
+                    '' if postcopy else '; post-copy would, but it is not allowed')
             else:
                 fastest = min(converging, key=lambda p: p['total_s'])
                 row['reason'] = 'the fastest allowed strategy (%s) needs %.0f s, over the budget of %.0f s' % (

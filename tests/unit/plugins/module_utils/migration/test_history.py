@@ -116,3 +116,9 @@ def test_outcome_filter_refuses_what_is_not_a_dict():
     assert outcome_filter({}, {})['text'] == 'no prediction; not measured: the move did not finish'
     with pytest.raises(AnsibleFilterError, match='figures must be a dict'):
         outcome_filter({}, 'fast')
+
+
+def test_outcome_names_the_strategy_the_move_runs_as():
+    pred = dict(strategy='auto_converge', runs_as='precopy', converges=True, total_s=3.0, downtime_ms=2.0)
+    out = outcome(pred, dict(total_time_ms=3000, downtime_ms=2))
+    assert out['predicted_strategy'] == 'precopy' and 'with precopy' in out['text']
