@@ -79,8 +79,7 @@ def row(experiment, run, migration, probe, plan=None, path=None):
     latency = probe.get('latency_ms') or {}
     prediction = (plan or {}).get('prediction') or {}
     total_s = figures.get('total_time_ms') / 1000.0 if figures.get('total_time_ms') else None
-    predicted = prediction.get('total_s')
-    error_pct = outcome(prediction, figures)['error_pct']
+    against = outcome(prediction, figures)
     data = figures.get('data_bytes')
     out = dict(
         id=run['id'], experiment=experiment, link=run['link'], rate_mbit=run['rate_mbit'], rtt_ms=run['rtt_ms'],
@@ -97,9 +96,8 @@ def row(experiment, run, migration, probe, plan=None, path=None):
         app_downtime_ms=probe.get('downtime_ms'), requests=probe.get('requests'), unanswered=probe.get('unanswered'),
         latency_p50_ms=latency.get('p50'), latency_p95_ms=latency.get('p95'), latency_p99_ms=latency.get('p99'),
         latency_max_ms=latency.get('max'),
-        predicted_total_s=predicted,
-        predicted_strategy=prediction.get('runs_as') or (plan or {}).get('strategy'),
-        prediction_error_pct=error_pct)
+        predicted_total_s=against['predicted_s'], predicted_strategy=against['predicted_strategy'],
+        prediction_error_pct=against['error_pct'])
     return dict((key, _figure(out.get(key))) for key in COLUMNS)
 
 
