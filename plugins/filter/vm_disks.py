@@ -44,6 +44,15 @@ options:
     description: The role's C(vm_shared_storage) (C(mode), C(directory), C(server), C(export), C(owner)).
     type: dict
     default: {}
+  rbd_pool:
+    description:
+      - The definition (XML) of the host's libvirt rbd pool, as C(community.libvirt.virt_pool) with
+        C(command=get_xml) reads it (the C(ceph_client) role defines it); needed by a guest with C(storage=rbd).
+      - Such a guest's disks are raw RBD images in that pool, opened by QEMU as the pool's Ceph user with
+        the pool's libvirt secret (the key never leaves it). A cloud image's root disk is the base image
+        converted into its image; the cloud-init seed is uploaded into an image of its own, so that the
+        destination of a migration opens it too.
+    type: str
 '''
 
 EXAMPLES = r'''
@@ -68,7 +77,16 @@ _value:
       description: Whether the role creates and removes the image (false for C(xml) disks).
       type: bool
     path:
-      description: The image for M(skillvl.offline_first.vm_disk), a file path or C(nfs://SERVER/EXPORT/FILE).
+      description: The image for M(skillvl.offline_first.vm_disk), a file path or C(nfs://SERVER/EXPORT/FILE); null on RBD.
+      type: str
+    pool:
+      description: The libvirt rbd pool of an RBD disk.
+      type: str
+    volume:
+      description: The RBD image (libvirt volume) of an RBD disk.
+      type: str
+    convert_from:
+      description: The qcow2 base image an RBD disk starts as a converted copy of; null for an empty one.
       type: str
     owner:
       description: The user who creates and removes it (null, root).
@@ -81,11 +99,15 @@ _value:
       type: str
 '''
 
+import xml.etree.ElementTree as ET
+
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_text
 
 _LETTERS = 'abcdefghijklmnopqrstuvwxyz'
 _MODES = ('pool', 'network_disk')
+_STORAGES = ('local', 'shared', 'rbd')
+_RBD_KEYS = ('pool', 'libvirt_pool', 'user', 'secret_uuid', 'mon_hosts')
 
 
 def _attr(value):
@@ -139,32 +161,114 @@ def _disk(name, file_name, fmt, device, target, bus, storage, disk_dir, shared, 
     return {'name': name, 'managed': True, 'file': file_name, 'format': fmt, 'device': device, 'target': target,
             'storage': storage, 'path': path, 'owner': owner,
             'size_mib': size_mib, 'backing': backing, 'backing_format': 'qcow2' if backing else None,
-            'source': None if local_seed else source, 'create': not local_seed, 'xml': xml}
+            'source': None if local_seed else source, 'create': not local_seed, 'xml': xml,
+            'pool': None, 'volume': None, 'convert_from': None}
 
 
-def _base_image(guest_name, disk, fmt, base_image_dir):
-    """The base image an extra disk is a qcow2 overlay on (its `base`: a file NAME.qcow2 of the
-    base image directory, staged like the cloud images), or None."""
+def _base_image(guest_name, disk, fmt, base_image_dir, overlay=True):
+    """The base image an extra disk starts from (its `base`: a file NAME.qcow2 of the base image
+    directory, staged like the cloud images), or None: a qcow2 overlay on it, or (``overlay``
+    false, RBD) a copy converted into the image."""
     base = disk.get('base')
     if not base:
         return None
     base = to_text(base)
-    if fmt != 'qcow2' or '/' in base or base.startswith('.'):
-        raise AnsibleFilterError('guest %s: disk %s has base %r: a base needs format qcow2 and is the name of an image '
-                                 'in the base image directory, not a path' % (guest_name, disk['name'], base))
+    if (overlay and fmt != 'qcow2') or '/' in base or base.startswith('.'):
+        raise AnsibleFilterError('guest %s: disk %s has base %r: a base %sis the name of an image in the base image '
+                                 'directory, not a path' % (guest_name, disk['name'], base,
+                                                            'needs format qcow2 and ' if overlay else ''))
     return '%s/%s.qcow2' % (to_text(base_image_dir).rstrip('/'), base)
 
 
-def vm_disks(guest, images, disk_dir, base_image_dir, shared_storage=None):
+def _rbd_settings(pool_xml, guest_name):
+    """What a disk of the host's libvirt rbd pool needs: Ceph pool, monitors, the Ceph user and its secret."""
+    try:
+        root = ET.fromstring(to_text(pool_xml)) if pool_xml else None
+    except ET.ParseError:
+        root = None
+    auth = root.find('./source/auth') if root is not None else None
+    secret = auth.find('secret') if auth is not None else None
+    rbd = {} if root is None or root.get('type') != 'rbd' else {
+        'libvirt_pool': root.findtext('name'), 'pool': root.findtext('./source/name'),
+        'mon_hosts': [(h.get('name'), h.get('port') or '6789') for h in root.findall('./source/host')],
+        'user': auth.get('username') if auth is not None else None,
+        'secret_uuid': secret.get('uuid') if secret is not None else None}
+    missing = [key for key in _RBD_KEYS if not rbd.get(key)]
+    if missing:
+        raise AnsibleFilterError(
+            'guest %s has storage rbd, but this host has no libvirt rbd pool with a Ceph user and its secret '
+            '(missing: %s): put the host in the group ceph_clients and run the ceph_client role (playbooks/storage.yml)'
+            % (guest_name, ', '.join(missing)))
+    return rbd
+
+
+def _rbd_disk(name, volume, device, target, bus, rbd, size_mib=None, convert_from=None, upload_from=None,
+              readonly=False):
+    """An RBD image of the host's libvirt rbd pool, opened by QEMU as the host's own Ceph user."""
+    hosts = ''.join("<host name='%s' port='%s'/>" % (_attr(mon), _attr(port)) for mon, port in rbd['mon_hosts'])
+    xml = ("<disk type='network' device='%s'><driver name='qemu' type='raw'%s/>"
+           "<auth username='%s'><secret type='ceph' uuid='%s'/></auth>"
+           "<source protocol='rbd' name='%s/%s'>%s</source><target dev='%s' bus='%s'/>%s</disk>" % (
+               device, '' if readonly else " cache='none' discard='unmap'", _attr(rbd['user']),
+               _attr(rbd['secret_uuid']), _attr(rbd['pool']), _attr(volume), hosts, target, bus,
+               '<readonly/>' if readonly else ''))
+    return {'name': name, 'managed': True, 'file': volume, 'format': 'raw', 'device': device, 'target': target,
+            'storage': 'rbd', 'path': None, 'owner': None, 'pool': rbd['libvirt_pool'], 'volume': volume,
+            'size_mib': size_mib, 'backing': None, 'backing_format': None, 'convert_from': convert_from,
+            'source': upload_from, 'create': True, 'xml': xml}
+
+
+def _extra_disks(guest, name, first, make):
+    """The guest's extra disks from virtio letter ``first`` on: an xml disk as it is, the others
+    ``make(disk, target)``."""
+    out = []
+    for index, disk in enumerate(guest.get('disks') or []):
+        if index + first >= len(_LETTERS):
+            raise AnsibleFilterError('guest %s has more disks than virtio names (vda-vdz)' % name)
+        if 'xml' in disk:
+            out.append({'name': None, 'managed': False, 'create': False, 'xml': to_text(disk['xml']).strip()})
+        else:
+            out.append(make(disk, 'vd%s' % _LETTERS[index + first]))
+    return out
+
+
+def _rbd_layout(guest, image, name, disk_dir, base_image_dir, rbd):
+    """The disks of an RBD guest: raw images (RBD has no qcow2), the base image converted into
+    the root image, the cloud-init seed uploaded into an image of its own (the destination of a
+    migration opens it there too)."""
+    out, virtio = [], 0
+    if image.get('kind') == 'cloud_image':
+        out.append(_rbd_disk('root', '%s-root' % name, 'disk', 'vda', 'virtio', rbd,
+                             size_mib=int(guest.get('disk_gib', 10)) * 1024,
+                             convert_from='%s/%s.qcow2' % (base_image_dir.rstrip('/'), guest['image'])))
+        out.append(_rbd_disk('seed', '%s-seed' % name, 'cdrom', 'sda', 'sata', rbd, readonly=True,
+                             upload_from='%s/%s-seed.iso' % (disk_dir.rstrip('/'), name)))
+        virtio = 1
+
+    def make(disk, target):
+        if disk.get('format', 'raw') != 'raw' or not disk.get('name') or not disk.get('size_mib'):
+            raise AnsibleFilterError('guest %s has storage rbd: every extra disk needs a name and a size_mib, and RBD '
+                                     'images are raw (format raw, not qcow2)' % name)
+        return _rbd_disk(disk['name'], '%s-%s' % (name, disk['name']), 'disk', target, 'virtio', rbd,
+                         size_mib=int(disk['size_mib']),
+                         convert_from=_base_image(name, disk, 'raw', base_image_dir, overlay=False))
+    return out + _extra_disks(guest, name, virtio, make)
+
+
+def vm_disks(guest, images, disk_dir, base_image_dir, shared_storage=None, rbd_pool=None):
     if not isinstance(guest, dict) or 'name' not in guest:
         raise AnsibleFilterError('vm_disks expects one guest of the vm role (a dict with a name)')
     name = to_text(guest['name'])
     storage = guest.get('storage', 'local')
-    if storage not in ('local', 'shared'):
-        raise AnsibleFilterError('guest %s: storage must be local or shared, not %r' % (name, storage))
+    if storage not in _STORAGES:
+        raise AnsibleFilterError('guest %s: storage must be local, shared or rbd, not %r' % (name, storage))
+    image = (images or {}).get(guest.get('image'))
+    if storage == 'rbd':
+        if not isinstance(image, dict):
+            raise AnsibleFilterError('guest %s: image %r is not in vm_images' % (name, guest.get('image')))
+        return _rbd_layout(guest, image, name, to_text(disk_dir), to_text(base_image_dir), _rbd_settings(rbd_pool, name))
     shared = shared_storage or {}
     mode = _shared_settings(shared, name) if storage == 'shared' else None
-    image = (images or {}).get(guest.get('image'))
     if not isinstance(image, dict):
         raise AnsibleFilterError('guest %s: image %r is not in vm_images' % (name, guest.get('image')))
     out = []
@@ -177,20 +281,15 @@ def vm_disks(guest, images, disk_dir, base_image_dir, shared_storage=None):
         out.append(_disk('seed', '%s-seed.iso' % name, 'raw', 'cdrom', 'sda', 'sata', readonly=True,
                          source='%s/%s-seed.iso' % (to_text(disk_dir).rstrip('/'), name), **args))
         virtio = 1
-    for index, disk in enumerate(guest.get('disks') or []):
-        if index + virtio >= len(_LETTERS):
-            raise AnsibleFilterError('guest %s has more disks than virtio names (vda-vdz)' % name)
-        if 'xml' in disk:
-            out.append({'name': None, 'managed': False, 'create': False, 'xml': to_text(disk['xml']).strip()})
-            continue
+
+    def make(disk, target):
         fmt = disk.get('format', 'qcow2')
         if fmt not in ('qcow2', 'raw') or not disk.get('name') or not disk.get('size_mib'):
             raise AnsibleFilterError('guest %s: every extra disk needs a name and a size_mib, and a format qcow2 or raw'
                                      % name)
-        out.append(_disk(disk['name'], '%s-%s.%s' % (name, disk['name'], fmt), fmt, 'disk',
-                         'vd%s' % _LETTERS[index + virtio], 'virtio', size_mib=int(disk['size_mib']),
-                         backing=_base_image(name, disk, fmt, base_image_dir), **args))
-    return out
+        return _disk(disk['name'], '%s-%s.%s' % (name, disk['name'], fmt), fmt, 'disk', target, 'virtio',
+                     size_mib=int(disk['size_mib']), backing=_base_image(name, disk, fmt, base_image_dir), **args)
+    return out + _extra_disks(guest, name, virtio, make)
 
 
 class FilterModule(object):

@@ -146,20 +146,20 @@ def rbd_disk(lab, host, image=IMAGE):
             "<target dev='vda' bus='virtio'/></disk>" % (host, uuid, POOL, image, mon))
 
 
-def wait_heartbeats(lab, host, after_seq, count):
+def wait_heartbeats(lab, host, after_seq, count, guest=GUEST):
     """At least count heartbeats of the guest on host's serial console after after_seq."""
     def enough():
-        out = lab.run(host, "cat /var/log/libvirt/qemu/%s-console.log 2>/dev/null || true" % GUEST).stdout
+        out = lab.run(host, "cat /var/log/libvirt/qemu/%s-console.log 2>/dev/null || true" % guest).stdout
         recs = [r for r in heartbeat.parse_console(out) if r["type"] == "hb" and r["seq"] > after_seq]
         return recs if len(recs) >= count else None
-    return lab.wait_for(enough, timeout=90, what="%d heartbeats of %s on %s" % (count, GUEST, host))
+    return lab.wait_for(enough, timeout=90, what="%d heartbeats of %s on %s" % (count, guest, host))
 
 
-def remove_guest(lab):
+def remove_guest(lab, guest=GUEST):
     for host in ("cloud1", "ws01", "ws02"):
-        lab.virsh(host, "destroy", GUEST, check=False)
-        lab.virsh(host, "undefine", GUEST, check=False)
-        lab.run(host, "rm -f /var/log/libvirt/qemu/%s-console.log" % GUEST, check=False)
+        lab.virsh(host, "destroy", guest, check=False)
+        lab.virsh(host, "undefine", guest, check=False)
+        lab.run(host, "rm -f /var/log/libvirt/qemu/%s-console.log" % guest, check=False)
 
 
 def boot_on_rbd(lab, image):
@@ -278,6 +278,115 @@ def test_guest_on_rbd_scales_away_onto_a_local_file_and_comes_back_onto_rbd(ceph
                  % GUEST, check=False)
         for image in (IMAGE, back):
             admin(ceph, "rbd rm %s/%s" % (POOL, image), check=False)
+
+
+# ---- the vm role with storage rbd, and vm_rbd_volume ----------------------------------------
+
+ROLE_GUEST = "it-vmrbd"
+ROLE_IMAGE = ROLE_GUEST + "-data"
+GUESTS = "tests/integration/playbooks/guests.yml"
+
+
+def role_spec(state="running", **extra):
+    spec = {"name": ROLE_GUEST, "host": "cloud1", "state": state, "image": "skillvl-lab-guest", "storage": "rbd",
+            "memory_mib": 256, "vcpus": 1, "interfaces": [], "cpu": {"mode": "custom", "model": "qemu64"},
+            "kernel_args": "skillvl.hb_ms=250 skillvl.mem_mib=8 skillvl.rate_mib=1",
+            "disks": [{"name": "data", "size_mib": 16}]}
+    spec.update(extra)
+    return spec
+
+
+def rbd_images(lab):
+    return admin(lab, "rbd ls %s" % POOL).stdout.split()
+
+
+def remove_role_guest(lab):
+    remove_guest(lab, ROLE_GUEST)
+    admin(lab, "rbd rm %s/%s" % (POOL, ROLE_IMAGE), check=False)
+
+
+def test_vm_role_keeps_a_guest_on_rbd(ceph):
+    """The vm role with storage rbd: the disk is an RBD image made through cloud1's libvirt rbd
+    pool and opened as client.cloud1; heartbeats on console and disk; a rerun changes nothing; the
+    guest moves to ws01 (shared storage) and back; a missing pool or a clash-free rerun are named;
+    state absent removes the domain and the image. A running guest's image is never removed."""
+    remove_role_guest(ceph)
+    try:
+        # A pool this host does not have: a clear error, nothing made.
+        bad = ceph.playbook(GUESTS, {"vm_guests": [role_spec()], "vm_rbd_pool": "rbd-nowhere"}, check=False)
+        assert bad.returncode != 0 and "no libvirt rbd pool with a Ceph user" in bad.stdout, bad.stdout[-3000:]
+        assert ROLE_IMAGE not in rbd_images(ceph)
+        assert ceph.virsh("cloud1", "domstate", ROLE_GUEST, check=False).returncode != 0
+
+        proc = ceph.playbook(GUESTS, {"vm_guests": [role_spec()]}, check=False)
+        assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+        assert ROLE_IMAGE in rbd_images(ceph)
+        assert "16 MiB" in admin(ceph, "rbd info %s/%s" % (POOL, ROLE_IMAGE)).stdout
+        xml = ceph.virsh("cloud1", "dumpxml", "--inactive", ROLE_GUEST).stdout
+        assert "protocol='rbd' name='%s/%s'" % (POOL, ROLE_IMAGE) in xml and "username='cloud1'" in xml, xml
+        assert "<source file=" not in xml
+        before = wait_heartbeats(ceph, "cloud1", -1, 4, ROLE_GUEST)
+        on_disk = wait_disk(ceph, lambda: rbd_content(ceph, ROLE_IMAGE), -1, "the role's RBD image")
+
+        again = ceph.playbook(GUESTS, {"vm_guests": [role_spec()]}).stdout
+        assert recap(again, "cloud1")["changed"] == "0", recap(again, "cloud1")
+
+        # Removing the image while the guest runs: refused (QEMU is a watcher), nothing changed.
+        held = ceph.module("cloud1", "skillvl.offline_first.vm_rbd_volume",
+                           {"pool": LIBVIRT_POOL, "name": ROLE_IMAGE, "state": "absent"})
+        assert held.get("failed") and "is open by" in held["msg"] and "stop the VM first" in held["msg"], held
+        assert ROLE_IMAGE in rbd_images(ceph)
+
+        # Shared storage: a live move to ws01 and back, each host opening the image as itself.
+        res = migrate(ceph, ROLE_GUEST)
+        assert not res.get("failed"), res.get("msg")
+        assert res["dest_disks"][0]["copy"] is False and "unsafe" not in res["plan"]["flags"], res["dest_disks"]
+        last = max(r["seq"] for r in before)
+        wait_heartbeats(ceph, "ws01", last, 3, ROLE_GUEST)
+        assert "username='ws01'" in ceph.virsh("ws01", "dumpxml", ROLE_GUEST).stdout
+        # The role leaves it where it now lives (no second copy on its home).
+        left = ceph.playbook(GUESTS, {"vm_guests": [role_spec()]}).stdout
+        assert ceph.virsh("cloud1", "domstate", ROLE_GUEST, check=False).returncode != 0, left[-3000:]
+        res = migrate(ceph, ROLE_GUEST, host="ws01", dest="cloud1")
+        assert not res.get("failed"), res.get("msg")
+        assert ceph.virsh("cloud1", "domstate", ROLE_GUEST).stdout.strip() == "running"
+        wait_disk(ceph, lambda: rbd_content(ceph, ROLE_IMAGE), on_disk, "the role's RBD image after two moves")
+
+        gone = ceph.playbook(GUESTS, {"vm_guests": [role_spec("absent")]}, check=False)
+        assert gone.returncode == 0, gone.stdout[-6000:]
+        assert ROLE_IMAGE not in rbd_images(ceph)
+        assert ceph.virsh("cloud1", "domstate", ROLE_GUEST, check=False).returncode != 0
+    finally:
+        remove_role_guest(ceph)
+
+
+def test_vm_rbd_volume_converts_a_local_image_into_rbd(ceph):
+    """vm_rbd_volume with a qcow2 source: a larger raw RBD image with the same content (qemu-img
+    compare through QEMU's rbd driver); check mode and a rerun change nothing; a source larger
+    than the size is refused with nothing made."""
+    name, src = "itest-conv", "/var/lib/libvirt/images/itest-conv.qcow2"
+    args = {"pool": LIBVIRT_POOL, "name": name, "size_mib": 32, "source": src}
+    admin(ceph, "rbd rm %s/%s" % (POOL, name), check=False)
+    try:
+        ceph.run("cloud1", "qemu-img create -q -f qcow2 %s 16M && qemu-io -f qcow2 -c 'write -P 0x7c 1M 2M' "
+                           "-c 'write -P 0x3e 15M 1M' %s >/dev/null" % (src, src))
+        dry = ceph.module("cloud1", "skillvl.offline_first.vm_rbd_volume", args, check_mode=True)
+        assert dry.get("changed") and not dry.get("failed"), dry
+        assert name not in rbd_images(ceph)
+        small = ceph.module("cloud1", "skillvl.offline_first.vm_rbd_volume", dict(args, size_mib=8))
+        assert small.get("failed") and "is smaller than" in small["msg"], small
+        assert name not in rbd_images(ceph)
+        made = ceph.module("cloud1", "skillvl.offline_first.vm_rbd_volume", args)
+        assert made.get("changed") and made["volume"]["capacity"] == 32 << 20, made
+        same = ceph.run("cloud1", "qemu-img compare -f qcow2 -F raw %s 'rbd:%s/%s:id=cloud1'" % (src, POOL, name),
+                        check=False)
+        # compare reads the 16 MiB of the source; the larger image's rest is zero, which compare accepts
+        assert same.returncode == 0, same.stdout + same.stderr
+        rerun = ceph.module("cloud1", "skillvl.offline_first.vm_rbd_volume", args)
+        assert not rerun.get("changed") and not rerun.get("failed"), rerun
+    finally:
+        admin(ceph, "rbd rm %s/%s" % (POOL, name), check=False)
+        ceph.run("cloud1", "rm -f %s" % src, check=False)
 
 
 def test_key_is_private(ceph):

@@ -84,7 +84,7 @@ def test_attributes_are_escaped():
 
 
 @pytest.mark.parametrize("guest,shared,message", [
-    (cloud("elsewhere"), POOL, "storage must be local or shared"),
+    (cloud("elsewhere"), POOL, "storage must be local, shared or rbd"),
     (cloud("shared"), dict(POOL, mode="iscsi"), "vm_shared_storage.mode is 'iscsi'"),
     (cloud("shared"), dict(POOL, directory=""), "has no directory"),
     (cloud("shared"), dict(NETWORK, server=""), "has no server"),
@@ -111,3 +111,56 @@ def test_an_extra_disk_on_a_base_image_is_an_overlay_on_it():
     data, scratch = layout(guest)
     assert (data["backing"], data["backing_format"], data["size_mib"]) == (BASE + "/course-data.qcow2", "qcow2", 64)
     assert scratch["backing"] is None and scratch["backing_format"] is None
+
+
+# ---- storage rbd: the host's own Ceph user, raw images in its libvirt rbd pool ----------------
+
+SECRET = "5a0e8d4e-6f0c-4c53-9b5a-6a1f2b7c0d11"
+MONS = ["10.0.0.11", "10.0.0.15"]
+RBD = ("<pool type='rbd'><name>skillvl-rbd</name><source><name>vms</name>"
+       "<host name='10.0.0.11' port='6789'/><host name='10.0.0.15'/>"
+       "<auth type='ceph' username='cloud1'><secret uuid='%s'/></auth></source></pool>" % SECRET)
+
+
+def rbd_layout(guest, rbd=RBD):
+    return vm_disks(guest, IMAGES, DIR, BASE, {}, rbd_pool=rbd)
+
+
+def test_rbd_cloud_guest_converts_its_base_and_uploads_its_seed():
+    root, seed, data = rbd_layout(cloud("rbd"))
+    assert (root["pool"], root["volume"], root["format"], root["size_mib"]) == ("skillvl-rbd", "pi-root", "raw", 10240)
+    assert root["convert_from"] == BASE + "/debian12-cloud.qcow2" and root["backing"] is None and root["create"]
+    # the seed is built locally, then uploaded into an image the destination of a migration opens too
+    assert (seed["volume"], seed["source"], seed["device"]) == ("pi-seed", DIR + "/pi-seed.iso", "cdrom")
+    assert (data["volume"], data["target"], data["convert_from"]) == ("pi-data", "vdb", None)
+    for disk in (root, seed, data):
+        element = ET.fromstring(disk["xml"])
+        assert element.get("type") == "network" and element.find("driver").get("type") == "raw"
+        source = element.find("source")
+        assert (source.get("protocol"), source.get("name")) == ("rbd", "vms/" + disk["volume"])
+        assert [(h.get("name"), h.get("port")) for h in source.findall("host")] == [(m, "6789") for m in MONS]
+        auth = element.find("auth")
+        assert auth.get("username") == "cloud1" and auth.find("secret").get("uuid") == SECRET
+        assert disk["path"] is None and disk["storage"] == "rbd"
+    assert ET.fromstring(seed["xml"]).find("readonly") is not None
+    assert ET.fromstring(root["xml"]).find("readonly") is None
+
+
+def test_rbd_extra_disk_on_a_base_is_a_converted_copy():
+    guest = {"name": "g", "image": "skillvl-lab-guest", "storage": "rbd",
+             "disks": [{"name": "data", "size_mib": 64, "base": "golden"}]}
+    (data,) = rbd_layout(guest)
+    assert (data["target"], data["convert_from"]) == ("vda", BASE + "/golden.qcow2")
+
+
+@pytest.mark.parametrize("guest, rbd, message", [
+    (cloud("rbd"), None, "guest pi has storage rbd, but this host has no libvirt rbd pool"),
+    (cloud("rbd"), RBD.replace(" uuid='%s'" % SECRET, ""), "missing: secret_uuid"),
+    (cloud("rbd"), "<pool type='dir'><name>default</name></pool>", "missing: pool, libvirt_pool, user"),
+    (cloud("rbd"), "<pool", "missing: pool"),
+    (cloud("rbd", [{"name": "data", "size_mib": 16, "format": "qcow2"}]), RBD, "RBD images are raw"),
+    (cloud("rbd", [{"name": "data", "size_mib": 16, "base": "../x"}]), RBD, "not a path"),
+])
+def test_rbd_bad_input_is_named(guest, rbd, message):
+    with pytest.raises(AnsibleFilterError, match=message):
+        rbd_layout(guest, rbd)
