@@ -105,7 +105,9 @@ options:
     type: int
     default: 0
   compression:
-    description: Compression methods; C(zstd) and C(zlib) need multifd, C(xbzrle) needs its absence.
+    description:
+      - Compression methods; C(zstd) and C(zlib) need multifd, C(xbzrle) needs its absence.
+      - C(zstd) and C(zlib) need libvirt 9.4 or later on both hosts (Debian 12 has 9.0); the pre-flight refuses them before anything moves.
     type: list
     elements: str
     choices: [xbzrle, zstd, zlib]

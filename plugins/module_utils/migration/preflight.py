@@ -27,6 +27,10 @@ CPU_INCOMPATIBLE, CPU_IDENTICAL, CPU_SUPERSET = 0, 1, 2
 CONNECT_COMPARE_CPU_FAIL_INCOMPATIBLE = 1
 NODE_DEVICES_CAP_NET = 1 << 4   # VIR_CONNECT_LIST_NODE_DEVICES_CAP_NET
 
+# Multifd compression methods and the libvirt release that passes them to QEMU.
+MULTIFD_COMPRESSIONS = ('zstd', 'zlib')
+MULTIFD_COMPRESSION_LIBVIRT = 9004000
+
 
 def version_str(number):
     if not number:
@@ -212,6 +216,8 @@ def check(src_conn, dst_conn, dom, opts, fs_type_of=mount_fs_type, dst_dom=None)
                     'destination knows the machine type and devices; prefer older to newer'
                     % (facts['source_qemu'], facts['dest_qemu']))
 
+    _check_compression(verdict, opts, facts, min(src_lib, dst_lib))
+
     # -- the VM ----------------------------------------------------------------------------
     flags = lv.VIR_DOMAIN_XML_SECURE
     if dom.isActive():
@@ -352,6 +358,21 @@ def check(src_conn, dst_conn, dom, opts, fs_type_of=mount_fs_type, dst_dom=None)
                 verdict.add('network', 'fail', 'the destination has no %s %s' % (kind, name))
     facts['dest_disks'] = dest_disks.report(moves)
     return Preflight(verdict, facts, vm, disks, dst_caps, moves)
+
+
+def _check_compression(verdict, opts, facts, libversion):
+    """zstd and zlib (multifd compression) are migration parameters libvirt knows from 9.4 on;
+    an older one (Debian 12's 9.0) refuses the move only once it has started."""
+    wanted = sorted(set(opts.get('compression') or ()) & set(MULTIFD_COMPRESSIONS))
+    if not wanted:
+        return
+    if libversion < MULTIFD_COMPRESSION_LIBVIRT:
+        verdict.add('compression', 'fail', '%s compression needs libvirt %s or later on both hosts (source %s, '
+                    'destination %s): use xbzrle, or no compression' % (
+                        ' and '.join(wanted), version_str(MULTIFD_COMPRESSION_LIBVIRT), facts['source_libvirt'],
+                        facts['dest_libvirt']))
+    else:
+        verdict.add('compression', 'ok', '%s compression known to libvirt on both hosts' % ' and '.join(wanted))
 
 
 def _check_cpu(lv, verdict, dst_conn, vm, src_caps, dst_caps):

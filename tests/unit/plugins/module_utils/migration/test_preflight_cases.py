@@ -43,6 +43,8 @@ def shape_host(host, spec, source=None):
         host.caps = host.caps.replace("<model>Skylake-Client</model>", "<model>%s</model>" % spec["model"])
     if "qemu_version" in spec:
         host.version = spec["qemu_version"]
+    if "libvirt_version" in spec:
+        host.libversion = spec["libvirt_version"]
     if "free_mib" in spec:
         host.free = spec["free_mib"] << 20
     host.pools.update(spec.get("pools") or {})
