@@ -9,6 +9,7 @@ The lab itself comes from tests/integration (conftest.Lab, labguests.Guests)."""
 import contextlib
 import os
 import sys
+import threading
 import time
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -94,6 +95,64 @@ def run_ours(lab, name, cap, timeout, allow_postcopy):
             "pre_dirty_mib_s": figs.get("pre_dirty_rate_mib_s"),
             "host": DST if ok else SRC,
             "error": None if ok else res.get("msg")}
+
+
+def parse_jobinfo(text):
+    out = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition(":")
+        if sep:
+            out[key.strip()] = value.strip()
+    return out
+
+
+def _num(value):
+    try:
+        return float(value.split()[0])
+    except (AttributeError, ValueError, IndexError):
+        return None
+
+
+def _bytes(value):
+    if not value:
+        return None
+    num, unit = _num(value), value.split()[-1]
+    factor = {"B": 1, "KiB": 1024, "MiB": MIB, "GiB": MIB * 1024}.get(unit, 1)
+    return None if num is None else num * factor
+
+
+def run_virsh(lab, name, cap, timeout):
+    """Plain `virsh migrate --live` with default settings (bandwidth cap ``cap`` MiB/s as for ours;
+    0: none), given up (domjobabort) after ``timeout`` s."""
+    box = {}
+
+    def target():
+        box["proc"] = lab.run(SRC, "virsh -c qemu:///system migrate --live --persistent --undefinesource "
+                                   "%s%s %s %s" % ("--bandwidth %d " % cap if cap else "", lab.virsh_migrate_tls(DST),
+                                                   name, lab.libvirt_uri(DST)),
+                              check=False, timeout=timeout + 120)
+    thread = threading.Thread(target=target)
+    thread.daemon = True
+    started = time.monotonic()
+    thread.start()
+    thread.join(timeout)
+    completed = not thread.is_alive() and box.get("proc") is not None and box["proc"].returncode == 0
+    if thread.is_alive():
+        lab.virsh(SRC, "domjobabort", name, check=False)
+        thread.join(60)
+    wall = time.monotonic() - started
+    row = {"completed": completed, "wall_s": round(wall, 2), "strategy": "precopy (virsh default)"}
+    if completed:
+        info = parse_jobinfo(lab.virsh(DST, "domjobinfo", name, "--completed", check=False).stdout)
+        row["total_s"] = (_num(info.get("Time elapsed")) or 0) / 1000.0 or round(wall, 2)
+        row["downtime_ms"] = _num(info.get("Total downtime"))
+        row["sent_mib"] = round((_bytes(info.get("Data processed")) or 0) / MIB, 1)
+        row["iterations"] = _num(info.get("Iteration"))
+        row["host"] = DST
+    else:
+        row.update(total_s=None, downtime_ms=None, sent_mib=None, iterations=None, host=SRC,
+                   error=(box.get("proc").stderr.strip() if box.get("proc") is not None else "aborted")[-200:])
+    return row
 
 
 def write_doc(path, text, start, end):

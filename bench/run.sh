@@ -12,6 +12,7 @@ rc=0
   .venv/bin/ansible-playbook -i inventories/lab -e lab_name="$lab" playbooks/site.yml || exit 1
 "$py" bench/migration/run.py --lab "$lab" --no-build || rc=1
 "$py" bench/planner/run.py --lab "$lab" --no-build || rc=1
+"$py" bench/slowlink/run.py --lab "$lab" --no-build || rc=1
 "$py" bench/overlay/run.py --lab "$lab" || rc=1
 SKILLVL_LAB_NAME=$lab bench/storage/run.sh || rc=1
 "$py" bench/offline/run.py --lab "$lab" --no-build || rc=1

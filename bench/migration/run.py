@@ -24,71 +24,13 @@ import csv
 import json
 import os
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from benchlib import (  # noqa: E402  pylint: disable=wrong-import-position
-    DST, MIB, SRC, TOP, add_load_arguments, bench_lab, boot_loaded, run_ours, write_doc)
+    SRC, TOP, add_load_arguments, bench_lab, boot_loaded, run_ours, run_virsh, write_doc)
 START, END = "<!-- bench:migration:start -->", "<!-- bench:migration:end -->"
-
-
-def parse_jobinfo(text):
-    out = {}
-    for line in text.splitlines():
-        key, sep, value = line.partition(":")
-        if sep:
-            out[key.strip()] = value.strip()
-    return out
-
-
-def _num(value):
-    try:
-        return float(value.split()[0])
-    except (AttributeError, ValueError, IndexError):
-        return None
-
-
-def _bytes(value):
-    if not value:
-        return None
-    num, unit = _num(value), value.split()[-1]
-    factor = {"B": 1, "KiB": 1024, "MiB": MIB, "GiB": MIB * 1024}.get(unit, 1)
-    return None if num is None else num * factor
-
-
-def run_virsh(lab, guests, name, cap, timeout):
-    """Plain `virsh migrate --live` with default settings (bandwidth cap as for ours)."""
-    box = {}
-
-    def target():
-        box["proc"] = lab.run(SRC, "virsh -c qemu:///system migrate --live --persistent --undefinesource "
-                                   "--bandwidth %d %s %s %s" % (cap, lab.virsh_migrate_tls(DST), name,
-                                                                lab.libvirt_uri(DST)),
-                              check=False, timeout=timeout + 120)
-    thread = threading.Thread(target=target)
-    thread.daemon = True
-    started = time.monotonic()
-    thread.start()
-    thread.join(timeout)
-    completed = not thread.is_alive() and box.get("proc") is not None and box["proc"].returncode == 0
-    if thread.is_alive():
-        lab.virsh(SRC, "domjobabort", name, check=False)
-        thread.join(60)
-    wall = time.monotonic() - started
-    row = {"completed": completed, "wall_s": round(wall, 2), "strategy": "precopy (virsh default)"}
-    if completed:
-        info = parse_jobinfo(lab.virsh(DST, "domjobinfo", name, "--completed", check=False).stdout)
-        row["total_s"] = (_num(info.get("Time elapsed")) or 0) / 1000.0 or round(wall, 2)
-        row["downtime_ms"] = _num(info.get("Total downtime"))
-        row["sent_mib"] = round((_bytes(info.get("Data processed")) or 0) / MIB, 1)
-        row["iterations"] = _num(info.get("Iteration"))
-        row["host"] = DST
-    else:
-        row.update(total_s=None, downtime_ms=None, sent_mib=None, iterations=None, host=SRC,
-                   error=(box.get("proc").stderr.strip() if box.get("proc") is not None else "aborted")[-200:])
-    return row
 
 
 # method name -> how it runs
@@ -136,7 +78,7 @@ def main():
                 load_mib = boot_loaded(guests, name, args, load_pct)
                 before = guests.last_seq(SRC, name)
                 if method == "virsh":
-                    row = run_virsh(lab, guests, name, args.cap, args.timeout)
+                    row = run_virsh(lab, name, args.cap, args.timeout)
                 else:
                     row = run_ours(lab, name, args.cap, args.timeout, allow_postcopy=method == "auto+postcopy")
                 try:
