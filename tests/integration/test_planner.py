@@ -30,7 +30,11 @@ def test_plan_measures_the_guest_and_chooses_the_closest_qualifying_host(lab, gu
     vm = res["vm"]
     assert vm["running"] and vm["memory_mib"] == 256, vm
     assert 0 < vm["touched_mib"] <= 256, vm
-    assert vm["sources"]["dirty_rate"] == "measured (QEMU, 5 s)", vm
+    # an idle guest rewrites a few pages: the 5 s window may see only that working set, and the
+    # 1 s window's rate counts then; either way QEMU measured it, and it is small
+    assert vm["sources"]["dirty_rate"] in ("measured (QEMU, 5 s)",
+                                           "measured (QEMU, 1 s; the 5 s window saw the working set)"), vm
+    assert vm["dirty_rate_mib_s"] < 32, vm
     # the guest's RAM mapping in its QEMU, not the whole process (TCG's translation buffer)
     assert vm["sources"]["touched"] == "measured (resident pages of its RAM in QEMU)", vm
     rows = dict((r["host"], r) for r in res["candidates"])

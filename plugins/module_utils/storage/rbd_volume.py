@@ -23,7 +23,7 @@ import re
 from ansible_collections.skillvl.offline_first.plugins.module_utils.backend import BackendError
 from ansible_collections.skillvl.offline_first.plugins.module_utils.command import ToolError, tool_factory
 from ansible_collections.skillvl.offline_first.plugins.module_utils.libvirt import session
-from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.dest_disks import has_volume, pool_view
+from ansible_collections.skillvl.offline_first.plugins.module_utils.libvirt.pools import has_volume, pool_view
 
 MIB = 1024 * 1024
 SOURCE_FORMATS = ('qcow2', 'raw')

@@ -1,0 +1,56 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, SKILL/VL offline-first team
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""A host's libvirt storage pools as the movers and the volume modules see them: type, target,
+Ceph pool, user and secret, and whether a volume is there."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import xml.etree.ElementTree as ET
+
+from ansible_collections.skillvl.offline_first.plugins.module_utils.libvirt import session
+
+
+def pool_view(conn, name):
+    """What a move needs to know about the storage pool ``name`` of a host, or None when it has none."""
+    lv = session.require_libvirt()
+    try:
+        pool = conn.storagePoolLookupByName(name)
+        root = ET.fromstring(pool.XMLDesc(0))
+        active = bool(pool.isActive())
+        available = pool.info()[3] if active else None
+    except lv.libvirtError:
+        return None
+    auth = root.find('./source/auth')
+    secret = auth.find('secret') if auth is not None else None
+    return {
+        'name': name, 'handle': pool, 'type': root.get('type'), 'active': active, 'available': available,
+        'path': root.findtext('./target/path'), 'ceph_pool': root.findtext('./source/name'),
+        'hosts': [(h.get('name'), h.get('port')) for h in root.findall('./source/host')],
+        'username': auth.get('username') if auth is not None else None,
+        'secret_uuid': secret.get('uuid') if secret is not None else None,
+    }
+
+
+def pool_names(conn):
+    try:
+        return sorted(p.name() for p in conn.listAllStoragePools(0))
+    except Exception:  # pylint: disable=broad-except
+        return []
+
+
+def has_volume(view, volume):
+    """Whether the pool holds ``volume``, after a refresh: libvirt lists only what it has seen (an
+    image made with the rbd tool, a file copied in by hand, are there but not yet listed)."""
+    lv = session.require_libvirt()
+    try:
+        view['handle'].refresh(0)
+    except lv.libvirtError:
+        pass
+    try:
+        view['handle'].storageVolLookupByName(volume)
+        return True
+    except lv.libvirtError:
+        return False
