@@ -14,14 +14,19 @@ a fixed rate:
 
 - plain: `virsh migrate --live --persistent --undefinesource` with libvirt's defaults (pre-copy,
   one stream, no compression), given up after --timeout;
-- ours: vm_migrate strategy=auto (auto-converge when pre-copy cannot end) with XBZRLE (pages sent
-  again go as deltas against a cache of --xbzrle-mib), bounded by the same --timeout. One stream:
-  one fills a link this slow; zstd/zlib (multifd compression) need libvirt 9.4, Debian 12 has 9.0.
+- ours: vm_migration_plan measures the guest and picks the settings for this link (post-copy
+  allowed: the question is whether the move ends), vm_migrate runs them, bounded by the same
+  --timeout (a move that has switched to post-copy is not aborted: from the switch on, it ends
+  on the destination). The planner chooses among pre-copy, auto-converge, post-copy after a
+  round and early post-copy, and adds XBZRLE for pre-copy rounds over a slow link (docs/planner.md).
+  One stream: one fills a link this slow; zstd/zlib (multifd compression) need libvirt 9.4,
+  Debian 12 has 9.0.
 
-Per case: completed, total time, downtime, bytes on the wire; ours / plain as ratios.
+Per case: completed, total time, downtime, bytes on the wire, the planner's prediction; ours /
+plain as ratios.
 
-    .venv/bin/python bench/slowlink/run.py [--lab slow] [--loads 0,50,80] [--timeout 480]
-        [--rate-mbit 4.6] [--rtt-ms 36.8] [--xbzrle-mib 128] [--no-build] [--destroy]
+    .venv/bin/python bench/slowlink/run.py [--lab slow] [--loads 0,50,80] [--timeout 600]
+        [--rate-mbit 4.6] [--rtt-ms 36.8] [--no-build] [--destroy]
 
 Writes bench/results/slowlink-<time>.csv and the table between <!-- bench:slowlink:start -->
 and <!-- bench:slowlink:end --> in docs/experiments.md.
@@ -51,20 +56,42 @@ def shape(lab, args, state="present"):
     return lab.playbook("playbooks/wan.yml", extra).stdout
 
 
+def plan(lab, name, args):
+    """vm_migration_plan's choice for this link: the strategy and the settings that run it."""
+    params = {"name": name, "transport": lab.migration_transport, "link_mbit": args.rate_mbit,
+              "allow_postcopy": True,
+              "candidates": [{"host": DST, "rtt_to_user_ms": 0, "rtt_ms": args.rtt_ms}]}
+    res = lab.module(SRC, "skillvl.offline_first.vm_migration_plan", params)
+    if res.get("failed") or not res.get("settings"):
+        raise AssertionError("no plan for %s: %s" % (name, res.get("msg")))
+    return res
+
+
+def describe(settings):
+    words = [settings["strategy"] + (" + post-copy" if settings.get("allow_postcopy") and
+                                     settings["strategy"] == "auto" else "")]
+    if settings.get("compression"):
+        words.append("%s %d MiB" % ("+".join(settings["compression"]), settings.get("xbzrle_cache") or 0))
+    return ", ".join(words)
+
+
 def run_ours(lab, name, args):
+    chosen = plan(lab, name, args)
     started = time.monotonic()
-    params = {"name": name, "dest": DST, "transport": lab.migration_transport, "strategy": "auto",
-              "compression": ["xbzrle"], "xbzrle_cache": args.xbzrle_mib,
-              "timeout": args.timeout, "timeout_action": "abort"}
-    res = lab.module(SRC, "skillvl.offline_first.vm_migrate", params, timeout=args.timeout + 300)
+    params = dict(chosen["settings"], name=name, dest=DST, transport=lab.migration_transport,
+                  timeout=args.timeout, timeout_action="abort")
+    res = lab.module(SRC, "skillvl.offline_first.vm_migrate", params, timeout=args.timeout + 900)
     figs = res.get("figures") or {}
     ok = not res.get("failed") and res.get("state", {}).get("dest") == "running"
+    pred = chosen["prediction"]
     return {"completed": ok, "wall_s": round(time.monotonic() - started, 2),
             "total_s": (figs.get("total_time_ms") or 0) / 1000.0 if ok else None,
             "downtime_ms": figs.get("downtime_ms") if ok else None,
             "sent_mib": round((figs.get("data_bytes") or 0) / MIB, 1) if ok else None,
             "iterations": figs.get("memory_iterations"), "throttle_pct": figs.get("auto_converge_throttle"),
-            "strategy": "%s, xbzrle %d MiB" % (res.get("strategy_used") or "-", args.xbzrle_mib),
+            "strategy": "%s (planned %s; used %s)" % (describe(chosen["settings"]), chosen["strategy"],
+                                                      res.get("strategy_used") or "-"),
+            "predicted_s": pred["total_s"], "dirty_mib_s": chosen["vm"]["dirty_rate_mib_s"],
             "host": DST if ok else SRC, "error": None if ok else (res.get("msg") or "")[-200:]}
 
 
@@ -76,14 +103,15 @@ def table(rows, args):
         % (args.guest_mib, args.rate_mbit, args.rtt_ms, args.base, args.rate, args.timeout,
            time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())),
         "",
-        "| load | method | completed | total s | downtime ms | on the wire MiB | iterations | max throttle % "
-        "| how | ours / plain time | ours / plain bytes |",
-        "|---:|---|---|---:|---:|---:|---:|---:|---|---:|---:|",
+        "| load | method | completed | total s | predicted s | downtime ms | on the wire MiB | iterations "
+        "| max throttle % | how | ours / plain time | ours / plain bytes |",
+        "|---:|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|",
     ]
     for r in rows:
-        lines.append("| %d %% | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+        lines.append("| %d %% | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
             r["load_pct"], r["method"], "yes" if r["completed"] else "**no** (%d s)" % r["wall_s"],
             "%.1f" % r["total_s"] if r.get("total_s") else "-",
+            "%.1f" % r["predicted_s"] if r.get("predicted_s") else "-",
             "%d" % r["downtime_ms"] if r.get("downtime_ms") is not None else "-",
             r.get("sent_mib") if r.get("sent_mib") is not None else "-",
             "%d" % r["iterations"] if r.get("iterations") else "-",
@@ -116,8 +144,7 @@ def main():
     ap.add_argument("--base", type=int, default=192, help="free memory of the guest (100 %% load), MiB")
     ap.add_argument("--rate", type=int, default=2, help="memory writer rate, MiB/s")
     ap.add_argument("--loads", default="0,50,80")
-    ap.add_argument("--xbzrle-mib", type=int, default=128, help="XBZRLE cache of ours, MiB")
-    ap.add_argument("--timeout", type=int, default=480, help="give-up time of each move, s")
+    ap.add_argument("--timeout", type=int, default=600, help="give-up time of each move, s")
     ap.add_argument("--doc", default=os.path.join(TOP, "docs", "experiments.md"))
     ap.add_argument("--no-build", action="store_true")
     ap.add_argument("--destroy", action="store_true")
@@ -144,8 +171,8 @@ def main():
     ratios(rows)
     os.makedirs(os.path.join(TOP, "bench", "results"), exist_ok=True)
     out_csv = os.path.join(TOP, "bench", "results", "slowlink-%s.csv" % time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()))
-    keys = ["load_pct", "load_mib", "method", "completed", "total_s", "wall_s", "downtime_ms", "sent_mib",
-            "iterations", "throttle_pct", "strategy", "time_ratio", "bytes_ratio", "host", "error"]
+    keys = ["load_pct", "load_mib", "method", "completed", "total_s", "predicted_s", "wall_s", "downtime_ms",
+            "sent_mib", "iterations", "throttle_pct", "dirty_mib_s", "strategy", "time_ratio", "bytes_ratio", "host", "error"]
     with open(out_csv, "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=keys, extrasaction="ignore")
         writer.writeheader()

@@ -22,8 +22,10 @@ description:
     rate (QEMU's dirty-rate calculation over O(dirty_rate_seconds) seconds, which also shows its working
     set; and the vCPU time it uses meanwhile), and runs the pre-flight of
     M(skillvl.offline_first.vm_migration_check) towards every candidate (which also reads the candidate's free memory).
-  - Predicts pre-copy, auto-converge and, only with O(allow_postcopy=true), post-copy, by the model in
+  - Predicts pre-copy, auto-converge and, only with O(allow_postcopy=true), post-copy after the first round
+    and early post-copy (the switch as soon as the guest is seen to outrun the link), by the model in
     C(docs/planner.md) (QEMU's rounds, switch-over at the downtime limit, throttling, disk copy).
+  - Returns the M(skillvl.offline_first.vm_migrate) options that run the chosen prediction (RV(settings)).
   - Chooses the candidate with the lowest round-trip time to the user (as the Viper paper does) among
     those that pass the pre-flight, have the memory and finish within O(time_budget); for it, the fastest
     strategy within O(max_downtime). Every other candidate says why it was not chosen.
@@ -91,7 +93,7 @@ options:
       - C(auto) keeps auto-converge on from the start (its throttle acts only when the guest outruns the
         link) and switches to post-copy only with O(allow_postcopy=true); C(precopy), C(auto_converge)
         and C(postcopy) run as named (C(postcopy) needs no O(allow_postcopy)).
-      - C(any) chooses the fastest of every allowed strategy; pass RV(strategy) to
+      - C(any) chooses the fastest of every allowed strategy; pass RV(settings) to
         M(skillvl.offline_first.vm_migrate) then.
     type: str
     choices: [any, auto, auto_converge, postcopy, precopy]
@@ -171,7 +173,10 @@ EXAMPLES = r'''
   skillvl.offline_first.vm_migrate:
     name: web1
     dest: "{{ plan.target }}"
-    strategy: "{{ plan.strategy }}"
+    strategy: "{{ plan.settings.strategy }}"
+    allow_postcopy: "{{ plan.settings.allow_postcopy | default(false) }}"
+    compression: "{{ plan.settings.compression | default([]) }}"
+    xbzrle_cache: "{{ plan.settings.xbzrle_cache | default(omit) }}"
   when: plan.target is not none
 '''
 
@@ -182,10 +187,22 @@ target:
   type: str
   sample: ws07
 strategy:
-  description: The strategy for it (C(precopy), C(auto_converge) or C(postcopy)).
+  description:
+    - The model's strategy for it, C(precopy), C(auto_converge), C(postcopy) (after the first round) or
+      C(early_postcopy) (what M(skillvl.offline_first.vm_migrate) strategy C(auto) with post-copy allowed does
+      for a guest that outruns the link). RV(settings) says how to run it.
   returned: always
   type: str
   sample: precopy
+settings:
+  description:
+    - The M(skillvl.offline_first.vm_migrate) options that run the chosen prediction, C(strategy) and
+      C(allow_postcopy); for a pre-copy that sends pages again over a link slower than a gigabit also
+      C(compression=[xbzrle]) and C(xbzrle_cache) (MiB, a power of two that holds the working set);
+      C(max_downtime) when given. A strategy given in O(strategy) stays as given.
+  returned: when a target was chosen
+  type: dict
+  sample: {strategy: auto, allow_postcopy: true}
 prediction:
   description:
     - The chosen move's figures. C(runs_as) is the strategy M(skillvl.offline_first.vm_migrate) will report

@@ -120,7 +120,8 @@ def test_two_running_copies_are_refused(lab, guests):
 
 def test_one_source_there_and_back_despite_a_stale_definition(lab, guests):
     """A stopped leftover definition on ws02 is not a second source; two imports in one run
-    (make demo does that) each start from the host the VM runs on."""
+    (make demo does that) each start from the host the VM runs on; -e strategy=planned moves
+    with the planner's settings."""
     name = guests.boot("mpb-move", host="cloud1")
     xml = lab.virsh("cloud1", "dumpxml", name).stdout
     lab.run("ws02", "cat > /tmp/%s.xml" % name, input=xml)
@@ -129,7 +130,8 @@ def test_one_source_there_and_back_despite_a_stale_definition(lab, guests):
 
     records = records_file(lab, name)
     proc = lab.playbook("tests/integration/playbooks/migrate_there_and_back.yml",
-                        {"vm": name, "there": "ws01", "back": "cloud1", "skillvl_migration_records": records},
+                        {"vm": name, "there": "ws01", "back": "cloud1", "skillvl_migration_records": records,
+                         "strategy": "planned"},
                         check=False)
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
     # each move was predicted before it started, and recorded with its prediction and its figures
@@ -142,6 +144,10 @@ def test_one_source_there_and_back_despite_a_stale_definition(lab, guests):
     assert there["link"]["link_mbit"] == there["link"]["probe"]["mbit"] > 0, there
     assert back["link"]["source"].startswith("recorded: median of the last 1 move(s)"), back
     assert back["link"]["samples"] and back["link"]["link_mbit"] == back["link"]["samples"][0], back
+    # both moves ran with the planner's settings for the strategy it predicted (no post-copy allowed)
+    for record in (there, back):
+        assert record["settings"]["strategy"] == record["prediction"]["strategy"], record
+        assert record["prediction"]["strategy"] in ("precopy", "auto_converge"), record
     for record in (there, back):
         assert record["moved"] is True and record["figures"]["total_time_ms"] > 0, record
         assert record["prediction"]["converges"] and record["prediction"]["total_s"] > 0, record

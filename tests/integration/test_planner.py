@@ -9,7 +9,7 @@ Run: SKILLVL_LAB_NAME=plan pytest tests/integration/test_planner.py
 """
 import subprocess
 
-from labguests import DST, M, SRC, run_in_thread
+from labguests import DST, M, SRC, migrate, run_in_thread
 
 
 def plan(lab, name, check_mode=False, **args):
@@ -65,11 +65,23 @@ def test_plan_for_a_writing_guest_over_a_slow_link(lab, guests):
     preds = dict((p["strategy"], p) for p in res["candidates"][0]["predictions"])
     assert not preds["precopy"]["converges"] and "never" in " ".join(res["table"]), res["table"]
     assert res["strategy"] == "auto_converge" and res["prediction"]["max_throttle_pct"] > 0, res
-    assert "postcopy" not in preds
-    # post-copy only when allowed, and then the fastest
+    assert "postcopy" not in preds and "early_postcopy" not in preds
+    # rounds over a link this slow: XBZRLE, with a cache that holds the measured working set
+    assert res["settings"]["strategy"] == "auto_converge" and res["settings"]["compression"] == ["xbzrle"], res
+    assert res["settings"]["xbzrle_cache"] >= vm["working_set_mib"], res
+    # post-copy only when allowed, and then the fastest: vm_migrate's auto switching early
     allowed = plan(lab, name, link_mbit=slow, allow_postcopy=True, candidates=[{"host": DST, "rtt_to_user_ms": 0.1}])
-    assert allowed["strategy"] == "postcopy", allowed["table"]
+    assert allowed["strategy"] == "early_postcopy", allowed["table"]
+    assert allowed["settings"] == {"strategy": "auto", "allow_postcopy": True}, allowed
     assert guests.state(SRC, name) == "running" and guests.state(DST, name) == "absent"
+    # the settings run as planned on that link (a bandwidth cap of the same rate)
+    before = guests.last_seq(SRC, name)
+    cap = max(int(slow / 8 / 1.048576), 1)
+    moved = migrate(lab, name, bandwidth=cap, timeout=300, **allowed["settings"])
+    assert not moved.get("failed"), moved
+    assert moved["strategy_used"] == allowed["prediction"]["runs_as"] == "postcopy", moved
+    assert guests.state(DST, name) == "running" and guests.state(SRC, name) == "absent"
+    guests.assert_alive(DST, name, before, "after the planned early post-copy")
     guests.remove(name)
 
 

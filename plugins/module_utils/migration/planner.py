@@ -223,6 +223,8 @@ def plan(opts, check=None, connect=None, measure_dirty_rate=None, measure_reside
                        touched_mib=round(vm['touched_bytes'] / MIB), dirty_rate_mib_s=round(vm['dirty_rate'] / MIB, 1),
                        working_set_mib=round(vm.get('working_set_bytes', vm['touched_bytes']) / MIB),
                        cpu_busy_pct=round(vm['cpu_busy'] * 100, 1), disk_mib=round(vm['disk_bytes'] / MIB), sources=vm['sources']))
+    if choice['target'] is not None:
+        out['settings'] = settings(choice['prediction'], vm, opts, _link_of(candidates, choice['target']))
     if choice['target'] is None:
         out['msg'] = 'no candidate qualifies for VM "%s": %s' % (
             opts['name'], '; '.join('%s: %s' % (r['host'], r['reason']) for r in rows))
@@ -231,6 +233,41 @@ def plan(opts, check=None, connect=None, measure_dirty_rate=None, measure_reside
         out['msg'] = 'move VM "%s" to %s with %s: about %s s, pause %s ms' % (
             opts['name'], choice['target'], pred['runs_as'], pred['total_s'], pred['downtime_ms'])
     return out
+
+
+# vm_migrate's strategy (and post-copy permission) that runs each of the model's behaviours
+MOVE_OF = {
+    'precopy': dict(strategy='precopy'),
+    'auto_converge': dict(strategy='auto_converge'),
+    'postcopy': dict(strategy='postcopy', allow_postcopy=True),
+    'early_postcopy': dict(strategy='auto', allow_postcopy=True),
+}
+XBZRLE_LINK = 1e9 / 8         # bytes/s: below a gigabit, delta-encoding pages sent again is worth its CPU
+XBZRLE_MIN_MIB = 16
+
+
+def settings(pred, vm, opts, link_rate):
+    """The vm_migrate options that run the chosen prediction: its strategy and, for a pre-copy
+    that sends pages again over a link slower than a gigabit, XBZRLE with a cache that holds the
+    working set (pages found in it go as deltas against their last copy). A strategy the caller
+    fixed stays as given."""
+    out = dict(MOVE_OF[pred['strategy']])
+    if opts.get('strategy', 'any') != 'any':
+        out = dict(strategy=opts['strategy'], allow_postcopy=bool(opts['allow_postcopy']))
+    if pred['strategy'] in ('precopy', 'auto_converge') and pred['rounds'] > 1 and link_rate < XBZRLE_LINK:
+        working_set = vm.get('working_set_bytes', vm['touched_bytes']) / MIB
+        cache = XBZRLE_MIN_MIB
+        while cache < working_set and cache * 2 <= vm['memory_bytes'] / MIB:
+            cache *= 2
+        out.update(compression=['xbzrle'], xbzrle_cache=cache)
+    if opts.get('max_downtime'):
+        out['max_downtime'] = opts['max_downtime']
+    return out
+
+
+def _link_of(candidates, host):
+    cand = next(c for c in candidates if c['host'] == host)
+    return cand['link_rate'] * cand['link_efficiency']
 
 
 def _prediction_view(pred):

@@ -18,6 +18,9 @@ The model follows QEMU's own algorithm, round by round (docs/planner.md):
   throttle.
 - post-copy: one pre-copy round, the switch, then every page still dirty is sent once while
   the guest runs on the destination, each first touch of such a page waiting one round trip.
+- early post-copy (vm_migrate strategy ``auto`` with post-copy allowed): the switch comes once
+  the link's rate is measured (16 MiB sent) when the guest dirties at least a quarter of what
+  the link sends; every touched page then crosses about once.
 - disk copy (non-shared storage): the disk's allocated bytes are mirrored first, the guest's
   disk writes are sent again, and the mirror keeps that share of the link during memory rounds.
 """
@@ -27,11 +30,13 @@ __metaclass__ = type
 
 import math
 
-STRATEGIES = ('precopy', 'auto_converge', 'postcopy')
+STRATEGIES = ('precopy', 'auto_converge', 'postcopy', 'early_postcopy')
+POSTCOPY = ('postcopy', 'early_postcopy')
 # What QEMU may do under each vm_migrate strategy: `auto` turns auto-converge on from the start
-# (its throttle acts only when the guest outruns the link) and may switch to post-copy when allowed.
+# (its throttle acts only when the guest outruns the link) and, when allowed, switches to
+# post-copy early for a guest that outruns it.
 MOVES = {
-    'auto': ('auto_converge', 'postcopy'),
+    'auto': ('auto_converge', 'early_postcopy'),
     'precopy': ('precopy',),
     'auto_converge': ('auto_converge',),
     'postcopy': ('postcopy',),
@@ -45,6 +50,9 @@ THROTTLE_MAX = 99                    # %, max-cpu-throttle
 THROTTLE_TRIGGER = 0.5               # throttle-trigger-threshold 50 %: dirtied / sent in a period
 THROTTLE_PERIOD = 1.0                # s: QEMU checks the throttle at a bitmap sync a second or more after the last
 DEVICE_STATE = 256 * 1024            # bytes of device state sent during the pause (order of magnitude)
+# vm_migrate's early switch (monitor.py): after SETTLE_BYTES, when dirtied >= POSTCOPY_RATIO x sent
+POSTCOPY_RATIO = 0.25
+SETTLE_BYTES = 16 * 1024 * 1024
 MAX_ROUNDS = 1000                    # a bound for the loop; a real non-converging move is caught before
 
 
@@ -73,7 +81,8 @@ def normalize(inputs):
     default 0), rtt (s), downtime_limit (s), link_efficiency (share of the nominal rate a
     migration stream reaches, default 1), compression_ratio (default 1), disk_bytes and
     disk_dirty_rate (non-shared storage), throttle_initial/increment/max (%), cpu_busy (share
-    of its vCPU time the guest uses while it dirties memory at dirty_rate, default 1).
+    of its vCPU time the guest uses while it dirties memory at dirty_rate, default 1),
+    postcopy_ratio (vm_migrate's, default 0.25).
     """
     if not isinstance(inputs, dict):
         raise PredictionError('the inputs must be a dict, not %r' % (inputs,))
@@ -96,6 +105,7 @@ def normalize(inputs):
                                         maximum=100)
     out['throttle_max'] = _number(inputs, 'throttle_max', default=THROTTLE_MAX, minimum=1, maximum=99)
     out['cpu_busy'] = _number(inputs, 'cpu_busy', default=1.0, strict=True, maximum=1.0)
+    out['postcopy_ratio'] = _number(inputs, 'postcopy_ratio', default=POSTCOPY_RATIO, strict=True)
     return out
 
 
@@ -114,10 +124,17 @@ def predict(strategy, inputs):
         return out
     # while memory moves, the disk mirror keeps sending the guest's disk writes
     mem_rate = (rate - p['disk_dirty_rate'] if p['disk_bytes'] else rate) * p['compression_ratio']
-    memory = (_postcopy if strategy == 'postcopy' else _precopy)(p, mem_rate, strategy == 'auto_converge')
+    if strategy == 'postcopy':
+        memory = _postcopy(p, mem_rate)
+    elif strategy == 'early_postcopy':
+        memory = _early_postcopy(p, mem_rate)
+    else:
+        memory = _precopy(p, mem_rate, strategy == 'auto_converge')
     out.update(memory)
-    # what vm_migrate reports as the strategy used: auto-converge that never throttled ran as pre-copy
-    out['runs_as'] = 'precopy' if strategy == 'auto_converge' and not out['max_throttle_pct'] else strategy
+    # what vm_migrate reports as the strategy used: auto-converge that never throttled ran as
+    # pre-copy, an early switch as post-copy
+    out['runs_as'] = ('precopy' if strategy == 'auto_converge' and not out['max_throttle_pct']
+                      else 'postcopy' if strategy == 'early_postcopy' else strategy)
     if out['converges']:
         out['total_s'] = round(disk['seconds'] + memory['total_s'], 3)
         out['bytes_on_wire'] = int(disk['bytes'] + memory['bytes_on_wire'] / p['compression_ratio'])
@@ -217,9 +234,12 @@ class _ThrottleWatch(object):
         return self.throttle
 
 
-def _postcopy(p, rate, _throttled):
-    first = p['touched_bytes'] / rate
-    left = min(p['dirty_rate'] * first, p['working_set_bytes'])
+def _postcopy(p, rate, first_bytes=None):
+    """Pre-copy of ``first_bytes`` (default: one full round), the switch, then what is still on the
+    source: the rest of the touched memory and what the guest dirtied meanwhile, each page once."""
+    first_bytes = p['touched_bytes'] if first_bytes is None else min(first_bytes, p['touched_bytes'])
+    first = first_bytes / rate
+    left = (p['touched_bytes'] - first_bytes) + min(p['dirty_rate'] * first, p['working_set_bytes'], first_bytes)
     downtime = p['device_state_bytes'] / rate + p['rtt']
     after = left / rate
     pays = ('nothing' if not left else
@@ -227,8 +247,18 @@ def _postcopy(p, rate, _throttled):
             'for %.1f s; a failure of either host or the link in that time loses the VM'
             % (left / 2 ** 20, p['rtt'] * 1000, after))
     return dict(converges=True, total_s=first + downtime + after, downtime_s=round(downtime, 4), rounds=1,
-                bytes_on_wire=p['touched_bytes'] + left + p['device_state_bytes'], max_throttle_pct=0,
+                bytes_on_wire=first_bytes + left + p['device_state_bytes'], max_throttle_pct=0,
                 guest_pays=pays)
+
+
+def _early_postcopy(p, rate):
+    if p['dirty_rate'] < p['postcopy_ratio'] * rate:
+        return dict(converges=False, total_s=None, downtime_s=None, rounds=0, max_throttle_pct=0,
+                    guest_pays='nothing',
+                    reason='the guest dirties %.1f MiB/s, less than %d %% of the %.1f MiB/s the link sends: '
+                           'strategy auto keeps it in pre-copy' % (p['dirty_rate'] / 2 ** 20,
+                                                                   p['postcopy_ratio'] * 100, rate / 2 ** 20))
+    return _postcopy(p, rate, SETTLE_BYTES)
 
 
 def _throttle_cost(throttle):
@@ -239,7 +269,8 @@ def _throttle_cost(throttle):
 
 def _public(p):
     keys = ('memory_bytes', 'touched_bytes', 'working_set_bytes', 'dirty_rate', 'link_rate', 'link_efficiency',
-            'rtt', 'downtime_limit', 'compression_ratio', 'disk_bytes', 'disk_dirty_rate', 'cpu_busy')
+            'rtt', 'downtime_limit', 'compression_ratio', 'disk_bytes', 'disk_dirty_rate', 'cpu_busy',
+            'postcopy_ratio')
     return dict((k, p[k]) for k in keys)
 
 
@@ -277,7 +308,7 @@ def choose(vm, candidates, allow_postcopy=False, time_budget=None, downtime_limi
         raise PredictionError('the move strategy must be one of %s, not %r' % (', '.join(sorted(MOVES)), move_strategy))
     # strategy postcopy asks for post-copy itself
     postcopy = allow_postcopy or move_strategy == 'postcopy'
-    strategies = STRATEGIES if postcopy else tuple(s for s in STRATEGIES if s != 'postcopy')
+    strategies = STRATEGIES if postcopy else tuple(s for s in STRATEGIES if s not in POSTCOPY)
     runnable = MOVES[move_strategy] if move_strategy else STRATEGIES
     rows = []
     for cand in candidates:

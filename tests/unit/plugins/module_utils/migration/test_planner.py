@@ -106,7 +106,8 @@ def test_a_writer_faster_than_the_link_needs_auto_converge_or_postcopy(world, h)
     assert out['strategy'] == 'auto_converge' and out['prediction']['max_throttle_pct'] > 0
     assert [p['strategy'] for p in out['candidates'][0]['predictions']] == ['precopy', 'auto_converge']
     allowed = run(world, dirty=200 * MIB, allow_postcopy=True)
-    assert allowed['strategy'] == 'postcopy'
+    assert allowed['strategy'] == 'early_postcopy' and allowed['prediction']['runs_as'] == 'postcopy'
+    assert allowed['settings'] == {'strategy': 'auto', 'allow_postcopy': True}
 
 
 @pytest.mark.parametrize('kw, words', [

@@ -71,3 +71,7 @@ def test_planner_case(case, world, h):
         assert out["vm"]["sources"] == case["sources"]
     if "msg" in case:
         assert out["msg"].startswith(case["msg"])
+    if case["target"] is None:
+        assert "settings" not in out
+    if "settings" in case:
+        assert out["settings"] == case["settings"]

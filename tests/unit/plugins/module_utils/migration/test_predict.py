@@ -101,7 +101,8 @@ def test_a_small_working_set_converges_even_when_written_fast():
 
 @pytest.mark.parametrize("strategy", model.STRATEGIES)
 def test_more_bandwidth_is_never_slower(strategy):
-    times = [run(strategy, link_rate=rate, dirty_rate=10 * MIB)["total_s"] for rate in (WAN * 4, GBIT, 4 * GBIT)]
+    dirty = 200 * MIB if strategy == "early_postcopy" else 10 * MIB   # it switches only for a fast writer
+    times = [run(strategy, link_rate=rate, dirty_rate=dirty)["total_s"] for rate in (WAN * 4, GBIT, 4 * GBIT)]
     assert times == sorted(times, reverse=True)
 
 
@@ -179,7 +180,27 @@ def test_postcopy_is_offered_only_when_allowed():
     assert out["target"] is None
     assert out["candidates"][0]["reason"].startswith("the fastest allowed strategy (auto_converge) needs")
     allowed = model.choose(writer, [cand("ws01", 0.0002)], allow_postcopy=True, time_budget=60)
-    assert allowed["target"] == "ws01" and allowed["strategy"] == "postcopy"
+    assert allowed["target"] == "ws01" and allowed["strategy"] == "early_postcopy"
+    after_a_round = model.choose(writer, [cand("ws01", 0.0002)], move_strategy="postcopy", time_budget=60)
+    assert after_a_round["strategy"] == "postcopy"
+    assert allowed["prediction"]["total_s"] < after_a_round["prediction"]["total_s"]
+
+
+def test_early_postcopy_sends_the_touched_memory_about_once():
+    # the research's 80 % RAM case on its WAN: 1.6 GiB written at 50 MiB/s, touched 1.8 GiB
+    writer = dict(VM, touched_bytes=1.8 * GIB, working_set_bytes=1.6 * GIB, dirty_rate=50 * MIB, link_rate=WAN,
+                  rtt=0.0368)
+    early, late = model.predict("early_postcopy", writer), model.predict("postcopy", writer)
+    assert early["converges"] and early["runs_as"] == "postcopy"
+    assert early["total_s"] == pytest.approx((1.8 * GIB + 16 * MIB) / WAN, rel=0.02)
+    assert early["bytes_on_wire"] < late["bytes_on_wire"] and early["total_s"] < late["total_s"]
+
+
+def test_early_postcopy_needs_a_guest_that_outruns_the_link():
+    res = model.predict("early_postcopy", dict(VM, link_rate=GBIT, dirty_rate=10 * MIB))
+    assert not res["converges"] and res["total_s"] is None
+    assert "less than 25 % of the 111.8 MiB/s the link sends" in res["reason"]
+    assert model.predict("early_postcopy", dict(VM, link_rate=GBIT, dirty_rate=40 * MIB))["converges"]
 
 
 def test_no_strategy_at_all_converging_is_explained():
