@@ -197,8 +197,9 @@ strategy:
 settings:
   description:
     - The M(skillvl.offline_first.vm_migrate) options that run the chosen prediction, C(strategy) and
-      C(allow_postcopy); for a pre-copy that sends pages again over a link slower than a gigabit also
-      C(compression=[xbzrle]) and C(xbzrle_cache) (MiB, a power of two that holds the working set);
+      C(allow_postcopy); for a running guest's pre-copy over a link slower than 100 Mbit/s also
+      C(compression=[xbzrle]) and C(xbzrle_cache) (MiB, a power of two that holds the working set, at most
+      half the guest's memory);
       C(max_downtime) when given. A strategy given in O(strategy) stays as given.
   returned: when a target was chosen
   type: dict

@@ -66,9 +66,13 @@ def test_plan_for_a_writing_guest_over_a_slow_link(lab, guests):
     assert not preds["precopy"]["converges"] and "never" in " ".join(res["table"]), res["table"]
     assert res["strategy"] == "auto_converge" and res["prediction"]["max_throttle_pct"] > 0, res
     assert "postcopy" not in preds and "early_postcopy" not in preds
-    # rounds over a link this slow: XBZRLE, with a cache that holds the measured working set
-    assert res["settings"]["strategy"] == "auto_converge" and res["settings"]["compression"] == ["xbzrle"], res
-    assert res["settings"]["xbzrle_cache"] >= vm["working_set_mib"], res
+    # over a WAN-class link (under 100 Mbit/s): XBZRLE, with a cache that holds the measured working set
+    assert res["settings"]["strategy"] == "auto_converge", res
+    if slow < 100:
+        assert res["settings"]["compression"] == ["xbzrle"], res
+        assert res["settings"]["xbzrle_cache"] >= min(vm["working_set_mib"], 128), res
+    else:
+        assert "compression" not in res["settings"], res
     # post-copy only when allowed, and then the fastest: vm_migrate's auto switching early
     allowed = plan(lab, name, link_mbit=slow, allow_postcopy=True, candidates=[{"host": DST, "rtt_to_user_ms": 0.1}])
     assert allowed["strategy"] == "early_postcopy", allowed["table"]

@@ -242,22 +242,24 @@ MOVE_OF = {
     'postcopy': dict(strategy='postcopy', allow_postcopy=True),
     'early_postcopy': dict(strategy='auto', allow_postcopy=True),
 }
-XBZRLE_LINK = 1e9 / 8         # bytes/s: below a gigabit, delta-encoding pages sent again is worth its CPU
+XBZRLE_LINK = 100 * MBIT      # bytes/s: on a WAN-class link, delta-encoding pages sent again is worth its CPU
 XBZRLE_MIN_MIB = 16
 
 
 def settings(pred, vm, opts, link_rate):
-    """The vm_migrate options that run the chosen prediction: its strategy and, for a pre-copy
-    that sends pages again over a link slower than a gigabit, XBZRLE with a cache that holds the
-    working set (pages found in it go as deltas against their last copy). A strategy the caller
-    fixed stays as given."""
+    """The vm_migrate options that run the chosen prediction: its strategy and, for a running
+    guest's pre-copy over a link slower than 100 Mbit/s, XBZRLE (pages sent again go as deltas
+    against their last copy) with a cache that holds the working set, at most half the guest's
+    memory. Even when one round is predicted: QEMU's dirty rate (whole MiB/s, sampled pages)
+    cannot see the few pages an idle guest keeps dirtying, which on such a link are rounds.
+    A strategy the caller fixed stays as given."""
     out = dict(MOVE_OF[pred['strategy']])
     if opts.get('strategy', 'any') != 'any':
         out = dict(strategy=opts['strategy'], allow_postcopy=bool(opts['allow_postcopy']))
-    if pred['strategy'] in ('precopy', 'auto_converge') and pred['rounds'] > 1 and link_rate < XBZRLE_LINK:
+    if pred['strategy'] in ('precopy', 'auto_converge') and vm['running'] and link_rate < XBZRLE_LINK:
         working_set = vm.get('working_set_bytes', vm['touched_bytes']) / MIB
         cache = XBZRLE_MIN_MIB
-        while cache < working_set and cache * 2 <= vm['memory_bytes'] / MIB:
+        while cache < working_set and cache * 2 <= vm['memory_bytes'] / MIB / 2:
             cache *= 2
         out.update(compression=['xbzrle'], xbzrle_cache=cache)
     if opts.get('max_downtime'):
