@@ -26,6 +26,7 @@ MIB = 1024.0 * 1024.0
 STALL_MARGIN = 0.05
 PROGRESS_EVERY = 1.0   # seconds between kept progress records
 SETTLE_BYTES = 16 * 1024 * 1024   # sent before the link rate counts as measured
+POSTCOPY_RATIO = 0.25             # strategy auto: post-copy once dirtied >= this x sent
 
 
 def mib(value):
@@ -38,7 +39,7 @@ def dirty_bytes(stats):
 
 class Monitor(object):
     def __init__(self, strategy, postcopy_allowed, timeout, timeout_action, stall_timeout,
-                 postcopy_ratio=0.25, progress_log=None, keep=600, pre_dirty=None, auto_postcopy=True):
+                 postcopy_ratio=POSTCOPY_RATIO, progress_log=None, keep=600, pre_dirty=None, auto_postcopy=True):
         self.strategy = strategy
         self.postcopy_allowed = postcopy_allowed
         self.auto_postcopy = auto_postcopy

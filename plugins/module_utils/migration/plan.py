@@ -18,6 +18,7 @@ import shlex
 from ansible_collections.skillvl.offline_first.plugins.module_utils.backend import BackendError
 from ansible_collections.skillvl.offline_first.plugins.module_utils.libvirt.session import TRANSPORTS, uri_transport
 from ansible_collections.skillvl.offline_first.plugins.module_utils.migration import dest_disks
+from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.monitor import POSTCOPY_RATIO
 
 STRATEGIES = ('auto', 'precopy', 'auto_converge', 'postcopy')
 STORAGE_MODES = ('shared', 'copy', 'copy_incremental')
@@ -84,7 +85,7 @@ def argument_spec():
         timeout_action=dict(type='str', default='abort', choices=list(TIMEOUT_ACTIONS)),
         postcopy_resume_timeout=dict(type='int', default=300),
         stall_timeout=dict(type='int', default=10),
-        postcopy_ratio=dict(type='float', default=0.25),
+        postcopy_ratio=dict(type='float', default=POSTCOPY_RATIO),
         cold_fallback=dict(type='bool', default=False),
         cold_shutdown_timeout=dict(type='int', default=120),
         cold_force_off=dict(type='bool', default=False),

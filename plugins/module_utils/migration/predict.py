@@ -30,6 +30,9 @@ __metaclass__ = type
 
 import math
 
+# vm_migrate's early switch: after SETTLE_BYTES, when dirtied >= POSTCOPY_RATIO x sent
+from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.monitor import POSTCOPY_RATIO, SETTLE_BYTES
+
 STRATEGIES = ('precopy', 'auto_converge', 'postcopy', 'early_postcopy')
 POSTCOPY = ('postcopy', 'early_postcopy')
 # What QEMU may do under each vm_migrate strategy: `auto` turns auto-converge on from the start
@@ -50,9 +53,6 @@ THROTTLE_MAX = 99                    # %, max-cpu-throttle
 THROTTLE_TRIGGER = 0.5               # throttle-trigger-threshold 50 %: dirtied / sent in a period
 THROTTLE_PERIOD = 1.0                # s: QEMU checks the throttle at a bitmap sync a second or more after the last
 DEVICE_STATE = 256 * 1024            # bytes of device state sent during the pause (order of magnitude)
-# vm_migrate's early switch (monitor.py): after SETTLE_BYTES, when dirtied >= POSTCOPY_RATIO x sent
-POSTCOPY_RATIO = 0.25
-SETTLE_BYTES = 16 * 1024 * 1024
 MAX_ROUNDS = 1000                    # a bound for the loop; a real non-converging move is caught before
 
 
