@@ -54,6 +54,26 @@ options:
   base_image:
     description: The base image the VM's disk is an overlay on, recorded for the return.
     type: str
+  disks:
+    description:
+      - For O(state=away), the disks the move put into a storage pool of this host (an RBD disk that became
+        a local file), each with the storage pool and volume it had at home, recorded for the return.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      target:
+        description: The disk's target device name (V(vda)).
+        type: str
+        required: true
+      pool:
+        description: The libvirt storage pool of the home host the disk was in.
+        type: str
+        required: true
+      volume:
+        description: Its volume in that pool.
+        type: str
+        required: true
   uri:
     description: libvirt URI of this host.
     type: str
@@ -68,6 +88,16 @@ EXAMPLES = r"""
     name: svc-pi
     state: away
     host: "{{ inventory_hostname }}"
+
+- name: Record that svc-db left cloud1 with its RBD root disk turned into a local file
+  skillvl.offline_first.vm_home:
+    name: svc-db
+    state: away
+    host: cloud1
+    disks:
+      - target: vda
+        pool: skillvl-rbd
+        volume: svc-db-root
 
 - name: svc-pi is home again
   skillvl.offline_first.vm_home:
@@ -92,7 +122,9 @@ record:
       description: The image the vm role made it from, or null.
       type: str
     away:
-      description: Null when home; else C(from) (host), C(since) (UTC, ISO 8601) and C(base_image).
+      description:
+        - Null when home; else C(from) (host), C(since) (UTC, ISO 8601), C(base_image) and C(disks) (the
+          home pool and volume of each disk that left them, as O(disks)).
       type: dict
 """
 
@@ -120,6 +152,9 @@ def main():
             host=dict(type='str'),
             home=dict(type='str'),
             base_image=dict(type='str'),
+            disks=dict(type='list', elements='dict', default=[],
+                       options=dict(target=dict(type='str', required=True), pool=dict(type='str', required=True),
+                                    volume=dict(type='str', required=True))),
             uri=dict(type='str', default='qemu:///system'),
         ),
         required_if=[('state', 'away', ['host'])],
@@ -133,7 +168,7 @@ def main():
     now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
     run_backend(module, lambda: home.ensure(p['name'], p['state'], p['host'], home=p['home'],
                                             base_image=p['base_image'], now=now, uri=p['uri'],
-                                            check_mode=module.check_mode))
+                                            check_mode=module.check_mode, disks=p['disks']))
 
 
 if __name__ == "__main__":

@@ -44,6 +44,7 @@ requirements:
 extends_documentation_fragment:
   - skillvl.offline_first.attributes
   - skillvl.offline_first.libvirt_peer
+  - skillvl.offline_first.dest_disks
 attributes:
   check_mode:
     support: full
@@ -132,45 +133,6 @@ options:
     type: str
     choices: [shared, copy, copy_incremental]
     default: shared
-  dest_disks:
-    description:
-      - Disks that the destination keeps in its own storage pools. Each named disk is copied during the
-        live move into a new volume in a libvirt storage pool of the destination. For example, an RBD
-        disk becomes a local qcow2 file on a lab workstation, or a local file becomes an RBD image on a
-        server.
-      - The module creates the volume before the move. The pre-flight fails, with nothing changed, when
-        the pool is missing or stopped, when a volume of that name exists, or when the pool has less free
-        space than the disk has allocated. It warns when the free space is less than the disk's virtual size.
-      - The VM is defined on the destination with the new disk (its target, bus and address kept). The
-        source's disk is kept as it was. If the move fails before the VM reaches the destination, the
-        new volume is removed.
-      - An RBD disk that is not listed here stays on Ceph. When the destination has an active rbd pool on
-        the same Ceph pool with another user, the destination opens the disk as that user (each hypervisor
-        has a Ceph user of its own), with no copy.
-      - Works with live moves only. It cannot be combined with O(cold_fallback) or
-        O(storage=copy_incremental).
-    type: list
-    elements: dict
-    default: []
-    suboptions:
-      target:
-        description: The disk, by its target device name (V(vda)).
-        type: str
-        required: true
-      pool:
-        description: A storage pool of the destination, of type V(dir), V(fs), V(netfs) or V(rbd).
-        type: str
-        required: true
-      volume:
-        description:
-          - The new volume's name in O(dest_disks[].pool).
-          - Default V(<name>-<target>.qcow2) in a directory pool, V(<name>-<target>) in an rbd pool.
-          - The disk's current volume in that pool means that the disk stays where it is and is not copied.
-        type: str
-      format:
-        description: The new volume's format. An RBD image is always V(raw). The default for files is V(qcow2).
-        type: str
-        choices: [raw, qcow2]
   persistent:
     description: Define the VM persistently on the destination.
     type: bool
@@ -335,13 +297,15 @@ postcopy_recovery:
 dest_disks:
   description:
     - The disks placed by O(dest_disks), and RBD disks opened as the destination's own Ceph user.
-    - V(where) is the new file or C(rbd:pool/image), V(copy) says whether the content was copied, and
-      V(capacity) is the virtual size in bytes (null when nothing was copied).
+    - V(where) is the new file or C(rbd:pool/image), V(copy) says whether libvirt copied the content during
+      the move, V(copied_before) whether a read-only disk's content was uploaded before it, and V(capacity)
+      is the virtual size in bytes (null when nothing was copied).
   returned: when the VM moved live with disks placed
   type: list
   elements: dict
   sample: [{"target": "vda", "pool": "default", "volume": "course-web-vda.qcow2", "copy": true, "format": "qcow2",
-            "where": "/var/lib/libvirt/images/course-web-vda.qcow2", "capacity": 10737418240}]
+            "where": "/var/lib/libvirt/images/course-web-vda.qcow2", "capacity": 10737418240,
+            "copied_before": false}]
 postcopy_reason:
   description: Why the migration switched to post-copy, if it did.
   returned: when the VM moved live

@@ -30,6 +30,7 @@ extends_documentation_fragment:
   - skillvl.offline_first.attributes
   - skillvl.offline_first.attributes.info_module
   - skillvl.offline_first.libvirt_peer
+  - skillvl.offline_first.dest_disks
 attributes:
   platform:
     details: The source hypervisor, with libvirt-python.
@@ -110,6 +111,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.skillvl.offline_first.plugins.module_utils.libvirt.session import (
     HAS_LIBVIRT, LIBVIRT_IMPORT_ERROR)
+from ansible_collections.skillvl.offline_first.plugins.module_utils.migration import dest_disks
 from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.plan import PEER_ARGS, stream_warnings
 from ansible_collections.skillvl.offline_first.plugins.module_utils.module_result import run_backend
 
@@ -122,6 +124,7 @@ def main():
             mode=dict(type='str', default='live', choices=['live', 'cold']),
             storage=dict(type='str', default='shared', choices=['shared', 'copy', 'copy_incremental']),
             fail_on_negative=dict(type='bool', default=False),
+            dest_disks=dict(type='list', elements='dict', default=[], options=dest_disks.SPEC),
         ),
         supports_check_mode=True,
     )
@@ -130,6 +133,10 @@ def main():
     if not HAS_LIBVIRT:
         module.fail_json(msg=missing_required_lib('libvirt-python (python3-libvirt)'), exception=LIBVIRT_IMPORT_ERROR)
     from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.engine import Migration
+
+    problems = dest_disks.validate(module.params['dest_disks'])
+    if problems:
+        module.fail_json(msg='; '.join(problems))
 
     options = dict((k, v) for k, v in module.params.items() if k != 'fail_on_negative')
 

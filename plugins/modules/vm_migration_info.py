@@ -84,6 +84,42 @@ home:
     away:
       description: Null when home; else C(from), C(since) and C(base_image) of its scale-away.
       type: dict
+disks:
+  description: The VM's disks on this host and where they are (empty when the VM is not here).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    target:
+      description: The target device name (V(vda)).
+      type: str
+    device:
+      description: C(disk) or C(cdrom).
+      type: str
+    type:
+      description: libvirt's disk type (C(file), C(block), C(network)).
+      type: str
+    protocol:
+      description: The network protocol (C(rbd)) of a network disk, else null.
+      type: str
+    source:
+      description: The file or device path, or the Ceph pool and image (C(vms/svc-root)).
+      type: str
+    format:
+      description: The disk's format (C(raw), C(qcow2)).
+      type: str
+    readonly:
+      description: Whether the guest sees it read-only.
+      type: bool
+    pool:
+      description: The libvirt storage pool of this host that holds the disk, null when none does.
+      type: str
+    volume:
+      description: Its volume in that pool.
+      type: str
+  sample:
+    - {target: vda, device: disk, type: network, protocol: rbd, source: vms/svc-root, format: raw,
+       readonly: false, pool: skillvl-rbd, volume: svc-root}
 progress:
   description: Current progress (percent, memory_remaining_mib, dirty_rate_mib_s, bandwidth_mib_s, iteration, eta_s).
   returned: always

@@ -37,6 +37,7 @@ requirements:
 extends_documentation_fragment:
   - skillvl.offline_first.attributes
   - skillvl.offline_first.attributes.info_module
+  - skillvl.offline_first.dest_disks
 attributes:
   platform:
     details: The source hypervisor, with libvirt-python.
@@ -257,7 +258,8 @@ def main():
     peer = dict((k, opts[k]) for k in ('transport', 'dest_user', 'dest_port', 'source_uri'))
 
     def check(host):
-        return Migration(dict(peer, name=opts['name'], dest=host, storage=opts['storage'])).check()
+        return Migration(dict(peer, name=opts['name'], dest=host, storage=opts['storage'],
+                              dest_disks=opts['dest_disks'])).check()
 
     def connect(uri):
         return session.connect(uri, 'the libvirt of this host (%s)' % uri, keepalive=False)

@@ -13,6 +13,8 @@ sparse file, in cloud1) and the hypervisors' client side (role ceph_client on cl
 - a host without a key (ws02), or with a forged one, cannot open an image: a clear refusal;
 - the key is in no process's command line and in no journal, the keyring is 0600, the libvirt
   secret is private;
+- the vm role keeps a guest's disks on RBD; scale_away.yml turns them into local files on a
+  workstation and return.yml puts them back onto RBD, the guest's writes intact;
 - a second run of the storage playbook changes nothing (test_foundation reruns all of site.yml).
 
 Run: SKILLVL_LAB_NAME=ceph SKILLVL_KEEP_LAB=1 .venv/bin/pytest tests/integration/test_ceph_rbd.py
@@ -133,17 +135,21 @@ def test_host_without_key_cannot_open_the_image(ceph):
 
 GUEST = "it-rbd"
 IMAGE = "it-rbd-disk"
+SEED = "it-rbd-seed"
 
 
-def rbd_disk(lab, host, image=IMAGE):
-    """The disk as ceph_client publishes it for host (its own user and secret)."""
+def rbd_disk(lab, host, image=IMAGE, seed=False):
+    """The disk as ceph_client publishes it for host (its own user and secret); seed: a read-only
+    cdrom (a cloud-init seed's place)."""
     secrets = lab.virsh(host, "secret-list").stdout
     uuid = re.search(r"^\s*([0-9a-f-]{36})\s+ceph client\.%s secret" % host, secrets, re.M).group(1)
     mon = lab.hostvars(MON_HOST)["skillvl_underlay_address"]
-    return ("<disk type='network' device='disk'><driver name='qemu' type='raw' cache='none'/>"
+    return ("<disk type='network' device='%s'><driver name='qemu' type='raw'%s/>"
             "<auth username='%s'><secret type='ceph' uuid='%s'/></auth>"
             "<source protocol='rbd' name='%s/%s'><host name='%s' port='6789'/></source>"
-            "<target dev='vda' bus='virtio'/></disk>" % (host, uuid, POOL, image, mon))
+            "<target dev='%s' bus='%s'/>%s</disk>"
+            % ("cdrom" if seed else "disk", "" if seed else " cache='none'", host, uuid, POOL, image, mon,
+               "sda" if seed else "vda", "sata" if seed else "virtio", "<readonly/>" if seed else ""))
 
 
 def wait_heartbeats(lab, host, after_seq, count, guest=GUEST):
@@ -162,13 +168,15 @@ def remove_guest(lab, guest=GUEST):
         lab.run(host, "rm -f /var/log/libvirt/qemu/%s-console.log" % guest, check=False)
 
 
-def boot_on_rbd(lab, image):
-    """The guest on cloud1, its disk the RBD image (opened as client.cloud1); its first heartbeats."""
+def boot_on_rbd(lab, image, seed=None):
+    """The guest on cloud1, its disk the RBD image (opened as client.cloud1), and with seed the
+    read-only RBD image of that name as a cdrom; its first heartbeats."""
     remove_guest(lab)
     admin(lab, "rbd rm %s/%s" % (POOL, image), check=False)
     admin(lab, "rbd create --size 16M %s/%s" % (POOL, image))
+    disks = rbd_disk(lab, "cloud1", image) + (rbd_disk(lab, "cloud1", seed, seed=True) if seed else "")
     lab.run("cloud1", "cat > /tmp/%s.xml" % GUEST,
-            input=guest_xml(GUEST, mem_mib=128, load_mib=16, rate_mib=8, disk_xml=rbd_disk(lab, "cloud1", image)))
+            input=guest_xml(GUEST, mem_mib=128, load_mib=16, rate_mib=8, disk_xml=disks))
     lab.virsh("cloud1", "define", "/tmp/%s.xml" % GUEST)
     lab.virsh("cloud1", "start", GUEST)
     return wait_heartbeats(lab, "cloud1", -1, 4)
@@ -216,7 +224,8 @@ def test_guest_on_rbd_boots_and_live_migrates_with_shared_storage(ceph):
         res = migrate(ceph, GUEST)
         assert not res.get("failed"), res.get("msg")
         assert res["dest_disks"] == [{"target": "vda", "pool": LIBVIRT_POOL, "volume": IMAGE, "copy": False,
-                                      "where": "rbd:%s/%s" % (POOL, IMAGE), "format": "raw", "capacity": None}]
+                                      "where": "rbd:%s/%s" % (POOL, IMAGE), "format": "raw", "capacity": None,
+                                      "copied_before": False}]
         assert "non_shared_disk" not in res["plan"]["flags"] and "unsafe" not in res["plan"]["flags"]
         assert ceph.virsh("ws01", "domstate", GUEST).stdout.strip() == "running"
         assert ceph.virsh("cloud1", "domstate", GUEST, check=False).returncode != 0
@@ -237,22 +246,34 @@ def test_guest_on_rbd_boots_and_live_migrates_with_shared_storage(ceph):
 def test_guest_on_rbd_scales_away_onto_a_local_file_and_comes_back_onto_rbd(ceph):
     """cloud1 (RBD) -> ws01 with its disk copied into a local file, live; then back to cloud1
     into a new RBD image. The guest's own disk heartbeats show the content went along each time;
-    the old image's name is refused as a clash with nothing changed; a rerun changes nothing."""
+    the old image's name is refused as a clash with nothing changed; a rerun changes nothing.
+    Its read-only RBD cdrom (a seed) is copied into a file before the move, byte for byte, and
+    goes back onto its image."""
     local = "%s/%s-vda.raw" % (IMAGES, GUEST)
+    local_seed = "%s/%s-sda.raw" % (IMAGES, GUEST)
     back = IMAGE + "-back"
     try:
-        ceph.run("ws01", "virsh -c qemu:///system vol-delete --pool default %s-vda.raw >/dev/null 2>&1; true"
-                 % GUEST, check=False)
+        for vol in (local, local_seed):
+            ceph.run("ws01", "virsh -c qemu:///system vol-delete --pool default %s >/dev/null 2>&1; true"
+                     % vol.rsplit("/", 1)[1], check=False)
         admin(ceph, "rbd rm %s/%s" % (POOL, back), check=False)
-        boot_on_rbd(ceph, IMAGE)
+        # a read-only RBD image as a cdrom, where the vm role puts a cloud-init seed
+        seed_sum = make_seed(ceph)
+        boot_on_rbd(ceph, IMAGE, seed=SEED)
         last = wait_disk(ceph, lambda: rbd_content(ceph, IMAGE), -1, "the RBD image")
-        # raw, so that the disk's content can be read beside the running QEMU (a qcow2's tables stay in QEMU)
-        res = migrate(ceph, GUEST, dest_disks=[{"target": "vda", "pool": "default", "format": "raw"}])
+        # raw, so that the disk's content can be read beside the running QEMU (a qcow2's tables stay in QEMU);
+        # the seed, which libvirt cannot copy, is read as client.cloud1 and uploaded before the move
+        res = migrate(ceph, GUEST, dest_disks=[{"target": "vda", "pool": "default", "format": "raw"},
+                                               {"target": "sda", "pool": "default"}])
         assert not res.get("failed"), res.get("msg")
-        assert res["dest_disks"][0]["where"] == local and res["dest_disks"][0]["copy"] is True, res["dest_disks"]
+        placed = dict((d["target"], d) for d in res["dest_disks"])
+        assert placed["vda"]["where"] == local and placed["vda"]["copy"] is True, res["dest_disks"]
+        assert placed["sda"]["where"] == local_seed and placed["sda"]["copied_before"] is True, res["dest_disks"]
         assert "non_shared_disk" in res["plan"]["flags"] and res["plan"]["params"]["migrate_disks"] == ["vda"]
         xml = ceph.virsh("ws01", "dumpxml", "--inactive", GUEST).stdout
         assert "<source file='%s'" % local in xml and "protocol='rbd'" not in xml, xml
+        assert "<source file='%s'" % local_seed in xml, xml
+        assert ceph.run("ws01", "sha256sum %s" % local_seed).stdout.split()[0] == seed_sum
         last = wait_disk(ceph, lambda: base64.b64decode(ceph.run("ws01", "head -c 2097152 %s | base64 -w0" % local)
                                                         .stdout), last, local)
         # the old image still holds the disk as it was on cloud1: taking its name is a clash
@@ -260,23 +281,66 @@ def test_guest_on_rbd_scales_away_onto_a_local_file_and_comes_back_onto_rbd(ceph
                         dest_disks=[{"target": "vda", "pool": LIBVIRT_POOL, "volume": IMAGE}])
         assert clash.get("failed") and 'already has a volume "%s"' % IMAGE in clash["msg"], clash.get("msg")
         assert ceph.virsh("ws01", "domstate", GUEST).stdout.strip() == "running"
-        # back onto Ceph, into a new image, opened by cloud1 as client.cloud1
-        res = migrate(ceph, GUEST, host="ws01", dest="cloud1",
-                      dest_disks=[{"target": "vda", "pool": LIBVIRT_POOL, "volume": back}])
+        # back onto Ceph, into a new image, opened by cloud1 as client.cloud1; the seed opens the
+        # image it was copied from (libvirt's rbd pool takes no upload)
+        home = [{"target": "vda", "pool": LIBVIRT_POOL, "volume": back},
+                {"target": "sda", "pool": LIBVIRT_POOL, "volume": SEED}]
+        res = migrate(ceph, GUEST, host="ws01", dest="cloud1", dest_disks=home)
         assert not res.get("failed"), res.get("msg")
-        assert res["dest_disks"][0]["where"] == "rbd:%s/%s" % (POOL, back)
+        placed = dict((d["target"], d) for d in res["dest_disks"])
+        assert placed["vda"]["where"] == "rbd:%s/%s" % (POOL, back)
+        assert placed["sda"]["copy"] is False and placed["sda"]["copied_before"] is False, res["dest_disks"]
         xml = ceph.virsh("cloud1", "dumpxml", "--inactive", GUEST).stdout
         assert "name='%s/%s'" % (POOL, back) in xml and "username='cloud1'" in xml, xml
+        assert "name='%s/%s'" % (POOL, SEED) in xml, xml
         wait_disk(ceph, lambda: rbd_content(ceph, back), last, "the new RBD image")
-        again = migrate(ceph, GUEST, host="ws01", dest="cloud1",
-                        dest_disks=[{"target": "vda", "pool": LIBVIRT_POOL, "volume": back}])
+        again = migrate(ceph, GUEST, host="ws01", dest="cloud1", dest_disks=home)
         assert not again.get("failed") and not again["changed"], again.get("msg")
         print("RBD -> local file -> RBD: %s" % res["msg"])
     finally:
         remove_guest(ceph)
-        ceph.run("ws01", "virsh -c qemu:///system vol-delete --pool default %s-vda.raw >/dev/null 2>&1; true"
-                 % GUEST, check=False)
-        for image in (IMAGE, back):
+        ceph.run("ws01", "rm -f %s %s" % (local, local_seed), check=False)
+        for image in (IMAGE, back, SEED):
+            admin(ceph, "rbd rm %s/%s" % (POOL, image), check=False)
+
+
+def make_seed(lab):
+    """A read-only RBD image of 1 MiB of random bytes (a cloud-init seed's place); its sha256."""
+    admin(lab, "rbd rm %s/%s" % (POOL, SEED), check=False)
+    admin(lab, "sh -c 'head -c 1048576 /dev/urandom > /tmp/it-seed.raw && rbd import --no-progress "
+               "/tmp/it-seed.raw %s/%s && rm -f /tmp/it-seed.raw'" % (POOL, SEED))
+    return admin(lab, "sh -c 'rbd export --no-progress %s/%s - | sha256sum'" % (POOL, SEED)).stdout.split()[0]
+
+
+def test_scale_away_takes_a_read_only_rbd_seed_along_and_return_reopens_its_image(ceph):
+    """scale_away.yml with a guest whose disk and cdrom (a seed) are RBD images: on ws01 both are
+    files (the seed the same bytes), nothing of it on Ceph; the disk's image at home is gone, the
+    seed's stays; return.yml puts the disk into an RBD image again and the seed onto its image,
+    and removes ws01's files."""
+    files = ["%s/%s-%s" % (IMAGES, GUEST, name) for name in ("vda.qcow2", "sda.raw")]
+    try:
+        seed_sum = make_seed(ceph)
+        boot_on_rbd(ceph, IMAGE, seed=SEED)
+        out = ceph.playbook("playbooks/scale_away.yml", {"vm": GUEST, "target": "ws01"}).stdout
+        assert "RBD disk(s) vda, sda are local files now" in " ".join(out.split()), out[-3000:]
+        xml = ceph.virsh("ws01", "dumpxml", "--inactive", GUEST).stdout
+        assert "protocol='rbd'" not in xml and all("<source file='%s'" % f in xml for f in files), xml
+        assert ceph.run("ws01", "sha256sum %s" % files[1]).stdout.split()[0] == seed_sum
+        assert IMAGE not in rbd_images(ceph) and SEED in rbd_images(ceph)
+        wait_heartbeats(ceph, "ws01", -1, 3)
+
+        ceph.playbook("playbooks/return.yml", {"vm": GUEST})
+        xml = ceph.virsh("cloud1", "dumpxml", "--inactive", GUEST).stdout
+        for image in (IMAGE, SEED):
+            assert "name='%s/%s'" % (POOL, image) in xml, xml
+        assert "<source file=" not in xml and "username='cloud1'" in xml, xml
+        assert ceph.virsh("cloud1", "domstate", GUEST).stdout.strip() == "running"
+        for path in files:
+            assert ceph.run("ws01", "test -e %s" % path, check=False).returncode != 0, path
+    finally:
+        remove_guest(ceph)
+        ceph.run("ws01", "rm -f %s" % " ".join(files), check=False)
+        for image in (IMAGE, SEED):
             admin(ceph, "rbd rm %s/%s" % (POOL, image), check=False)
 
 
@@ -358,6 +422,64 @@ def test_vm_role_keeps_a_guest_on_rbd(ceph):
         assert ceph.virsh("cloud1", "domstate", ROLE_GUEST, check=False).returncode != 0
     finally:
         remove_role_guest(ceph)
+
+
+def test_vm_role_guest_on_rbd_scales_away_onto_a_local_file_and_returns_onto_rbd(ceph):
+    """scale_away.yml takes the role's RBD guest to ws01 with its RBD disk turned into a local
+    qcow2 file there (nothing of it on Ceph any more: the stale image at home goes), and
+    return.yml brings it back into an RBD image of the same name. The heartbeats the guest wrote
+    on ws01 are on the RBD image afterwards; a clash at home refuses the return with the guest
+    left running on ws01; check mode changes nothing; the role's rerun changes nothing after."""
+    local = "/var/lib/libvirt/images/%s-vda.qcow2" % ROLE_GUEST
+    away = {"vm": ROLE_GUEST, "target": "ws01"}
+    remove_role_guest(ceph)
+    try:
+        ceph.playbook(GUESTS, {"vm_guests": [role_spec()]})
+        before = wait_heartbeats(ceph, "cloud1", -1, 4, ROLE_GUEST)
+        wait_disk(ceph, lambda: rbd_content(ceph, ROLE_IMAGE), -1, "the role's RBD image")
+
+        dry = ceph.playbook("playbooks/scale_away.yml", away, args=["--check"])
+        assert recap(dry.stdout, "cloud1")["failed"] == "0"
+        assert ceph.virsh("cloud1", "domstate", ROLE_GUEST).stdout.strip() == "running"
+        assert ROLE_IMAGE in rbd_images(ceph) and ceph.run("ws01", "test -e %s" % local, check=False).returncode != 0
+
+        out = ceph.playbook("playbooks/scale_away.yml", away).stdout
+        assert "RBD disk(s) vda are local files now" in " ".join(out.split()), out[-3000:]
+        assert ceph.virsh("ws01", "domstate", ROLE_GUEST).stdout.strip() == "running"
+        assert ceph.virsh("cloud1", "domstate", ROLE_GUEST, check=False).returncode != 0
+        for flags in ("", "--inactive"):
+            xml = ceph.virsh("ws01", "dumpxml", *flags.split(), ROLE_GUEST).stdout
+            assert "<source file='%s'" % local in xml and "protocol='rbd'" not in xml, xml
+        record = ceph.virsh("ws01", "dumpxml", "--inactive", ROLE_GUEST).stdout
+        assert 'target="vda" pool="%s" volume="%s"' % (LIBVIRT_POOL, ROLE_IMAGE) in record, record
+        assert ROLE_IMAGE not in rbd_images(ceph)       # the stale image at home is gone
+        on_ws01 = wait_heartbeats(ceph, "ws01", max(r["seq"] for r in before), 6, ROLE_GUEST)
+
+        # An image of that name at home: the return is refused, nothing changed, the guest runs on.
+        admin(ceph, "rbd create --size 16M %s/%s" % (POOL, ROLE_IMAGE))
+        clash = ceph.playbook("playbooks/return.yml", {"vm": ROLE_GUEST}, check=False)
+        assert clash.returncode != 0 and 'already has a volume "%s"' % ROLE_IMAGE in clash.stdout, clash.stdout[-3000:]
+        assert ceph.virsh("ws01", "domstate", ROLE_GUEST).stdout.strip() == "running"
+        assert ceph.run("ws01", "test -s %s" % local, check=False).returncode == 0
+        admin(ceph, "rbd rm %s/%s" % (POOL, ROLE_IMAGE))
+
+        out = ceph.playbook("playbooks/return.yml", {"vm": ROLE_GUEST}).stdout
+        assert "disk(s) vda are RBD images again" in " ".join(out.split()), out[-3000:]
+        assert ceph.virsh("cloud1", "domstate", ROLE_GUEST).stdout.strip() == "running"
+        xml = ceph.virsh("cloud1", "dumpxml", "--inactive", ROLE_GUEST).stdout
+        assert "protocol='rbd' name='%s/%s'" % (POOL, ROLE_IMAGE) in xml and "username='cloud1'" in xml, xml
+        assert "<skillvl:away" not in xml
+        assert ceph.run("ws01", "test -e %s" % local, check=False).returncode != 0
+        # what the guest wrote on ws01 came back onto Ceph, in the same boot
+        written = set(r["seq"] for r in heartbeat.parse_disk(rbd_content(ceph, ROLE_IMAGE), all_boots=True))
+        assert set(r["seq"] for r in on_ws01) <= written, sorted(set(r["seq"] for r in on_ws01) - written)
+        wait_disk(ceph, lambda: rbd_content(ceph, ROLE_IMAGE), max(r["seq"] for r in on_ws01), "the RBD image at home")
+
+        again = ceph.playbook(GUESTS, {"vm_guests": [role_spec()]}).stdout
+        assert recap(again, "cloud1")["changed"] == "0", again[-3000:]
+    finally:
+        remove_role_guest(ceph)
+        ceph.run("ws01", "rm -f %s" % local, check=False)
 
 
 def test_vm_rbd_volume_converts_a_local_image_into_rbd(ceph):

@@ -71,7 +71,7 @@ def parse_domain(xml):
         info['cpu_model'] = cpu.findtext('model')
         info['cpu_xml'] = ET.tostring(cpu, encoding='unicode')
     for disk in root.findall('./devices/disk'):
-        info['disks'].append(_disk(disk))
+        info['disks'].append(parse_disk(disk))
     for iface in root.findall('./devices/interface'):
         source = iface.find('source')
         vport = iface.find('virtualport')
@@ -86,7 +86,7 @@ def parse_domain(xml):
     return info
 
 
-def _disk(disk):
+def parse_disk(disk):
     source = disk.find('source')
     driver = disk.find('driver')
     target = disk.find('target')

@@ -5,7 +5,9 @@
 """A VM's home and its time away, kept in the domain's own libvirt <metadata>.
 
 The vm role writes ``<skillvl:guest>`` with the home host and the image; scaling away adds
-``<away from=... since=... base_image=.../>``, returning removes it. The record lives in the
+``<away from=... since=... base_image=...>``, returning removes it. The away record also names,
+for each disk the move put into a storage pool of the target (an RBD disk that became a local
+file), the pool and volume it had at home: ``<disk target=... pool=... volume=.../>``. The record lives in the
 domain definition, so it travels with every migration (live and persistent config) and a
 return needs only the VM's name. Plain Python: a planner can read it too.
 """
@@ -22,6 +24,7 @@ PREFIX = 'skillvl'
 METADATA_ELEMENT = 2            # VIR_DOMAIN_METADATA_ELEMENT
 AFFECT_LIVE, AFFECT_CONFIG = 1, 2
 ERR_NO_DOMAIN_METADATA = 80
+DISK_KEYS = ('target', 'pool', 'volume')   # a disk's place at home, in the away record
 
 
 def parse(xml):
@@ -43,8 +46,10 @@ def parse(xml):
         away = root.find('away')
     record = {'home': text('home'), 'image': text('image'), 'away': None}
     if away is not None:
+        disks = away.findall('{%s}disk' % NS) or away.findall('disk')
         record['away'] = {'from': away.get('from'), 'since': away.get('since'),
-                          'base_image': away.get('base_image') or None}
+                          'base_image': away.get('base_image') or None,
+                          'disks': [dict((k, d.get(k)) for k in DISK_KEYS) for d in disks]}
     return record
 
 
@@ -56,7 +61,9 @@ def render(record):
             ET.SubElement(root, tag).text = record[tag]
     away = record.get('away')
     if away:
-        ET.SubElement(root, 'away', dict((k, v) for k, v in sorted(away.items()) if v))
+        node = ET.SubElement(root, 'away', dict((k, v) for k, v in sorted(away.items()) if v and k != 'disks'))
+        for disk in away.get('disks') or []:
+            ET.SubElement(node, 'disk', dict((k, disk[k]) for k in DISK_KEYS))
     return ET.tostring(root, encoding='unicode')
 
 
@@ -84,22 +91,25 @@ def write(dom, record):
         raise session.translate(exc, 'cannot write the skillvl metadata of VM "%s"' % dom.name())
 
 
-def desired(have, state, host, home=None, base_image=None, now=None):
+def desired(have, state, host, home=None, base_image=None, now=None, disks=None):
     """The record after marking the VM away from host (state=away) or home (state=home).
 
-    Away keeps the first departure: a VM already away stays recorded as it left."""
+    Away keeps the first departure: a VM already away stays recorded as it left. ``disks``:
+    [{'target', 'pool', 'volume'}], where the disks that left their home pools were."""
     have = dict(have or {'home': None, 'image': None, 'away': None})
     if state == 'away':
         if have.get('away'):
             return have
         have['home'] = have.get('home') or home or host
-        have['away'] = {'from': host, 'since': now, 'base_image': base_image}
+        have['away'] = {'from': host, 'since': now, 'base_image': base_image,
+                        'disks': [dict((k, disk[k]) for k in DISK_KEYS) for disk in disks or []]}
         return have
     have['away'] = None
     return have
 
 
-def ensure(name, state, host, home=None, base_image=None, now=None, uri='qemu:///system', check_mode=False):
+def ensure(name, state, host, home=None, base_image=None, now=None, uri='qemu:///system', check_mode=False,
+           disks=None):
     """Mark VM ``name`` (on this host's libvirt) away from ``host`` or home; a result dict."""
     conn = session.connect(uri, 'the libvirt of this host (%s)' % uri, keepalive=False)
     try:
@@ -107,7 +117,7 @@ def ensure(name, state, host, home=None, base_image=None, now=None, uri='qemu://
         if dom is None:
             raise session.LibvirtError('VM "%s" is not defined on this host' % name)
         before = read(dom)
-        after = desired(before, state, host, home=home, base_image=base_image, now=now)
+        after = desired(before, state, host, home=home, base_image=base_image, now=now, disks=disks)
         changed = (before or {}).get('away') != after.get('away') or (before or {}).get('home') != after.get('home')
         if changed and not check_mode:
             write(dom, after)

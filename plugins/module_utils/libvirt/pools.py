@@ -8,9 +8,12 @@ Ceph pool, user and secret, and whether a volume is there."""
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import os
 import xml.etree.ElementTree as ET
 
 from ansible_collections.skillvl.offline_first.plugins.module_utils.libvirt import session
+
+FILE_POOLS = ('dir', 'fs', 'netfs')   # pools whose volumes are files in the pool's target directory
 
 
 def pool_view(conn, name):
@@ -54,3 +57,23 @@ def has_volume(view, volume):
         return True
     except lv.libvirtError:
         return False
+
+
+def locate(conn, disk):
+    """The storage pool and volume of this host that hold a disk (an entry of domxml's disk list),
+    {'pool', 'volume'}, or None when no running pool of this host holds it."""
+    rbd = disk['type'] == 'network' and disk['protocol'] == 'rbd' and disk['name']
+    if not rbd and not (disk['type'] == 'file' and disk['path']):
+        return None
+    for name in pool_names(conn):
+        view = pool_view(conn, name)
+        if not view or not view['active']:
+            continue
+        if rbd and view['type'] == 'rbd':
+            ceph_pool, _sep, image = disk['name'].partition('/')
+            if view['ceph_pool'] == ceph_pool:
+                return {'pool': name, 'volume': image}
+        elif not rbd and view['type'] in FILE_POOLS and view['path'] \
+                and os.path.dirname(disk['path']) == os.path.normpath(view['path']):
+            return {'pool': name, 'volume': os.path.basename(disk['path'])}
+    return None

@@ -14,16 +14,29 @@ the live move (NBD, as storage=copy) and defines the VM there with the rewritten
 An RBD disk that stays where it is but is opened on the destination through an rbd pool on the
 same Ceph pool gets that pool's user, secret and monitors (each hypervisor has a Ceph user of
 its own), without a copy.
+
+A read-only disk (a cloud-init seed) cannot be copied by libvirt during a move. Its content
+never changes, so it is copied before the move instead: read here (a file, or an RBD image
+through QEMU's rbd driver as this host's Ceph user) and uploaded through libvirt into a new
+volume of a file pool of the destination. When the destination's pool already has a volume of
+that name and size (the image the disk was copied from when the VM left), that one is opened.
 """
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import copy
+import os
+import shutil
+import tempfile
 import xml.etree.ElementTree as ET
+from xml.dom import minidom
 
 from ansible_collections.skillvl.offline_first.plugins.module_utils.libvirt import session
-from ansible_collections.skillvl.offline_first.plugins.module_utils.libvirt.pools import has_volume, pool_names, pool_view
+from ansible_collections.skillvl.offline_first.plugins.module_utils.libvirt import domxml
+from ansible_collections.skillvl.offline_first.plugins.module_utils.libvirt.pools import (
+    FILE_POOLS, has_volume, locate, pool_names, pool_view)
+from ansible_collections.skillvl.offline_first.plugins.module_utils.storage.rbd_volume import RbdPool, RbdVolumeError
 
 # vm_migrate's dest_disks suboptions
 SPEC = dict(
@@ -32,9 +45,9 @@ SPEC = dict(
     volume=dict(type='str'),
     format=dict(type='str', choices=['raw', 'qcow2']),
 )
-FILE_POOLS = ('dir', 'fs', 'netfs')
 POOL_TYPES = FILE_POOLS + ('rbd',)
 MIB = 1024 * 1024
+CHUNK = 1024 * 1024          # bytes per read of a read-only disk's upload
 
 
 def validate(specs):
@@ -138,10 +151,11 @@ def _plan_one(verdict, src_dom, dst_conn, elements, spec, vm_name):
         verdict.add('dest_disk', 'fail', 'dest_disks names disk %s, but the VM has %s'
                     % (target, ', '.join(sorted(elements)) or 'no disks'), target=target)
         return None
-    if elem.get('device', 'disk') != 'disk' or elem.find('readonly') is not None or elem.find('shareable') is not None:
-        verdict.add('dest_disk', 'fail', 'disk %s is a %s: only a writable disk of this VM alone can move into a '
-                    'pool' % (target, 'shared disk' if elem.find('shareable') is not None else 'read-only device'),
-                    target=target)
+    readonly = elem.find('readonly') is not None
+    if elem.find('shareable') is not None or not (elem.get('device', 'disk') == 'disk' or readonly):
+        verdict.add('dest_disk', 'fail', 'disk %s is a %s: only a disk of this VM alone can move into a pool'
+                    % (target, 'shared disk' if elem.find('shareable') is not None else 'writable %s'
+                       % elem.get('device')), target=target)
         return None
     view = pool_view(dst_conn, pool)
     if view is None:
@@ -156,14 +170,13 @@ def _plan_one(verdict, src_dom, dst_conn, elements, spec, vm_name):
         verdict.add('dest_disk', 'fail', 'disk %s: storage pool "%s" is of type %s; a disk can move into a pool of '
                     'type %s' % (target, pool, view['type'], ', '.join(POOL_TYPES)), target=target)
         return None
+    if readonly:
+        return _plan_readonly(verdict, src_dom, elem, spec, view, vm_name)
     fmt = spec.get('format') or ('raw' if view['type'] == 'rbd' else 'qcow2')
-    if view['type'] == 'rbd' and fmt != 'raw':
-        verdict.add('dest_disk', 'fail', 'disk %s: an RBD image holds a raw disk, not %s' % (target, fmt),
-                    target=target)
+    placed = _volume(verdict, spec, view, vm_name, fmt)
+    if placed is None:
         return None
-    volume = spec.get('volume') or '%s-%s%s' % (vm_name, target, '' if view['type'] == 'rbd' else '.' + fmt)
-    where = ('rbd:%s/%s' % (view['ceph_pool'], volume) if view['type'] == 'rbd'
-             else '%s/%s' % (view['path'].rstrip('/'), volume))
+    volume, where = placed
     if _is_current_source(elem, view, volume):
         new = disk_element(elem, view, volume, fmt)
         verdict.add('dest_disk', 'ok', 'disk %s stays on %s, opened by the destination through pool "%s"'
@@ -197,6 +210,86 @@ def _plan_one(verdict, src_dom, dst_conn, elements, spec, vm_name):
     return {'target': target, 'pool': pool, 'volume': volume, 'where': where, 'copy': True,
             'element': disk_element(elem, view, volume, fmt), 'capacity': capacity, 'allocation': allocation,
             'format': fmt}
+
+
+def _volume(verdict, spec, view, vm_name, fmt):
+    """(volume, where) of a disk in the destination's pool ``view``, or None (refused in ``verdict``)."""
+    if view['type'] == 'rbd' and fmt != 'raw':
+        verdict.add('dest_disk', 'fail', 'disk %s: an RBD image holds a raw disk, not %s' % (spec['target'], fmt),
+                    target=spec['target'])
+        return None
+    volume = spec.get('volume') or '%s-%s%s' % (vm_name, spec['target'], '' if view['type'] == 'rbd' else '.' + fmt)
+    where = ('rbd:%s/%s' % (view['ceph_pool'], volume) if view['type'] == 'rbd'
+             else '%s/%s' % (view['path'].rstrip('/'), volume))
+    return volume, where
+
+
+def _plan_readonly(verdict, src_dom, elem, spec, view, vm_name):
+    """A read-only disk: its content is uploaded before the move (file pools), or the destination
+    opens the image of that name and size it already has."""
+    lv = session.require_libvirt()
+    target, pool = spec['target'], spec['pool']
+    driver = elem.find('driver')
+    fmt = (driver.get('type') if driver is not None else None) or 'raw'
+    if spec.get('format') not in (None, fmt):
+        verdict.add('dest_disk', 'fail', 'disk %s is read-only and keeps its format (%s), not %s'
+                    % (target, fmt, spec['format']), target=target)
+        return None
+    placed = _volume(verdict, spec, view, vm_name, fmt)
+    if placed is None:
+        return None
+    volume, where = placed
+    move = {'target': target, 'pool': pool, 'volume': volume, 'where': where, 'copy': False, 'preload': None,
+            'element': disk_element(elem, view, volume, fmt), 'capacity': None, 'allocation': None, 'format': fmt}
+    if _is_current_source(elem, view, volume):
+        verdict.add('dest_disk', 'ok', 'read-only disk %s stays on %s, opened by the destination through pool "%s"'
+                    % (target, where, pool), target=target)
+        return move
+    try:
+        capacity = src_dom.blockInfo(target, 0)[0]
+    except lv.libvirtError as exc:
+        verdict.add('dest_disk', 'fail', 'disk %s: its size cannot be read on the source: %s'
+                    % (target, session.error_text(exc)), target=target)
+        return None
+    if has_volume(view, volume):
+        there = view['handle'].storageVolLookupByName(volume).info()[1]
+        if there != capacity:
+            verdict.add('dest_disk', 'fail', 'read-only disk %s: pool "%s" on the destination has a volume "%s" of %d '
+                        'bytes, the disk has %d: it is not this disk\'s image; name another volume, or remove that one'
+                        % (target, pool, volume, there, capacity), target=target)
+            return None
+        verdict.add('dest_disk', 'ok', 'read-only disk %s opens %s on the destination (same size; read-only '
+                    'content is the image it was copied from)' % (target, where), target=target)
+        return move
+    if view['type'] == 'rbd':
+        verdict.add('dest_disk', 'fail', 'read-only disk %s: libvirt\'s rbd pool cannot take uploaded content, and '
+                    'pool "%s" has no image "%s": put it there first (vm_rbd_volume with a source)'
+                    % (target, pool, volume), target=target)
+        return None
+    source = _readonly_source(src_dom, elem)
+    if source is None:
+        verdict.add('dest_disk', 'fail', 'read-only disk %s: its content cannot be read here (only a file, or an RBD '
+                    'image of a running rbd pool of this host, can be copied before the move)' % target, target=target)
+        return None
+    if (view['available'] or 0) < capacity:
+        verdict.add('dest_disk', 'fail', 'disk %s: pool "%s" on the destination has %d MiB free, the disk has %d MiB'
+                    % (target, pool, (view['available'] or 0) // MIB, capacity // MIB), target=target)
+        return None
+    verdict.add('dest_disk', 'ok', 'read-only disk %s will be copied to %s before the move (%s, %d MiB)'
+                % (target, where, fmt, capacity // MIB), target=target)
+    move.update(preload=source, capacity=capacity, allocation=capacity)
+    return move
+
+
+def _readonly_source(src_dom, elem):
+    """Where a read-only disk's content is read on the source: {'file': path} or {'rbd_pool', 'volume'}."""
+    disk = domxml.parse_disk(elem)
+    if disk['type'] == 'file' and disk['path']:
+        return {'file': disk['path']}
+    place = locate(src_dom.connect(), disk) if disk['type'] == 'network' else None
+    if place:
+        return {'rbd_pool': place['pool'], 'volume': place['volume']}
+    return None
 
 
 def _is_current_source(elem, view, volume):
@@ -248,16 +341,23 @@ def _has_secret(conn, uuid):
 
 
 def rewrite(xml, moves):
-    """The domain definition ``xml`` with each moved disk replaced by its destination element."""
-    root = ET.fromstring(xml)
+    """The domain definition ``xml`` with each moved disk replaced by its destination element.
+    Everything else stays as written (minidom keeps each namespace declaration where it was, so the
+    metadata of the vm role and vm_home reads back the same on the destination)."""
+    doc = minidom.parseString(xml)
     by_target = dict((m['target'], m['element']) for m in moves)
-    devices = root.find('devices')
-    for index, disk in enumerate(list(devices)):
-        target = disk.find('target') if disk.tag == 'disk' else None
-        if target is not None and target.get('dev') in by_target:
-            devices.remove(disk)
-            devices.insert(index, copy.deepcopy(by_target[target.get('dev')]))
-    return ET.tostring(root, encoding='unicode')
+    for devices in _children(doc.documentElement, 'devices'):
+        for disk in _children(devices, 'disk'):
+            targets = _children(disk, 'target')
+            dev = targets[0].getAttribute('dev') if targets else None
+            if dev in by_target:
+                new = minidom.parseString(ET.tostring(by_target[dev], encoding='unicode')).documentElement
+                devices.replaceChild(doc.importNode(new, True), disk)
+    return doc.documentElement.toxml()
+
+
+def _children(node, tag):
+    return [n for n in node.childNodes if n.nodeType == n.ELEMENT_NODE and n.tagName == tag]
 
 
 def migrate_params(src_dom, moves):
@@ -280,22 +380,52 @@ def volume_xml(move):
     return ET.tostring(vol, encoding='unicode')
 
 
-def create_volumes(dst_conn, moves):
-    """Make the destination volumes of the copied disks; returns them (for remove_volumes).
-    A failure removes those already made and raises LibvirtError naming the disk."""
+def create_volumes(dst_conn, moves, src_conn=None, timeout=1800):
+    """Make the destination volumes of the copied disks, and fill those of read-only disks; returns
+    them (for remove_volumes). A failure removes those already made and raises LibvirtError naming
+    the disk."""
     lv = session.require_libvirt()
     made = []
     for move in moves:
-        if not move['copy']:
+        if not (move['copy'] or move.get('preload')):
             continue
         try:
             pool = dst_conn.storagePoolLookupByName(move['pool'])
             made.append((move, pool.createXML(volume_xml(move), 0)))
-        except lv.libvirtError as exc:
+            if move.get('preload'):
+                _upload(dst_conn, made[-1][1], move, src_conn, timeout)
+        except (lv.libvirtError, RbdVolumeError, OSError) as exc:
             remove_volumes(made)
-            raise session.LibvirtError('cannot create volume "%s" in pool "%s" on the destination for disk %s: %s'
-                                       % (move['volume'], move['pool'], move['target'], session.error_text(exc)))
+            raise session.LibvirtError('cannot %s volume "%s" in pool "%s" on the destination for disk %s: %s'
+                                       % ('fill' if made and made[-1][0] is move else 'create', move['volume'],
+                                          move['pool'], move['target'],
+                                          session.error_text(exc) if isinstance(exc, lv.libvirtError) else exc))
     return made
+
+
+def _upload(dst_conn, vol, move, src_conn, timeout):
+    """A read-only disk's content into its new volume: a file as it is, an RBD image exported first
+    (as this host's Ceph user) into a private temporary file."""
+    source = move['preload']
+    tmp = None
+    try:
+        path = source.get('file')
+        if path is None:
+            tmp = tempfile.mkdtemp(prefix='skillvl-preload-')
+            path = os.path.join(tmp, 'disk.raw')
+            RbdPool(src_conn, source['rbd_pool'], timeout).export(source['volume'], path)
+        stream = dst_conn.newStream(0)
+        with open(path, 'rb') as handle:
+            vol.upload(stream, 0, os.path.getsize(path), 0)
+            try:
+                stream.sendAll(lambda _stream, nbytes, fh: fh.read(min(nbytes, CHUNK)), handle)
+                stream.finish()
+            except BaseException:
+                stream.abort()
+                raise
+    finally:
+        if tmp:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def remove_volumes(made):
@@ -311,5 +441,5 @@ def remove_volumes(made):
 
 def report(moves):
     """The result's view of the moves (no XML)."""
-    return [dict((k, m[k]) for k in ('target', 'pool', 'volume', 'where', 'copy', 'format', 'capacity'))
-            for m in moves]
+    return [dict([(k, m[k]) for k in ('target', 'pool', 'volume', 'where', 'copy', 'format', 'capacity')]
+                 + [('copied_before', bool(m.get('preload')))]) for m in moves]

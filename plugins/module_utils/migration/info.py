@@ -8,7 +8,8 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-from ansible_collections.skillvl.offline_first.plugins.module_utils.libvirt import home, session
+from ansible_collections.skillvl.offline_first.plugins.module_utils.libvirt import domxml, home, session
+from ansible_collections.skillvl.offline_first.plugins.module_utils.libvirt.pools import locate
 from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.monitor import (
     progress_record, read_log)
 
@@ -17,7 +18,8 @@ JOB_TYPES = {0: 'none', 1: 'bounded', 2: 'unbounded', 3: 'completed', 4: 'failed
 
 def job_info(name, source_uri='qemu:///system', progress_log=None, last=20):
     """{'running', 'job', 'progress', 'log_header', 'log'} for VM ``name`` on this host."""
-    out = {'name': name, 'running': False, 'job': None, 'progress': None, 'vm_state': 'absent', 'home': None}
+    out = {'name': name, 'running': False, 'job': None, 'progress': None, 'vm_state': 'absent', 'home': None,
+           'disks': []}
     header, records = read_log(progress_log, last)
     out['log_header'] = header
     out['log'] = records
@@ -30,7 +32,7 @@ def job_info(name, source_uri='qemu:///system', progress_log=None, last=20):
         # A move that ends while the VM is read takes it away from this host between the look-up
         # and the next call: that is an answer (gone), not an error.
         if exc.code == session.ERR_NO_DOMAIN:
-            out.update(vm_state='absent', home=None, job=None, running=False, progress=None)
+            out.update(vm_state='absent', home=None, job=None, running=False, progress=None, disks=[])
             return out
         raise
     finally:
@@ -42,6 +44,7 @@ def _read_domain(conn, name, out, records):
     dom = session.lookup_domain(conn, name)
     out['vm_state'] = session.domain_state(dom)[0]
     out['home'] = home.read(dom) if dom is not None else None
+    out['disks'] = disk_places(conn, dom) if dom is not None else []
     if dom is None or not session.is_active(dom):
         return out
     lv = session.require_libvirt()
@@ -55,4 +58,16 @@ def _read_domain(conn, name, out, records):
         out['running'] = True
         phase = records[-1].get('phase', 'precopy') if records else 'precopy'
         out['progress'] = progress_record(stats, phase, (stats.get('time_elapsed') or 0) / 1000.0)
+    return out
+
+
+def disk_places(conn, dom):
+    """The VM's disks and where they are: the source (a path, or an RBD pool/image name), and the
+    storage pool and volume of this host that hold it (None when no pool does)."""
+    out = []
+    for disk in domxml.parse_domain(dom.XMLDesc(0))['disks']:
+        place = locate(conn, disk) or {'pool': None, 'volume': None}
+        out.append({'target': disk['target'], 'device': disk['device'], 'type': disk['type'],
+                    'protocol': disk['protocol'], 'source': disk['path'] or disk['name'], 'format': disk['format'],
+                    'readonly': disk['readonly'], 'pool': place['pool'], 'volume': place['volume']})
     return out

@@ -54,7 +54,7 @@ def move(ctx, src_dom, pre):
 
 def _make_volumes(ctx, pre):
     try:
-        return dest_disks.create_volumes(ctx.dst, pre.disk_moves)
+        return dest_disks.create_volumes(ctx.dst, pre.disk_moves, src_conn=ctx.src)
     except session.LibvirtError as exc:
         raise MigrationError('%s; nothing was moved' % exc, state=ctx.where())
 

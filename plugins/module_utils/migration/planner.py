@@ -16,6 +16,7 @@ __metaclass__ = type
 import time
 
 from ansible_collections.skillvl.offline_first.plugins.module_utils.libvirt import session
+from ansible_collections.skillvl.offline_first.plugins.module_utils.migration import dest_disks
 from ansible_collections.skillvl.offline_first.plugins.module_utils.migration import predict as model
 from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.plan import (
     PEER_ARGS, STORAGE_MODES, MigrationError)
@@ -43,6 +44,7 @@ def argument_spec():
         link_mbit=dict(type='float'),
         link_efficiency=dict(type='float', default=1.0),
         storage=dict(type='str', default='shared', choices=list(STORAGE_MODES)),
+        dest_disks=dict(type='list', elements='dict', default=[], options=dest_disks.SPEC),
         allow_postcopy=dict(type='bool', default=False),
         strategy=dict(type='str', default='any', choices=['any'] + sorted(model.MOVES)),
         time_budget=dict(type='int'),
@@ -81,6 +83,7 @@ def check_options(opts):
         problems.append('cpu_busy_pct must be above 0 and at most 100')
     if not 0 < opts['link_efficiency'] <= 1:
         problems.append('link_efficiency must be above 0 and at most 1')
+    problems.extend(dest_disks.validate(opts.get('dest_disks') or []))
     if problems:
         raise MigrationError('; '.join(problems))
 
@@ -167,8 +170,8 @@ def disk_bytes(conn, name, disks):
     dom = session.lookup_domain(conn, name)
     total = 0
     for disk in disks:
-        if disk.get('copy') and disk.get('path'):
-            total += dom.blockInfo(disk['path'])[1]
+        if disk.get('copy') and disk.get('target'):
+            total += dom.blockInfo(disk['target'])[1]
     return total
 
 
@@ -188,7 +191,8 @@ def plan(opts, check=None, connect=None, measure_dirty_rate=None, measure_reside
         verdicts = dict((c['host'], check(c['host'])) for c in opts['candidates'])
         disks = next((v.get('facts', {}).get('disks') for v in verdicts.values() if v.get('facts', {}).get('disks')),
                      [])
-        vm['disk_bytes'] = disk_bytes(conn, opts['name'], disks) if opts['storage'] != 'shared' else 0
+        copying = opts['storage'] != 'shared' or opts.get('dest_disks')
+        vm['disk_bytes'] = disk_bytes(conn, opts['name'], disks) if copying else 0
     finally:
         session.close(conn)
     candidates = []

@@ -134,6 +134,11 @@ class RbdPool(object):
         self._run(self.qemu_img, ['convert', '-n', '-f', fmt, '-O', 'raw', source, self.image(volume)],
                   'cannot write %s into RBD image %s' % (source, volume))
 
+    def export(self, volume, path):
+        """The RBD image's content into a new raw file (a read-only disk copied before a move)."""
+        self._run(self.qemu_img, ['convert', '-f', 'raw', '-O', 'raw', self.image(volume), path],
+                  'cannot read RBD image %s into %s' % (volume, path))
+
     def _run(self, tool, args, what):
         rc, out, err = self.bounded.run([str(self.timeout), tool.path] + args)
         if rc == _TIMED_OUT:

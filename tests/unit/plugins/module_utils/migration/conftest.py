@@ -83,6 +83,7 @@ class FakeHost(object):
         self.pool_volumes = {}   # pool name -> {volume name: volume XML}
         self.inactive_pools = set()
         self.volumes = {}      # path -> bytes
+        self.uploads = {}      # (pool, volume) -> bytes uploaded into it
         self.netdevs = set(['lo', 'eth0'])
         self.networks = {}
         self.cpu_compat = 2
@@ -127,6 +128,9 @@ class FakeDomain(object):
 
     def isActive(self):
         return self.active
+
+    def connect(self):
+        return FakeConn(self.host)
 
     def isPersistent(self):
         return self.persistent
@@ -283,10 +287,45 @@ class FakeVolume(object):
     def delete(self, flags=0):
         self.host.pool_volumes[self.pool].pop(self.name)
 
+    def info(self):
+        import xml.etree.ElementTree as ET
+        capacity = int(ET.fromstring(self.host.pool_volumes[self.pool][self.name]).findtext('capacity'))
+        return [0, capacity, capacity]
+
+    def upload(self, stream, offset, length, flags=0):
+        stream.into = (self.pool, self.name)
+
+
+class FakeStream(object):
+    """A libvirt stream into a volume: what is sent lands in host.uploads[(pool, volume)]."""
+
+    def __init__(self, host):
+        self.host, self.into, self.state = host, None, 'open'
+
+    def sendAll(self, handler, opaque):
+        if getattr(self.host, 'upload_fails', None):
+            raise libvirtError(self.host.upload_fails)
+        data = b''
+        for _round in range(10000):
+            chunk = handler(self, 4096, opaque)
+            if not chunk:
+                break
+            data += chunk
+        self.host.uploads[self.into] = data
+
+    def finish(self):
+        self.state = 'finished'
+
+    def abort(self):
+        self.state = 'aborted'
+
 
 class FakeConn(object):
     def __init__(self, host):
         self.host = host
+
+    def newStream(self, flags=0):
+        return FakeStream(self.host)
 
     def getCapabilities(self):
         return self.host.caps

@@ -7,11 +7,12 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import os
 import xml.etree.ElementTree as ET
 
 import pytest
 
-from ansible_collections.skillvl.offline_first.plugins.module_utils.migration import plan
+from ansible_collections.skillvl.offline_first.plugins.module_utils.migration import dest_disks, plan
 from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.engine import Migration
 from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.plan import MigrationError
 
@@ -60,7 +61,8 @@ def test_an_rbd_disk_becomes_a_local_qcow2_file_on_the_destination(hosts, h):
     volume = ET.fromstring(hosts.dst.pool_volumes['default']['vm1-vda.qcow2'])
     assert volume.findtext('capacity') == str(1 << 30) and volume.find('./target/format').get('type') == 'qcow2'
     assert res['dest_disks'] == [{'target': 'vda', 'pool': 'default', 'volume': 'vm1-vda.qcow2', 'copy': True,
-                                  'where': IMAGES + '/vm1-vda.qcow2', 'format': 'qcow2', 'capacity': 1 << 30}]
+                                  'where': IMAGES + '/vm1-vda.qcow2', 'format': 'qcow2', 'capacity': 1 << 30,
+                                  'copied_before': False}]
     assert 'destination_xml' not in str(res)     # the whole definition never goes into a result
     assert "source's copies kept" in res['msg']
     assert disk_of(hosts.dst.domains['vm1'].xml).get('type') == 'file'
@@ -181,3 +183,134 @@ def test_dest_disks_input_is_checked_before_any_host_is_asked(extra, message):
     with pytest.raises(MigrationError) as err:
         plan.normalize(dict({'name': 'vm1', 'dest': 'ws01'}, **extra))
     assert message in str(err.value)
+
+
+def test_rewrite_replaces_the_disk_and_keeps_the_metadata_as_written():
+    """The vm role's metadata comes back byte for byte: ElementTree would re-declare its namespace
+    on the domain (ns0), which libvirt keeps, and the role would then redefine the VM once."""
+    xml = ("<domain type='qemu'><name>vm1</name><metadata>"
+           "<skillvl:guest xmlns:skillvl=\"https://skillvl.example/offline_first/1\">"
+           "<skillvl:home>cloud1</skillvl:home></skillvl:guest></metadata><devices>"
+           "<disk type='network' device='disk'><source protocol='rbd' name='vms/vm1-root'/>"
+           "<target dev='vda' bus='virtio'/></disk>"
+           "<disk type='file' device='disk'><source file='/i/vm1-data.qcow2'/><target dev='vdb' bus='virtio'/></disk>"
+           "</devices></domain>")
+    new = ET.fromstring("<disk type='file' device='disk'><driver name='qemu' type='qcow2'/>"
+                        "<source file='/var/lib/libvirt/images/vm1-vda.qcow2'/><target dev='vda' bus='virtio'/></disk>")
+    out = dest_disks.rewrite(xml, [{'target': 'vda', 'element': new}])
+    assert ('<metadata><skillvl:guest xmlns:skillvl="https://skillvl.example/offline_first/1">'
+            '<skillvl:home>cloud1</skillvl:home></skillvl:guest></metadata>') in out
+    assert 'ns0' not in out and out.startswith('<domain type="qemu"><name>vm1</name>')
+    assert "vms/vm1-root" not in out and '<source file="/var/lib/libvirt/images/vm1-vda.qcow2"/>' in out
+    # the other disk, and the order of the disks, as they were
+    assert out.index('vm1-vda.qcow2') < out.index('/i/vm1-data.qcow2')
+    assert dest_disks.rewrite(xml, []).count('<disk ') == 2
+
+
+# ---- read-only disks: copied before the move, or opened where their image already is --------
+
+def seed_file_disk(path):
+    return ("<disk type='file' device='cdrom'><driver name='qemu' type='raw'/><source file='%s'/>"
+            "<target dev='sda' bus='sata'/><readonly/></disk>" % path)
+
+
+SEED_RBD = ("<disk type='network' device='cdrom'><driver name='qemu' type='raw'/>"
+            "<auth username='cloud1'><secret type='ceph' uuid='%s'/></auth>"
+            "<source protocol='rbd' name='vms/vm1-seed'><host name='198.51.100.11' port='6789'/></source>"
+            "<target dev='sda' bus='sata'/><readonly/></disk>" % SECRET_SRC)
+
+
+def test_a_read_only_file_is_uploaded_before_the_move_and_not_copied_by_libvirt(hosts, h, tmp_path):
+    seed = tmp_path / 'vm1-seed.iso'
+    seed.write_bytes(b'cloud-init seed ' * 300)
+    dom = h.add_vm(hosts.src, disks=RBD_DISK + seed_file_disk(seed))
+    dom.block = {'vda': [1 << 30, 256 << 20, 256 << 20], 'sda': [4800, 4800, 4800]}
+    dom.script = [h.sample(1, 0, done=True)]
+    res = mig(dest_disks=[{'target': 'vda', 'pool': 'default'}, {'target': 'sda', 'pool': 'default'}]).run()
+    assert not res.get('failed'), res['msg']
+    _uri, params, _flags = dom.migrate_calls[0]
+    assert params['migrate_disks'] == ['vda']            # libvirt cannot copy a read-only disk
+    assert hosts.dst.uploads[('default', 'vm1-sda.raw')] == seed.read_bytes()
+    volume = ET.fromstring(hosts.dst.pool_volumes['default']['vm1-sda.raw'])
+    assert volume.findtext('capacity') == '4800' and volume.find('./target/format') is None
+    sda = [d for d in ET.fromstring(params['persistent_xml']).findall('./devices/disk')
+           if d.find('target').get('dev') == 'sda'][0]
+    assert sda.find('source').get('file') == IMAGES + '/vm1-sda.raw' and sda.find('readonly') is not None
+    assert sda.get('device') == 'cdrom' and sda.find('driver').get('type') == 'raw'
+    placed = dict((d['target'], d) for d in res['dest_disks'])
+    assert placed['sda']['copied_before'] and not placed['sda']['copy'] and placed['vda']['copy']
+
+
+def test_a_read_only_rbd_image_is_read_as_this_hosts_ceph_user(hosts, h, monkeypatch):
+    exported = {}
+
+    class Pool(object):
+        def __init__(self, conn, name, timeout):
+            exported['pool'] = name
+
+        def export(self, volume, path):
+            exported.update(volume=volume, dir=os.path.dirname(path))
+            with open(path, 'wb') as handle:
+                handle.write(b'seed on ceph')
+
+    monkeypatch.setattr(dest_disks, 'RbdPool', Pool)
+    dom = h.add_vm(hosts.src, disks=SEED_RBD)
+    dom.block = {'sda': [12, 12, 12]}
+    dom.script = [h.sample(1, 0, done=True)]
+    res = mig(dest_disks=[{'target': 'sda', 'pool': 'default'}]).run()
+    assert not res.get('failed'), res['msg']
+    assert (exported['pool'], exported['volume']) == ('skillvl-rbd', 'vm1-seed')
+    assert hosts.dst.uploads[('default', 'vm1-sda.raw')] == b'seed on ceph'
+    assert not os.path.exists(exported['dir'])           # the private temporary copy is gone
+
+
+def test_a_read_only_disk_goes_back_onto_the_image_it_came_from(hosts, h, tmp_path):
+    seed = tmp_path / 'vm1-sda.raw'
+    seed.write_bytes(b'x' * 4800)
+    hosts.dst.pool_volumes['skillvl-rbd'] = {'vm1-seed': "<volume><name>vm1-seed</name><capacity>4800</capacity></volume>"}
+    dom = h.add_vm(hosts.src, disks=seed_file_disk(seed))
+    dom.block = {'sda': [4800, 4800, 4800]}
+    dom.script = [h.sample(1, 0, done=True)]
+    res = mig(dest_disks=[{'target': 'sda', 'pool': 'skillvl-rbd', 'volume': 'vm1-seed'}]).run()
+    assert not res.get('failed'), res['msg']
+    assert not hosts.dst.uploads and 'migrate_disks' not in dom.migrate_calls[0][1]
+    disk = disk_of(dom.migrate_calls[0][1]['destination_xml'])
+    assert disk.find('source').get('name') == 'vms/vm1-seed' and disk.find('auth').get('username') == 'ws01'
+    assert res['dest_disks'][0]['copy'] is False and res['dest_disks'][0]['copied_before'] is False
+
+
+@pytest.mark.parametrize('spec, there, message', [
+    ({'target': 'sda', 'pool': 'skillvl-rbd', 'volume': 'vm1-seed'}, 9999,
+     'has a volume "vm1-seed" of 9999 bytes, the disk has 4800'),
+    ({'target': 'sda', 'pool': 'skillvl-rbd', 'volume': 'elsewhere'}, None,
+     "libvirt's rbd pool cannot take uploaded content"),
+    ({'target': 'sda', 'pool': 'default', 'format': 'qcow2'}, None, 'is read-only and keeps its format (raw)'),
+])
+def test_a_read_only_disk_that_cannot_be_placed_is_refused_with_nothing_changed(hosts, h, tmp_path, spec, there,
+                                                                                message):
+    seed = tmp_path / 'seed.iso'
+    seed.write_bytes(b'x' * 4800)
+    if there:
+        hosts.dst.pool_volumes['skillvl-rbd'] = {
+            'vm1-seed': "<volume><name>vm1-seed</name><capacity>%d</capacity></volume>" % there}
+    dom = h.add_vm(hosts.src, disks=seed_file_disk(seed))
+    dom.block = {'sda': [4800, 4800, 4800]}
+    with pytest.raises(MigrationError) as err:
+        mig(dest_disks=[spec]).run()
+    assert message in str(err.value)
+    assert not dom.migrate_calls and not hosts.dst.uploads
+    assert hosts.dst.pool_volumes.get('default', {}) == {}
+
+
+def test_an_upload_that_fails_removes_the_new_volume_and_moves_nothing(hosts, h, tmp_path):
+    seed = tmp_path / 'seed.iso'
+    seed.write_bytes(b'x' * 4800)
+    hosts.dst.upload_fails = 'stream: I/O error'
+    dom = h.add_vm(hosts.src, disks=seed_file_disk(seed))
+    dom.block = {'sda': [4800, 4800, 4800]}
+    with pytest.raises(MigrationError) as err:
+        mig(dest_disks=[{'target': 'sda', 'pool': 'default'}]).run()
+    msg = str(err.value)
+    assert 'cannot fill volume "vm1-sda.raw"' in msg and 'I/O error' in msg and 'nothing was moved' in msg, msg
+    assert not dom.migrate_calls
+    assert hosts.dst.pool_volumes['default'] == {}

@@ -26,7 +26,7 @@ def test_parse_reads_what_the_vm_role_writes():
 
 
 def test_render_and_parse_round_trip():
-    away = {"from": "cloud1", "since": "2026-12-04T12:00:00+00:00", "base_image": "/b/base.qcow2"}
+    away = {"from": "cloud1", "since": "2026-12-04T12:00:00+00:00", "base_image": "/b/base.qcow2", "disks": []}
     record = {"home": "cloud1", "image": None, "away": away}
     text = home.render(record)
     assert text == ('<guest><home>cloud1</home><away base_image="/b/base.qcow2" from="cloud1" '
@@ -34,12 +34,27 @@ def test_render_and_parse_round_trip():
     assert home.parse(text) == record
 
 
+def test_the_away_record_keeps_the_home_pools_of_disks_that_left_them():
+    disks = [{"target": "vda", "pool": "skillvl-rbd", "volume": "svc-root"},
+             {"target": "vdb", "pool": "skillvl-rbd", "volume": "svc-data"}]
+    after = home.desired(None, "away", "cloud1", now="t", disks=disks + [])
+    text = home.render(after)
+    assert ('<away from="cloud1" since="t"><disk target="vda" pool="skillvl-rbd" volume="svc-root" />'
+            '<disk target="vdb" pool="skillvl-rbd" volume="svc-data" /></away>') in text
+    assert home.parse(text)["away"]["disks"] == disks
+    # under the namespace libvirt gives it back with
+    spaced = text.replace("<guest>", '<skillvl:guest xmlns:skillvl="%s">' % home.NS).replace("</guest>", "</skillvl:guest>")
+    for tag in ("home", "away", "disk"):
+        spaced = spaced.replace("<%s" % tag, "<skillvl:%s" % tag).replace("</%s>" % tag, "</skillvl:%s>" % tag)
+    assert home.parse(spaced)["away"]["disks"] == disks
+
+
 def test_away_then_home_on_a_running_vm(world, h):
     dom = h.add_vm(world.src)
     dom.meta = {(home.NS, "live"): ROLE_XML, (home.NS, "config"): ROLE_XML}
     out = home.ensure("vm1", "away", "cloud1", now="2026-12-04T12:00:00+00:00", uri=SRC)
     assert out["changed"] and out["record"]["away"] == {"from": "cloud1", "since": "2026-12-04T12:00:00+00:00",
-                                                        "base_image": None}
+                                                        "base_image": None, "disks": []}
     assert out["record"]["home"] == "cloud1" and out["record"]["image"] == "skillvl-lab-guest"
     # live and persistent definition, under our prefix and namespace
     assert dom.metadata_calls == [(2, "skillvl", home.NS, 3)]
@@ -102,3 +117,30 @@ def test_info_reports_other_errors(world, h, monkeypatch):
     monkeypatch.setattr(dom, "jobStats", broken, raising=False)
     with pytest.raises(session.LibvirtError, match='cannot read the job of VM "vm1"'):
         job_info("vm1", SRC)
+
+
+def test_info_names_each_disk_and_the_pool_that_holds_it(world, h):
+    """What scale_away.yml reads to decide which disks turn into local files: an RBD disk in the
+    host's rbd pool, a file in a directory pool, a file outside every pool."""
+    world.src.pools["/var/lib/libvirt/images"] = "default"
+    world.src.rbd_pools["skillvl-rbd"] = {"ceph_pool": "vms", "user": "cloud1", "secret": "s-1"}
+    disks = ("<disk type='network' device='disk'><driver name='qemu' type='raw'/>"
+             "<source protocol='rbd' name='vms/vm1-root'/><target dev='vda' bus='virtio'/></disk>"
+             "<disk type='network' device='cdrom'><driver name='qemu' type='raw'/>"
+             "<source protocol='rbd' name='vms/vm1-seed'/><target dev='sda' bus='sata'/><readonly/></disk>"
+             "<disk type='file' device='disk'><driver name='qemu' type='qcow2'/>"
+             "<source file='/var/lib/libvirt/images/vm1-data.qcow2'/><target dev='vdb' bus='virtio'/></disk>"
+             "<disk type='file' device='disk'><driver name='qemu' type='raw'/>"
+             "<source file='/srv/elsewhere/x.raw'/><target dev='vdc' bus='virtio'/></disk>")
+    h.add_vm(world.src, disks=disks)
+    got = dict((d["target"], d) for d in job_info("vm1", SRC)["disks"])
+    assert got["vda"] == {"target": "vda", "device": "disk", "type": "network", "protocol": "rbd",
+                          "source": "vms/vm1-root", "format": "raw", "readonly": False,
+                          "pool": "skillvl-rbd", "volume": "vm1-root"}
+    assert (got["sda"]["readonly"], got["sda"]["device"], got["sda"]["volume"]) == (True, "cdrom", "vm1-seed")
+    assert (got["vdb"]["pool"], got["vdb"]["volume"]) == ("default", "vm1-data.qcow2")
+    assert (got["vdc"]["pool"], got["vdc"]["volume"], got["vdc"]["source"]) == (None, None, "/srv/elsewhere/x.raw")
+    # a stopped pool holds nothing a move could use
+    world.src.inactive_pools.add("skillvl-rbd")
+    assert job_info("vm1", SRC)["disks"][0]["pool"] is None
+    assert job_info("other", SRC)["disks"] == []
