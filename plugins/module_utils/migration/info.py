@@ -64,8 +64,13 @@ def _read_domain(conn, name, out, records):
 def disk_places(conn, dom):
     """The VM's disks and where they are: the source (a path, or an RBD pool/image name), and the
     storage pool and volume of this host that hold it (None when no pool does)."""
+    lv = session.require_libvirt()
+    try:
+        xml = dom.XMLDesc(0)
+    except lv.libvirtError as exc:
+        raise session.translate(exc, 'cannot read the definition of VM "%s"' % dom.name())
     out = []
-    for disk in domxml.parse_domain(dom.XMLDesc(0))['disks']:
+    for disk in domxml.parse_domain(xml)['disks']:
         place = locate(conn, disk) or {'pool': None, 'volume': None}
         out.append({'target': disk['target'], 'device': disk['device'], 'type': disk['type'],
                     'protocol': disk['protocol'], 'source': disk['path'] or disk['name'], 'format': disk['format'],

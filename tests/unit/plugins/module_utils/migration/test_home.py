@@ -91,7 +91,7 @@ def test_info_returns_the_record(world, h):
     assert job_info("other", SRC)["home"] is None
 
 
-@pytest.mark.parametrize("call", ["metadata", "jobStats"])
+@pytest.mark.parametrize("call", ["metadata", "jobStats", "XMLDesc"])
 def test_info_of_a_vm_that_leaves_while_it_is_read_is_absent(world, h, monkeypatch, call):
     """The move ends between the look-up and the next call (seen from an EE over SSH): the VM is
     gone from this host, which is an answer, not an error."""
