@@ -51,14 +51,17 @@ def test_plan_measures_the_guest_and_chooses_the_closest_qualifying_host(lab, gu
 
 
 def test_plan_for_a_writing_guest_over_a_slow_link(lab, guests):
-    name = guests.boot("migt-planw", mem_mib=256, load_mib=96, rate_mib=40)
+    # a service's CPU load beside the writer: auto-converge's throttle bites only on vCPU time the
+    # guest uses (the writer alone takes about 5 %, where a 99 % throttle leaves it a fifth)
+    name = guests.boot("migt-planw", mem_mib=256, load_mib=96, rate_mib=40, cpu_pct=30)
     vm = plan(lab, name)["vm"]
     measured = vm["dirty_rate_mib_s"]
     assert measured >= 1, "QEMU measured %s MiB/s for a guest writing 40 MiB/s" % measured
     # 5 s at 40 MiB/s would change 200 MiB; the guest rewrites 96: the long window shows the working set
     assert vm["sources"].get("working_set", "").startswith("measured"), vm
     assert 48 <= vm["working_set_mib"] <= 150, vm
-    assert vm["sources"]["cpu_busy"] == "measured (vCPU time, libvirt)" and 0 < vm["cpu_busy_pct"] <= 100, vm
+    # the vCPU time counts the CPU load (32 % in a quiet lab; less when the host is busy)
+    assert vm["sources"]["cpu_busy"] == "measured (vCPU time, libvirt)" and 10 <= vm["cpu_busy_pct"] <= 100, vm
     # a link at a quarter of the measured dirty rate: pre-copy never ends, auto-converge does
     slow = max(measured * 8 * 1.048576 / 4, 0.5)
     res = plan(lab, name, link_mbit=slow, candidates=[{"host": DST, "rtt_to_user_ms": 0.1}])
