@@ -25,6 +25,9 @@ MIB = 1024 * 1024
 MBIT = 1e6 / 8
 SHORT_WINDOW = 1        # s, the dirty-rate window that shows the rate before the working set caps it
 SATURATED = 0.9         # the long window saw under 90 % of what the short one's rate predicts
+# QEMU samples 512 pages per GiB (calc-dirty-rate's default): one sampled page stands for 2 MiB, so a
+# 1 s window reads a rate in steps of 2 MiB/s
+SAMPLED_PAGE = 2 * 1024 * 1024
 
 
 def argument_spec():
@@ -153,7 +156,9 @@ def _measure_writing(conn, dom, opts, vm, measure_dirty_rate, measure_vcpu, cloc
         raise MigrationError('cannot measure the dirty rate of VM "%s" (this QEMU or libvirt does not '
                              'offer it): give dirty_rate_mib_s' % opts['name'])
     vm['dirty_rate'], sources['dirty_rate'] = rate, 'measured (QEMU, %d s)' % long_s
-    if short and rate * long_s < SATURATED * short * long_s / SHORT_WINDOW:
+    # the short window's rate less one sampled page's worth: what it surely saw
+    short_low = max(0.0, (short or 0) - SAMPLED_PAGE / SHORT_WINDOW)
+    if short and rate * long_s < SATURATED * short_low * long_s / SHORT_WINDOW:
         vm['dirty_rate'] = short
         sources['dirty_rate'] = 'measured (QEMU, %d s; the %d s window saw the working set)' % (SHORT_WINDOW, long_s)
         if 'working_set' not in sources:
