@@ -37,7 +37,7 @@ START, END = "<!-- bench:planner:start -->", "<!-- bench:planner:end -->"
 def predict(lab, name, cap):
     args = {"name": name, "transport": lab.migration_transport, "link_mbit": round(cap * MBIT_PER_MIB_S, 1),
             "candidates": [{"host": DST, "rtt_to_user_ms": 0}], "allow_postcopy": False,
-            "strategy": "auto"}  # the move below runs vm_migrate strategy=auto
+            "strategy": "auto", "first_round_ratio": 1}  # the move below: vm_migrate strategy=auto, no compression
     res = lab.module(SRC, "skillvl.offline_first.vm_migration_plan", args)
     if res.get("failed") or not res.get("prediction"):
         raise AssertionError("no prediction for %s: %s" % (name, res.get("msg")))

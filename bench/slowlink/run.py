@@ -92,6 +92,7 @@ def run_ours(lab, name, args):
             "strategy": "%s (planned %s; used %s)" % (describe(chosen["settings"]), chosen["strategy"],
                                                       res.get("strategy_used") or "-"),
             "predicted_s": pred["total_s"], "dirty_mib_s": chosen["vm"]["dirty_rate_mib_s"],
+            "first_round_ratio": chosen["vm"].get("first_round_ratio"),
             "host": DST if ok else SRC, "error": None if ok else (res.get("msg") or "")[-200:]}
 
 
@@ -172,7 +173,7 @@ def main():
     os.makedirs(os.path.join(TOP, "bench", "results"), exist_ok=True)
     out_csv = os.path.join(TOP, "bench", "results", "slowlink-%s.csv" % time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()))
     keys = ["load_pct", "load_mib", "method", "completed", "total_s", "predicted_s", "wall_s", "downtime_ms",
-            "sent_mib", "iterations", "throttle_pct", "dirty_mib_s", "strategy", "time_ratio", "bytes_ratio", "host", "error"]
+            "sent_mib", "iterations", "throttle_pct", "dirty_mib_s", "first_round_ratio", "strategy", "time_ratio", "bytes_ratio", "host", "error"]
     with open(out_csv, "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=keys, extrasaction="ignore")
         writer.writeheader()

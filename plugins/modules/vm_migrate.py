@@ -107,14 +107,17 @@ options:
     default: 0
   compression:
     description:
-      - Compression methods; C(zstd) and C(zlib) need multifd, C(xbzrle) needs its absence.
+      - Compression methods; C(zstd) and C(zlib) need multifd, C(xbzrle) and C(mt) need its absence.
       - C(zstd) and C(zlib) need libvirt 9.4 or later on both hosts (Debian 12 has 9.0); the pre-flight refuses them before anything moves.
+      - C(mt) is QEMU's own zlib compression threads on the main stream, up to QEMU 9.0.
+      - With C(xbzrle) (up to QEMU 8.1, Debian 12 has 7.2) C(mt) compresses the first round and XBZRLE the pages sent again,
+        which suits a slow link. C(mt) excludes post-copy.
     type: list
     elements: str
-    choices: [xbzrle, zstd, zlib]
+    choices: [xbzrle, mt, zstd, zlib]
     default: []
   compression_level:
-    description: Level for zstd (0-20) or zlib (0-9).
+    description: Level for mt (0-9, QEMU's default 1), zstd (0-20) or zlib (0-9).
     type: int
   xbzrle_cache:
     description: XBZRLE cache size in MiB.

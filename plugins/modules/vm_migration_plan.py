@@ -121,6 +121,17 @@ options:
       - Auto-converge's throttle slows the guest's writing only once it leaves the guest less vCPU time
         than this; 100 makes every throttle step count in full.
     type: float
+  first_round_ratio:
+    description:
+      - How much compressing the guest's pages shrinks pre-copy's first round (raw / compressed), instead of
+        measuring it. The plan measures it only when a candidate's link is slower than 100 Mbit/s, by
+        compressing sampled pages of the guest's memory (read through libvirt, never stored) with zlib level 1,
+        as QEMU's mt compression does.
+      - Where it is 1.2 or more, the link is that slow and QEMU on both hosts is older than 8.2, the pre-copy
+        and auto-converge predictions count a compressed first round, and when one of them is chosen
+        RV(settings) asks for C(compression=[mt, xbzrle]). Not for a move that may turn to post-copy, which
+        QEMU refuses with mt.
+    type: float
   dirty_rate_seconds:
     description:
       - How long QEMU measures the dirty rate (1 to 60 s), after a first 1-second measurement.
@@ -200,7 +211,8 @@ settings:
     - The M(skillvl.offline_first.vm_migrate) options that run the chosen prediction, C(strategy) and
       C(allow_postcopy); for a running guest's pre-copy over a link slower than 100 Mbit/s also
       C(compression=[xbzrle]) and C(xbzrle_cache) (MiB, a power of two that holds the working set, at most
-      half the guest's memory);
+      half the guest's memory), C(compression=[mt, xbzrle]) where the first round goes compressed (see
+      O(first_round_ratio));
       C(max_downtime) when given. A strategy given in O(strategy) stays as given.
   returned: when a target was chosen
   type: dict
@@ -223,7 +235,7 @@ vm:
   returned: always
   type: dict
   sample: {name: web1, running: true, memory_mib: 2048, touched_mib: 1403, working_set_mib: 1403, dirty_rate_mib_s: 0.4,
-           cpu_busy_pct: 12.5,
+           cpu_busy_pct: 12.5, first_round_ratio: 2.4,
            disk_mib: 0, sources: {memory: "measured (libvirt: the VM's memory)", dirty_rate: "measured (QEMU, 5 s)",
                                   cpu_busy: "measured (vCPU time, libvirt)"}}
 table:
@@ -251,7 +263,7 @@ def main():
         module.fail_json(msg=missing_required_lib('libvirt-python (python3-libvirt)'), exception=LIBVIRT_IMPORT_ERROR)
     from ansible_collections.skillvl.offline_first.plugins.module_utils.libvirt import session
     from ansible_collections.skillvl.offline_first.plugins.module_utils.libvirt.stats import (
-        measure_dirty_rate, resident_guest_ram, vcpu_time)
+        first_round_ratio, measure_dirty_rate, resident_guest_ram, vcpu_time)
     from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.engine import Migration
 
     opts = dict(module.params)
@@ -266,7 +278,8 @@ def main():
 
     run_backend(module, lambda: planner.plan(opts, check=check, connect=connect,
                                              measure_dirty_rate=measure_dirty_rate,
-                                             measure_resident=resident_guest_ram, measure_vcpu=vcpu_time))
+                                             measure_resident=resident_guest_ram, measure_vcpu=vcpu_time,
+                                             measure_compression=first_round_ratio))
 
 
 if __name__ == '__main__':

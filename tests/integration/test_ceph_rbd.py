@@ -326,6 +326,9 @@ def test_scale_away_takes_a_read_only_rbd_seed_along_and_return_reopens_its_imag
         xml = ceph.virsh("ws01", "dumpxml", "--inactive", GUEST).stdout
         assert "protocol='rbd'" not in xml and all("<source file='%s'" % f in xml for f in files), xml
         assert ceph.run("ws01", "sha256sum %s" % files[1]).stdout.split()[0] == seed_sum
+        # the guest's disks on the workstation are for its QEMU alone, as libvirt makes volumes
+        modes = ceph.run("ws01", "stat -c %%a %s" % " ".join(files)).stdout.split()
+        assert modes == ["600", "600"], modes
         assert IMAGE not in rbd_images(ceph) and SEED in rbd_images(ceph)
         wait_heartbeats(ceph, "ws01", -1, 3)
 

@@ -7,8 +7,10 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import random
 import re
 import time
+import zlib
 
 from ansible_collections.skillvl.offline_first.plugins.module_utils.libvirt import session
 
@@ -91,3 +93,36 @@ def resident_guest_ram(conn, dom, memory_bytes, read=_read):
     if len(ram) != 1 or 'Rss' not in ram[0]:
         return None
     return ram[0]['Rss']
+
+
+PAGE = 4096
+PEEK = 16384                  # a sample: 4 pages (libvirt's RPC takes up to 64 KiB, but larger samples vary more)
+PAGE_HEADER = 12              # QEMU's page header on the stream: address and flags, compressed length
+LOW_RAM = 2 * 1024 ** 3       # below this the guest's RAM starts at 0 on q35 and pc alike
+MIN_PAGES = 16
+
+
+def first_round_ratio(conn, dom, memory_bytes, reads=128, rng=None):
+    """How much QEMU's mt compression (zlib level 1, page by page) shrinks the guest's pages that
+    are not zero, from ``reads`` samples of 16 KiB of its physical memory read through libvirt;
+    zero pages go as a flag anyway. None when the memory cannot be read or too few pages hold data.
+    The sampled bytes stay in this process, compressed only to count them."""
+    lv = session.require_libvirt()
+    rng = rng or random.Random()
+    span = max(1, min(memory_bytes, LOW_RAM) // PEEK)
+    zero = bytes(PAGE)
+    physical = getattr(lv, 'VIR_MEMORY_PHYSICAL', 2)
+    raw = packed = 0
+    for dummy in range(reads):
+        try:
+            chunk = dom.memoryPeek(rng.randrange(span) * PEEK, PEEK, physical)
+        except (AttributeError, lv.libvirtError):
+            return None
+        for start in range(0, len(chunk) - PAGE + 1, PAGE):
+            page = chunk[start:start + PAGE]
+            if page != zero:
+                raw += PAGE
+                packed += len(zlib.compress(page, 1)) + PAGE_HEADER
+    if raw < MIN_PAGES * PAGE:
+        return None
+    return raw / float(packed)

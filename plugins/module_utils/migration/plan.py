@@ -22,7 +22,9 @@ from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.mo
 
 STRATEGIES = ('auto', 'precopy', 'auto_converge', 'postcopy')
 STORAGE_MODES = ('shared', 'copy', 'copy_incremental')
-COMPRESSIONS = ('xbzrle', 'zstd', 'zlib')
+# mt: QEMU's own zlib threads on the main stream (QEMU up to 9.0); with xbzrle it compresses the
+# first round and XBZRLE the pages sent again (QEMU up to 8.1, Debian 12's 7.2 among them)
+COMPRESSIONS = ('xbzrle', 'mt', 'zstd', 'zlib')
 TIMEOUT_ACTIONS = ('abort', 'postcopy')
 MODES = ('live', 'cold')
 
@@ -100,7 +102,7 @@ DEFAULTS = dict((key, copy.deepcopy(spec.get('default'))) for key, spec in argum
 MAX_BANDWIDTH = 1024 * 1024          # MiB/s (1 TiB/s)
 MIN_DOWNTIME, MAX_DOWNTIME = 10, 600000   # ms
 MAX_TIMEOUT = 7 * 24 * 3600          # s
-COMPRESSION_LEVELS = {'zstd': (0, 20), 'zlib': (0, 9)}
+COMPRESSION_LEVELS = {'mt': (0, 9), 'zstd': (0, 20), 'zlib': (0, 9)}
 
 
 class MigrationError(BackendError):
@@ -210,12 +212,19 @@ def normalize(options):
     if opts['compression_level'] is not None:
         methods = [c for c in comp if c in COMPRESSION_LEVELS]
         if not methods:
-            problems.append('compression_level applies to zstd or zlib compression only')
+            problems.append('compression_level applies to mt, zstd or zlib compression only')
         for method in methods:
             need_int('compression_level', COMPRESSION_LEVELS[method][0], COMPRESSION_LEVELS[method][1],
                      'for %s' % method)
     if 'xbzrle' in comp and multifd:
         problems.append('xbzrle compression cannot be combined with multifd (parallel_connections > 1); use zstd or zlib')
+    if 'mt' in comp and multifd:
+        problems.append('mt compression works on the main stream, not with multifd (parallel_connections > 1); '
+                        'use zstd or zlib')
+    if 'mt' in comp and (opts['strategy'] == 'postcopy' or opts['timeout_action'] == 'postcopy'
+                         or (opts['strategy'] == 'auto' and opts['allow_postcopy'] is True)):
+        problems.append('mt compression cannot be combined with post-copy (QEMU refuses it): leave allow_postcopy '
+                        'false and timeout_action abort, or drop mt')
     if opts['strategy'] == 'postcopy' and multifd:
         problems.append('post-copy cannot be combined with multifd (parallel_connections > 1) by libvirt 9')
     if opts['tunnelled'] and opts['transport'] != 'ssh':
@@ -306,7 +315,7 @@ def build(opts, copy_disks=None):
         params['compression'] = list(opts['compression'])
         level = opts['compression_level']
         if level is not None:
-            for method in ('zstd', 'zlib'):
+            for method in COMPRESSION_LEVELS:
                 if method in opts['compression']:
                     params['compression.%s.level' % method] = level
         if opts['xbzrle_cache'] and 'xbzrle' in opts['compression']:

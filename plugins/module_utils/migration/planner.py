@@ -18,6 +18,7 @@ import time
 from ansible_collections.skillvl.offline_first.plugins.module_utils.libvirt import session
 from ansible_collections.skillvl.offline_first.plugins.module_utils.migration import dest_disks
 from ansible_collections.skillvl.offline_first.plugins.module_utils.migration import predict as model
+from ansible_collections.skillvl.offline_first.plugins.module_utils.migration import preflight
 from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.plan import (
     PEER_ARGS, STORAGE_MODES, MigrationError)
 
@@ -57,6 +58,7 @@ def argument_spec():
         dirty_rate_mib_s=dict(type='float'),
         working_set_mib=dict(type='int'),
         cpu_busy_pct=dict(type='float'),
+        first_round_ratio=dict(type='float'),
         dirty_rate_seconds=dict(type='int', default=5),
     )
 
@@ -82,6 +84,8 @@ def check_options(opts):
     for key in ('time_budget', 'max_downtime', 'memory_mib', 'touched_mib', 'working_set_mib', 'dirty_rate_mib_s'):
         if opts.get(key) is not None and opts[key] < 0:
             problems.append('%s must not be negative' % key)
+    if opts.get('first_round_ratio') is not None and not 1 <= opts['first_round_ratio'] <= 100:
+        problems.append('first_round_ratio must be 1 to 100')
     if opts.get('cpu_busy_pct') is not None and not 0 < opts['cpu_busy_pct'] <= 100:
         problems.append('cpu_busy_pct must be above 0 and at most 100')
     if not 0 < opts['link_efficiency'] <= 1:
@@ -92,7 +96,7 @@ def check_options(opts):
 
 
 def measure_vm(conn, name, opts, measure_dirty_rate, measure_resident=None, measure_vcpu=None,
-               clock=None):
+               clock=None, measure_compression=None):
     """The guest's inputs to the model, each with where it came from (given or measured)."""
     dom = session.lookup_domain(conn, name)
     if dom is None:
@@ -118,7 +122,22 @@ def measure_vm(conn, name, opts, measure_dirty_rate, measure_resident=None, meas
         vm['cpu_busy'], sources['cpu_busy'] = opts['cpu_busy_pct'] / 100.0, 'given'
     elif vm['dirty_rate'] and 'cpu_busy' not in sources:
         sources['cpu_busy'] = 'assumed: all of its vCPU time'
+    if opts.get('first_round_ratio') is not None:
+        vm['first_round_ratio'], sources['first_round_ratio'] = opts['first_round_ratio'], 'given'
+    elif running and measure_compression and any(_link_bytes(opts, c) < XBZRLE_LINK for c in opts['candidates']):
+        ratio = measure_compression(conn, dom, memory)
+        if ratio is None:
+            sources['first_round_ratio'] = 'not measured (libvirt could not read the guest\'s memory)'
+        else:
+            vm['first_round_ratio'] = round(ratio, 2)
+            sources['first_round_ratio'] = 'measured (zlib level 1 on sampled pages of its memory)'
     return vm
+
+
+def _link_bytes(opts, cand):
+    """The link rate to a candidate as the stream reaches it, bytes/s."""
+    mbit = cand.get('link_mbit') if cand.get('link_mbit') is not None else opts['link_mbit']
+    return mbit * MBIT * (cand.get('link_efficiency') or opts['link_efficiency'])
 
 
 def _touched(conn, dom, opts, memory, running, measure_resident, sources):
@@ -180,19 +199,21 @@ def disk_bytes(conn, name, disks):
     return total
 
 
-def plan(opts, check=None, connect=None, measure_dirty_rate=None, measure_resident=None, measure_vcpu=None):
+def plan(opts, check=None, connect=None, measure_dirty_rate=None, measure_resident=None, measure_vcpu=None,
+         measure_compression=None):
     """The plan: {'target', 'strategy', 'prediction', 'candidates', 'vm', 'table'}.
 
     ``check(dest)`` runs the pre-flight towards one candidate (vm_migration_check's verdict);
     ``connect``, ``measure_dirty_rate``, ``measure_resident`` (the guest RAM its QEMU holds,
-    None when it cannot be read) and ``measure_vcpu`` (the vCPU time it has run) reach the
-    source's libvirt. All are injectable so a planner or
-    a test can call this without Ansible.
+    None when it cannot be read), ``measure_vcpu`` (the vCPU time it has run) and
+    ``measure_compression`` (what mt compression makes of its pages) reach the source's
+    libvirt. All are injectable so a planner or a test can call this without Ansible.
     """
     check_options(opts)
     conn = connect(opts['source_uri'])
     try:
-        vm = measure_vm(conn, opts['name'], opts, measure_dirty_rate, measure_resident, measure_vcpu)
+        vm = measure_vm(conn, opts['name'], opts, measure_dirty_rate, measure_resident, measure_vcpu,
+                        measure_compression=measure_compression)
         verdicts = dict((c['host'], check(c['host'])) for c in opts['candidates'])
         disks = next((v.get('facts', {}).get('disks') for v in verdicts.values() if v.get('facts', {}).get('disks')),
                      [])
@@ -215,6 +236,8 @@ def plan(opts, check=None, connect=None, measure_dirty_rate=None, measure_reside
             preflight_ok=verdict.get('verdict') == 'ok',
             preflight_reasons=[r['message'] for r in verdict.get('reasons', []) if r.get('status') == 'fail'],
         ))
+        if _mt_worth(vm, opts, candidates[-1], facts):
+            candidates[-1]['first_round_ratio'] = vm['first_round_ratio']
     inputs = dict((k, vm[k]) for k in ('memory_bytes', 'touched_bytes', 'working_set_bytes', 'dirty_rate',
                                        'disk_bytes', 'cpu_busy') if k in vm)
     try:
@@ -231,9 +254,11 @@ def plan(opts, check=None, connect=None, measure_dirty_rate=None, measure_reside
                vm=dict(name=opts['name'], running=vm['running'], memory_mib=round(vm['memory_bytes'] / MIB),
                        touched_mib=round(vm['touched_bytes'] / MIB), dirty_rate_mib_s=round(vm['dirty_rate'] / MIB, 1),
                        working_set_mib=round(vm.get('working_set_bytes', vm['touched_bytes']) / MIB),
-                       cpu_busy_pct=round(vm['cpu_busy'] * 100, 1), disk_mib=round(vm['disk_bytes'] / MIB), sources=vm['sources']))
+                       cpu_busy_pct=round(vm['cpu_busy'] * 100, 1), disk_mib=round(vm['disk_bytes'] / MIB),
+                       first_round_ratio=vm.get('first_round_ratio'), sources=vm['sources']))
     if choice['target'] is not None:
-        out['settings'] = settings(choice['prediction'], vm, opts, _link_of(candidates, choice['target']))
+        chosen = next(c for c in candidates if c['host'] == choice['target'])
+        out['settings'] = settings(choice['prediction'], vm, opts, chosen)
     if choice['target'] is None:
         out['msg'] = 'no candidate qualifies for VM "%s": %s' % (
             opts['name'], '; '.join('%s: %s' % (r['host'], r['reason']) for r in rows))
@@ -253,32 +278,44 @@ MOVE_OF = {
 }
 XBZRLE_LINK = 100 * MBIT      # bytes/s: on a WAN-class link, delta-encoding pages sent again is worth its CPU
 XBZRLE_MIN_MIB = 16
+MT_WORTH = 1.2                # a first round at least this much smaller is worth compressing on such a link
 
 
-def settings(pred, vm, opts, link_rate):
+def _mt_worth(vm, opts, cand, facts):
+    """Whether a pre-copy move to this candidate compresses its first round (vm_migrate's mt with
+    xbzrle): a running guest whose pages shrink by MT_WORTH or more, a WAN-class link, and QEMU on
+    both hosts old enough to combine mt with xbzrle. Not when the caller fixed a move that may
+    turn to post-copy (QEMU refuses it with mt); the model's post-copy strategies never count it."""
+    if not vm['running'] or vm.get('first_round_ratio', 1) < MT_WORTH:
+        return False
+    if opts.get('strategy') == 'postcopy' or (opts.get('strategy') == 'auto' and opts['allow_postcopy']):
+        return False
+    if cand['link_rate'] * cand['link_efficiency'] >= XBZRLE_LINK:
+        return False
+    return preflight.mt_with_xbzrle(facts.get('source_qemu'), facts.get('dest_qemu'))
+
+
+def settings(pred, vm, opts, cand):
     """The vm_migrate options that run the chosen prediction: its strategy and, for a running
     guest's pre-copy over a link slower than 100 Mbit/s, XBZRLE (pages sent again go as deltas
     against their last copy) with a cache that holds the working set, at most half the guest's
     memory. Even when one round is predicted: QEMU's dirty rate (whole MiB/s, sampled pages)
     cannot see the few pages an idle guest keeps dirtying, which on such a link are rounds.
-    A strategy the caller fixed stays as given."""
+    Where the prediction counted a compressed first round, mt too. A strategy the caller fixed
+    stays as given."""
     out = dict(MOVE_OF[pred['strategy']])
     if opts.get('strategy', 'any') != 'any':
         out = dict(strategy=opts['strategy'], allow_postcopy=bool(opts['allow_postcopy']))
+    link_rate = cand['link_rate'] * cand['link_efficiency']
     if pred['strategy'] in ('precopy', 'auto_converge') and vm['running'] and link_rate < XBZRLE_LINK:
         working_set = vm.get('working_set_bytes', vm['touched_bytes']) / MIB
         cache = XBZRLE_MIN_MIB
         while cache < working_set and cache * 2 <= vm['memory_bytes'] / MIB / 2:
             cache *= 2
-        out.update(compression=['xbzrle'], xbzrle_cache=cache)
+        out.update(compression=['mt', 'xbzrle'] if cand.get('first_round_ratio') else ['xbzrle'], xbzrle_cache=cache)
     if opts.get('max_downtime'):
         out['max_downtime'] = opts['max_downtime']
     return out
-
-
-def _link_of(candidates, host):
-    cand = next(c for c in candidates if c['host'] == host)
-    return cand['link_rate'] * cand['link_efficiency']
 
 
 def _prediction_view(pred):

@@ -79,7 +79,8 @@ def normalize(inputs):
     memory_bytes, link_rate (bytes/s) required; touched_bytes (default: all memory),
     working_set_bytes (memory the guest keeps writing, default: touched), dirty_rate (bytes/s,
     default 0), rtt (s), downtime_limit (s), link_efficiency (share of the nominal rate a
-    migration stream reaches, default 1), compression_ratio (default 1), disk_bytes and
+    migration stream reaches, default 1), compression_ratio (default 1), first_round_ratio (what
+    compressing pre-copy's first round gains on top, vm_migrate's mt with xbzrle; default 1), disk_bytes and
     disk_dirty_rate (non-shared storage), throttle_initial/increment/max (%), cpu_busy (share
     of its vCPU time the guest uses while it dirties memory at dirty_rate, default 1),
     postcopy_ratio (vm_migrate's, default 0.25).
@@ -97,6 +98,7 @@ def normalize(inputs):
     out['downtime_limit'] = _number(inputs, 'downtime_limit', default=DOWNTIME_LIMIT, strict=True)
     out['link_efficiency'] = _number(inputs, 'link_efficiency', default=1.0, strict=True, maximum=1.0)
     out['compression_ratio'] = _number(inputs, 'compression_ratio', default=1.0, minimum=1.0)
+    out['first_round_ratio'] = _number(inputs, 'first_round_ratio', default=1.0, minimum=1.0)
     out['disk_bytes'] = _number(inputs, 'disk_bytes', default=0)
     out['disk_dirty_rate'] = _number(inputs, 'disk_dirty_rate', default=0)
     out['device_state_bytes'] = _number(inputs, 'device_state_bytes', default=DEVICE_STATE)
@@ -158,7 +160,8 @@ def _precopy(p, rate, throttled):
     # QEMU 7.2 switches over when the RAM left fits the downtime limit at the measured rate; the
     # device state comes on top, so the real pause can pass the limit by a few milliseconds
     limit_bytes = p['downtime_limit'] * rate
-    sent = p['touched_bytes']
+    # the first round may go compressed (mt); on the wire it is touched / first_round_ratio
+    sent = p['touched_bytes'] / p['first_round_ratio']
     seconds = sent / rate
     elapsed = seconds
     dirty = p['dirty_rate']
@@ -269,8 +272,8 @@ def _throttle_cost(throttle):
 
 def _public(p):
     keys = ('memory_bytes', 'touched_bytes', 'working_set_bytes', 'dirty_rate', 'link_rate', 'link_efficiency',
-            'rtt', 'downtime_limit', 'compression_ratio', 'disk_bytes', 'disk_dirty_rate', 'cpu_busy',
-            'postcopy_ratio')
+            'rtt', 'downtime_limit', 'compression_ratio', 'first_round_ratio', 'disk_bytes', 'disk_dirty_rate',
+            'cpu_busy', 'postcopy_ratio')
     return dict((k, p[k]) for k in keys)
 
 
@@ -300,7 +303,7 @@ def choose(vm, candidates, allow_postcopy=False, time_budget=None, downtime_limi
     or post-copy when allowed). None chooses among every allowed strategy.
 
     ``vm``: the guest's inputs (memory_bytes, dirty_rate, ...). ``candidates``: dicts with host,
-    rtt_to_user (s), link_rate (bytes/s) and optionally rtt, link_efficiency, free_memory_bytes,
+    rtt_to_user (s), link_rate (bytes/s) and optionally rtt, link_efficiency, first_round_ratio, free_memory_bytes,
     preflight_ok, preflight_reasons. Returns {'target', 'strategy', 'prediction', 'candidates'},
     where every candidate carries its predictions and, when it is not eligible, why not.
     """
@@ -322,7 +325,7 @@ def choose(vm, candidates, allow_postcopy=False, time_budget=None, downtime_limi
             row['reason'] = 'pre-flight refused: %s' % ('; '.join(cand.get('preflight_reasons') or []) or 'no reason given')
             continue
         inputs = dict(vm)
-        for key in ('link_rate', 'rtt', 'link_efficiency'):
+        for key in ('link_rate', 'rtt', 'link_efficiency', 'first_round_ratio'):
             if cand.get(key) is not None:
                 inputs[key] = cand[key]
         if downtime_limit is not None:

@@ -30,6 +30,8 @@ NODE_DEVICES_CAP_NET = 1 << 4   # VIR_CONNECT_LIST_NODE_DEVICES_CAP_NET
 # Multifd compression methods and the libvirt release that passes them to QEMU.
 MULTIFD_COMPRESSIONS = ('zstd', 'zlib')
 MULTIFD_COMPRESSION_LIBVIRT = 9004000
+MT_COMPRESSION_QEMU_GONE = 9001000      # QEMU 9.1 removed the compress capability (libvirt's mt)
+MT_WITH_XBZRLE_QEMU_GONE = 8002000      # QEMU 8.2 refuses compress together with xbzrle
 
 
 def version_str(number):
@@ -217,6 +219,7 @@ def check(src_conn, dst_conn, dom, opts, fs_type_of=mount_fs_type, dst_dom=None)
                     % (facts['source_qemu'], facts['dest_qemu']))
 
     _check_compression(verdict, opts, facts, min(src_lib, dst_lib))
+    _check_mt_compression(verdict, opts, facts, max(src_ver, dst_ver))
 
     # -- the VM ----------------------------------------------------------------------------
     flags = lv.VIR_DOMAIN_XML_SECURE
@@ -373,6 +376,40 @@ def _check_compression(verdict, opts, facts, libversion):
                         facts['dest_libvirt']))
     else:
         verdict.add('compression', 'ok', '%s compression known to libvirt on both hosts' % ' and '.join(wanted))
+
+
+def version_number(text):
+    """'7.2.0' -> 7002000, the form libvirt reports versions in; 0 when unknown."""
+    try:
+        parts = [int(x) for x in str(text).split('.')[:3]]
+    except ValueError:
+        return 0
+    parts += [0] * (3 - len(parts))
+    return parts[0] * 1000000 + parts[1] * 1000 + parts[2]
+
+
+def mt_with_xbzrle(source_qemu, dest_qemu):
+    """Whether both hosts' QEMU (versions as the pre-flight reports them) take mt with xbzrle."""
+    versions = [version_number(source_qemu), version_number(dest_qemu)]
+    return all(versions) and max(versions) < MT_WITH_XBZRLE_QEMU_GONE
+
+
+def _check_mt_compression(verdict, opts, facts, qemu_version):
+    """mt (QEMU's compress threads) exists up to QEMU 9.0, and goes with xbzrle up to 8.1; a newer
+    QEMU on either host would refuse the move once it has started."""
+    comp = set(opts.get('compression') or ())
+    if 'mt' not in comp:
+        return
+    versions = 'source QEMU %s, destination %s' % (facts['source_qemu'], facts['dest_qemu'])
+    if qemu_version >= MT_COMPRESSION_QEMU_GONE:
+        verdict.add('compression', 'fail', 'mt compression is gone from QEMU %s on (%s): use zstd with multifd, '
+                    'or xbzrle' % (version_str(MT_COMPRESSION_QEMU_GONE), versions))
+    elif 'xbzrle' in comp and qemu_version >= MT_WITH_XBZRLE_QEMU_GONE:
+        verdict.add('compression', 'fail', 'QEMU %s and later refuse mt together with xbzrle (%s): choose one'
+                    % (version_str(MT_WITH_XBZRLE_QEMU_GONE), versions))
+    else:
+        verdict.add('compression', 'ok', 'mt compression%s offered by QEMU on both hosts (%s)'
+                    % (' with xbzrle' if 'xbzrle' in comp else '', versions))
 
 
 def _check_cpu(lv, verdict, dst_conn, vm, src_caps, dst_caps):

@@ -77,6 +77,14 @@ def test_xbzrle_cache_in_bytes():
     assert params['compression.xbzrle.cache'] == 64 << 20
 
 
+def test_mt_with_xbzrle_compresses_the_first_round_at_the_level_given():
+    flags, params, names = plan.build(norm(compression=['xbzrle', 'mt'], compression_level=1, xbzrle_cache=64,
+                                           strategy='precopy'))
+    assert 'compressed' in names and flags & F['compressed'] and not flags & F['postcopy']
+    assert params == {'compression': ['mt', 'xbzrle'], 'compression.mt.level': 1,
+                      'compression.xbzrle.cache': 64 << 20}
+
+
 @pytest.mark.parametrize('kw, words', [
     ({'bandwidth': -1}, 'bandwidth must be'),
     ({'bandwidth': 'fast'}, 'bandwidth must be'),
@@ -107,7 +115,12 @@ def test_xbzrle_cache_in_bytes():
     ({'auto_converge_increment': 101, 'strategy': 'auto_converge'}, 'auto_converge_increment must be'),
     ({'compression': ['zlib'], 'parallel_connections': 2, 'compression_level': 10}, 'compression_level must be'),
     ({'compression': ['zstd'], 'parallel_connections': 2, 'compression_level': 21}, 'compression_level must be'),
-    ({'compression_level': 3}, 'compression_level applies to zstd or zlib'),
+    ({'compression_level': 3}, 'compression_level applies to mt, zstd or zlib'),
+    ({'compression': ['mt'], 'compression_level': 10}, 'compression_level must be'),
+    ({'compression': ['mt'], 'parallel_connections': 2}, 'mt compression works on the main stream'),
+    ({'compression': ['mt', 'xbzrle'], 'allow_postcopy': True}, 'mt compression cannot be combined with post-copy'),
+    ({'compression': ['mt'], 'strategy': 'postcopy'}, 'mt compression cannot be combined with post-copy'),
+    ({'compression': ['mt'], 'timeout_action': 'postcopy'}, 'mt compression cannot be combined with post-copy'),
     ({'xbzrle_cache': 0, 'compression': ['xbzrle']}, 'xbzrle_cache must be'),
     ({'dest_port': 70000}, 'dest_port must be'),
     ({'allow_postcopy': 'maybe'}, 'allow_postcopy must be true or false'),

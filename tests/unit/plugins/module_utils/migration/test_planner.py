@@ -7,6 +7,8 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import random
+
 import pytest
 
 from ansible_collections.skillvl.offline_first.plugins.module_utils.libvirt import session, stats
@@ -230,3 +232,45 @@ def test_two_windows_show_the_working_set_when_the_guest_rewrites_it(
                        connect=lambda uri: session.connect(uri, 'the source', keepalive=False))
     assert out['vm']['dirty_rate_mib_s'] == dirty_mib_s and out['vm']['working_set_mib'] == working_set_mib
     assert ('working_set' in out['vm']['sources']) == (working_set_mib != 150)
+
+
+class PeekDom(object):
+    """A guest whose memory is chunks of the given kinds, one per sample, read as libvirt's memoryPeek does."""
+
+    def __init__(self, kinds, fail=False):
+        self.kinds, self.fail, self.reads = kinds, fail, []
+
+    def memoryPeek(self, start, size, flags):
+        if self.fail:
+            raise session.require_libvirt().libvirtError('Requested operation is not valid: domain is not running')
+        self.reads.append((start, size, flags))
+        kind = self.kinds[(start // size) % len(self.kinds)]
+        if kind == 'zero':
+            return bytes(size)
+        if kind == 'text':
+            return (b'kernel page cache: the same words again and again ' * size)[:size]
+        return random.Random(start).randbytes(size)
+
+
+@pytest.mark.parametrize('kinds, low, high', [
+    (['text'], 20, 200),                  # repetitive text shrinks many times over
+    (['noise'], 0.95, 1.0),               # random bytes do not shrink; the page headers make them grow
+    (['zero', 'text', 'noise'], 1.5, 3.5),  # zero pages count for nothing: text and noise, about as many
+])
+def test_the_first_round_ratio_is_zlib_level_1_on_the_pages_that_hold_data(world, kinds, low, high):
+    dom = PeekDom(kinds)
+    ratio = stats.first_round_ratio(None, dom, 256 * MIB, reads=48, rng=random.Random(7))
+    assert low <= ratio <= high
+    assert len(dom.reads) == 48 and all(size == 16384 and start % 16384 == 0 and start < 256 * MIB
+                                        for start, size, _flags in dom.reads)
+
+
+@pytest.mark.parametrize('dom', [PeekDom(['zero']), PeekDom(['text'], fail=True)], ids=['all-zero', 'unreadable'])
+def test_the_first_round_ratio_is_none_when_there_is_nothing_to_judge_it_by(world, dom):
+    assert stats.first_round_ratio(None, dom, 256 * MIB, reads=8, rng=random.Random(7)) is None
+
+
+def test_a_large_guests_samples_stay_below_2_gib_where_its_ram_surely_is(world):
+    dom = PeekDom(['text'])
+    stats.first_round_ratio(None, dom, 16 * 1024 * MIB, reads=64, rng=random.Random(3))
+    assert max(start for start, _s, _f in dom.reads) < 2 * 1024 * MIB

@@ -42,13 +42,16 @@ def test_planner_case(case, world, h):
     def check(host):
         verdict = dict((case.get("preflight") or {}).get(host) or {"verdict": "ok", "reasons": []})
         verdict["reasons"] = [{"status": "fail", "message": m} for m in verdict["reasons"]]
-        verdict["facts"] = {"dest_free_memory_mib": (case.get("free_mib") or {}).get(host, 8192)}
+        source_qemu, dest_qemu = (case.get("qemu") or {}).get(host, ["7.2.0", "7.2.0"])
+        verdict["facts"] = {"dest_free_memory_mib": (case.get("free_mib") or {}).get(host, 8192),
+                            "source_qemu": source_qemu, "dest_qemu": dest_qemu}
         return verdict
 
     def run():
         return planner.plan(module_params(case["options"]), check=check,
                             connect=lambda uri: session.connect(uri, "the source", keepalive=False),
-                            measure_dirty_rate=lambda conn, dom, seconds=2: vm["dirty_mib_s"] * MIB)
+                            measure_dirty_rate=lambda conn, dom, seconds=2: vm["dirty_mib_s"] * MIB,
+                            measure_compression=lambda conn, dom, memory: vm.get("compresses"))
 
     if "error" in case:
         with pytest.raises(MigrationError) as err:

@@ -125,7 +125,19 @@ def test_compression_sends_fewer_bytes():
     assert packed["total_s"] < plain["total_s"] and packed["bytes_on_wire"] < plain["bytes_on_wire"]
 
 
+def test_a_compressed_first_round_shortens_only_the_first_round():
+    """mt with xbzrle: QEMU compresses the first round and sends the pages dirtied since as before."""
+    wan = dict(link_rate=WAN, touched_bytes=512 * MIB, dirty_rate=0.2 * MIB)
+    plain, packed = run(**wan), run(first_round_ratio=2.0, **wan)
+    assert plain["converges"] and packed["converges"]
+    first = 512 * MIB / WAN
+    assert plain["total_s"] - packed["total_s"] == pytest.approx(first / 2, rel=0.05)
+    assert plain["bytes_on_wire"] - packed["bytes_on_wire"] == pytest.approx(256 * MIB, rel=0.05)
+    assert run("precopy", first_round_ratio=2.0, **wan)["inputs"]["first_round_ratio"] == 2.0
+
+
 @pytest.mark.parametrize("kw, words", [
+    (dict(first_round_ratio=0.5), "first_round_ratio must be at least 1"),
     (dict(link_rate=0), "link_rate must be above 0"),
     (dict(link_rate=-1), "link_rate must be above 0"),
     (dict(dirty_rate=-5), "dirty_rate must be at least 0"),
