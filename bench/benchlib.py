@@ -8,6 +8,8 @@ booted with a memory-write load, a move with vm_migrate, and the table written i
 The lab itself comes from tests/integration (conftest.Lab, labguests.Guests)."""
 import contextlib
 import os
+import shutil
+import subprocess
 import sys
 import threading
 import time
@@ -95,6 +97,60 @@ def run_ours(lab, name, cap, timeout, allow_postcopy):
             "pre_dirty_mib_s": figs.get("pre_dirty_rate_mib_s"),
             "host": DST if ok else SRC,
             "error": None if ok else res.get("msg")}
+
+
+DEBIAN12_QEMU = ("qemu-system-x86", "qemu-system-common")
+QEMU_BIN = "/usr/bin/qemu-system-x86_64"
+
+
+def qemu_version(lab, host=SRC):
+    """The QEMU that libvirt runs on ``host``, as its --version's first line says it."""
+    return lab.run(host, "%s --version" % QEMU_BIN).stdout.splitlines()[0].replace("QEMU emulator version ", "")
+
+
+def _unpack_debian12_qemu(cache):
+    """Debian 12's own QEMU 7.2 (bookworm's packages, downloaded with apt) unpacked into
+    ``cache``/stage: the binary and the TCG accelerator module; returns the stage directory."""
+    stage = os.path.join(cache, "stage")
+    if os.path.exists(os.path.join(stage, "qemu-system-x86_64.real")):
+        return stage
+    root = os.path.join(cache, "root")
+    os.makedirs(root, exist_ok=True)
+    subprocess.run(["apt-get", "download"] + ["%s/bookworm" % p for p in DEBIAN12_QEMU], cwd=cache, check=True)
+    for deb in sorted(f for f in os.listdir(cache) if f.endswith(".deb")):
+        subprocess.run(["dpkg", "-x", deb, root], cwd=cache, check=True)
+    os.makedirs(os.path.join(stage, "modules"), exist_ok=True)
+    shutil.copy2(os.path.join(root, "usr/lib/x86_64-linux-gnu/qemu/accel-tcg-x86_64.so"),
+                 os.path.join(stage, "modules"))
+    # the wrapper points QEMU at its own modules, and at the firmware the lab's QEMU brought along
+    with open(os.path.join(stage, "qemu-system-x86_64"), "w") as handle:
+        handle.write("#!/bin/sh\nQEMU_MODULE_DIR=/opt/q72/modules exec /opt/q72/qemu-system-x86_64.real "
+                     "-L /usr/share/seabios -L /usr/share/qemu \"$@\"\n")
+    os.chmod(os.path.join(stage, "qemu-system-x86_64"), 0o755)
+    shutil.copy2(os.path.join(root, "usr/bin/qemu-system-x86_64"), os.path.join(stage, "qemu-system-x86_64.real"))
+    return stage
+
+
+@contextlib.contextmanager
+def debian12_qemu(lab, hosts=(SRC, DST), cache=os.path.join(TOP, ".build", "debian12-qemu")):
+    """Debian 12's own QEMU 7.2 in place of the lab's (bookworm-backports) on ``hosts`` while the
+    block runs. The wrapper takes the lab QEMU's path, the one libvirt's capabilities list and
+    vm_migrate's pre-flight checks; libvirtd restarts to see the version. Afterwards the lab's
+    QEMU is put back the same way. Guests already running keep the QEMU they started with."""
+    stage = _unpack_debian12_qemu(cache)
+    swapped = []
+    try:
+        for host in hosts:
+            lab.run(host, "rm -rf /opt/q72")
+            subprocess.run(["podman", "cp", stage, "%s:/opt/q72" % lab.container(host)], env=lab.env, check=True)
+            lab.run(host, "cp -p %s /opt/q72/qemu-system-x86_64.lab && cp --remove-destination "
+                          "/opt/q72/qemu-system-x86_64 %s && systemctl restart libvirtd" % (QEMU_BIN, QEMU_BIN))
+            swapped.append(host)
+        yield [qemu_version(lab, host) for host in hosts]
+    finally:
+        for host in swapped:
+            lab.run(host, "cp --remove-destination /opt/q72/qemu-system-x86_64.lab %s && rm -rf /opt/q72 && "
+                          "systemctl restart libvirtd" % QEMU_BIN, check=False)
 
 
 def parse_jobinfo(text):

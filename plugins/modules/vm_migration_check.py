@@ -94,7 +94,9 @@ reasons:
   elements: dict
   sample: [{"check": "cpu", "status": "ok", "message": "CPU qemu64 runnable on the destination", "cold_fixable": false}]
 facts:
-  description: Versions, host UUIDs, the VM's machine, CPU, memory and disks as seen by the check.
+  description:
+    - Versions, host UUIDs, the VM's machine, CPU, memory and disks as seen by the check.
+    - C(source_qemu) and C(dest_qemu) give QEMU's versions as text, C(source_qemu_version) and C(dest_qemu_version) as libvirt's numbers (7.2.0 is 7002000).
   returned: always
   type: dict
 dest_uri:

@@ -9,7 +9,8 @@ sparse file, in cloud1) and the hypervisors' client side (role ceph_client on cl
   module gives the destination its own disk definition; heartbeats on console and disk go on;
 - the same guest scales away to ws01 with its disk copied into a local qcow2 file and comes back
   into a new RBD image (dest_disks), its disk heartbeats intact each time; the old image's name is
-  a clash refused with nothing changed;
+  a clash refused with nothing changed; so are a pool the workstation does not have and one too
+  small for what the image holds;
 - a host without a key (ws02), or with a forged one, cannot open an image: a clear refusal;
 - the key is in no process's command line and in no journal, the keyring is 0600, the libvirt
   secret is private;
@@ -302,6 +303,54 @@ def test_guest_on_rbd_scales_away_onto_a_local_file_and_comes_back_onto_rbd(ceph
         ceph.run("ws01", "rm -f %s %s" % (local, local_seed), check=False)
         for image in (IMAGE, back, SEED):
             admin(ceph, "rbd rm %s/%s" % (POOL, image), check=False)
+
+
+SMALL_POOL = "it-small"
+SMALL_DIR = "/var/lib/skillvl-it-small"
+
+
+def test_scale_away_into_a_missing_or_full_pool_is_refused_and_the_guest_stays_on_rbd(ceph):
+    """cloud1 (RBD) -> ws01 into a pool ws01 does not have, and into one too small for what the image
+    holds (a 1 MiB tmpfs; the image holds at least one 4 MiB object, which QEMU's own count of what it
+    wrote since it started may not show): each refused by the pre-flight, naming the pool and the
+    sizes, with nothing made on ws01 and the guest running on, on its image."""
+    def make_small_pool():
+        ceph.run("ws01", "mkdir -p %s && mount -t tmpfs -o size=1m,mode=0711 tmpfs %s" % (SMALL_DIR, SMALL_DIR))
+        ceph.virsh("ws01", "pool-define-as", SMALL_POOL, "dir", "--target", SMALL_DIR)
+        ceph.virsh("ws01", "pool-start", SMALL_POOL)
+
+    def remove_small_pool():
+        ceph.virsh("ws01", "pool-destroy", SMALL_POOL, check=False)
+        ceph.virsh("ws01", "pool-undefine", SMALL_POOL, check=False)
+        ceph.run("ws01", "umount %s; rmdir %s; true" % (SMALL_DIR, SMALL_DIR), check=False)
+
+    remove_small_pool()
+    try:
+        before = boot_on_rbd(ceph, IMAGE)
+        on_disk = wait_disk(ceph, lambda: rbd_content(ceph, IMAGE), -1, "the RBD image")
+        pools_before = ceph.virsh("ws01", "pool-list", "--all", "--name").stdout.split()
+        missing = migrate(ceph, GUEST, dest_disks=[{"target": "vda", "pool": "nowhere"}])
+        assert missing.get("failed") and 'the destination has no storage pool "nowhere" (it has ' in missing["msg"], \
+            missing.get("msg")
+        assert ceph.virsh("ws01", "pool-list", "--all", "--name").stdout.split() == pools_before
+
+        make_small_pool()
+        full = migrate(ceph, GUEST, dest_disks=[{"target": "vda", "pool": SMALL_POOL, "format": "raw"}])
+        assert full.get("failed") and re.search(r'disk vda: pool "%s" on the destination has [01] MiB free, the disk '
+                                                r'has [1-9]\d* MiB allocated \(16 MiB virtual\)' % SMALL_POOL,
+                                                full["msg"]), full.get("msg")
+        assert ceph.run("ws01", "ls -A %s" % SMALL_DIR).stdout.strip() == ""     # no volume made
+        for refused in (missing, full):
+            assert not refused.get("changed"), refused
+
+        assert ceph.virsh("cloud1", "domstate", GUEST).stdout.strip() == "running"
+        assert ceph.virsh("ws01", "domstate", GUEST, check=False).returncode != 0
+        wait_heartbeats(ceph, "cloud1", max(r["seq"] for r in before), 2)
+        wait_disk(ceph, lambda: rbd_content(ceph, IMAGE), on_disk, "the RBD image after the refusals")
+    finally:
+        remove_guest(ceph)
+        remove_small_pool()
+        admin(ceph, "rbd rm %s/%s" % (POOL, IMAGE), check=False)
 
 
 def make_seed(lab):

@@ -128,7 +128,8 @@ def test_copy_of_local_disk_verified_on_destination(lab, guests):
 
 
 def test_cold_fallback_when_emulator_missing_on_destination(lab, guests):
-    """A QEMU path the destination lacks (like RHEL's /usr/libexec/qemu-kvm vs Debian's): live impossible."""
+    """A QEMU path the destination lacks (like RHEL's /usr/libexec/qemu-kvm vs Debian's): live impossible.
+    Once the destination has that path too, libvirt there probes it and a live move is possible."""
     lab.run(SRC, "ln -sf /usr/bin/qemu-system-x86_64 /usr/local/bin/qemu-lab-x86_64")
     name = guests.boot("migt-cold", emulator="/usr/local/bin/qemu-lab-x86_64")
     check = lab.module(SRC, M + "vm_migration_check", {"name": name, "dest": DST, "transport": lab.migration_transport})
@@ -136,6 +137,18 @@ def test_cold_fallback_when_emulator_missing_on_destination(lab, guests):
     refused = migrate(lab, name)
     assert refused.get("failed") and "no emulator /usr/local/bin/qemu-lab-x86_64" in refused["msg"], refused
     assert "cold_fallback=true" in refused["msg"] and guests.state(SRC, name) == "running"
+
+    # The same path on the destination, though its capabilities list only their own QEMU: libvirt
+    # there probes that binary, and a live move is possible.
+    lab.run(DST, "ln -sf /usr/bin/qemu-system-x86_64 /usr/local/bin/qemu-lab-x86_64")
+    try:
+        there = lab.module(SRC, M + "vm_migration_check",
+                           {"name": name, "dest": DST, "transport": lab.migration_transport})
+        emulator = [r for r in there["reasons"] if r["check"] == "emulator"]
+        assert emulator[0]["status"] == "ok" and "libvirt there probed it" in emulator[0]["message"], emulator
+        assert there["live_possible"], there["summary"]
+    finally:
+        lab.run(DST, "rm -f /usr/local/bin/qemu-lab-x86_64")
 
     res = migrate(lab, name, cold_fallback=True, cold_shutdown_timeout=5, cold_force_off=True)
     assert not res.get("failed"), res

@@ -189,7 +189,7 @@ def _plan_one(verdict, src_dom, dst_conn, elements, spec, vm_name):
                     target=target)
         return None
     try:
-        capacity, allocation, _physical = src_dom.blockInfo(target, 0)
+        capacity, allocation = src_dom.blockInfo(target, 0)[0], copied_bytes(src_dom, target, elem)
     except lv.libvirtError as exc:
         verdict.add('dest_disk', 'fail', 'disk %s: its size cannot be read on the source: %s'
                     % (target, session.error_text(exc)), target=target)
@@ -279,6 +279,40 @@ def _plan_readonly(verdict, src_dom, elem, spec, view, vm_name):
                 % (target, where, fmt, capacity // MIB), target=target)
     move.update(preload=source, capacity=capacity, allocation=capacity)
     return move
+
+
+def copied_bytes(src_dom, target, elem=None):
+    """Bytes a storage copy of the source's disk ``target`` carries: what QEMU counts allocated,
+    or for a disk a storage pool holds (an RBD image), what the pool counts when that is more."""
+    if elem is None:
+        elem = _disk_elements(ET.fromstring(src_dom.XMLDesc(0))).get(target)
+    allocation = src_dom.blockInfo(target, 0)[1]
+    return max(allocation, _stored(src_dom, elem)) if elem is not None else allocation
+
+
+def _stored(src_dom, elem):
+    """Bytes a network disk holds as the source's storage pool counts them (an RBD image's used
+    extents, or its whole size without fast-diff), 0 when no pool of the source holds it. QEMU
+    reports for such a disk only the highest offset written since it started, while the copy
+    carries everything the image holds."""
+    disk = domxml.parse_disk(elem)
+    if disk['type'] != 'network':
+        return 0
+    conn = src_dom.connect()
+    place = locate(conn, disk)
+    if place is None:
+        return 0
+    lv = session.require_libvirt()
+    try:
+        pool = conn.storagePoolLookupByName(place['pool'])
+        try:
+            volume = pool.storageVolLookupByName(place['volume'])
+        except lv.libvirtError:     # an image made outside libvirt is listed after a refresh
+            pool.refresh(0)
+            volume = pool.storageVolLookupByName(place['volume'])
+        return volume.info()[2]     # libvirt refreshes the volume for this
+    except lv.libvirtError:
+        return 0
 
 
 def _readonly_source(src_dom, elem):

@@ -29,6 +29,9 @@ SATURATED = 0.9         # the long window saw under 90 % of what the short one's
 # QEMU samples 512 pages per GiB (calc-dirty-rate's default): one sampled page stands for 2 MiB, so a
 # 1 s window reads a rate in steps of 2 MiB/s
 SAMPLED_PAGE = 2 * 1024 * 1024
+XBZRLE_LINK = 100 * MBIT      # bytes/s: on a WAN-class link, delta-encoding pages sent again is worth its CPU
+XBZRLE_MIN_MIB = 16
+MT_WORTH = 1.2                # a first round at least this much smaller is worth compressing on such a link
 
 
 def argument_spec():
@@ -96,8 +99,9 @@ def check_options(opts):
 
 
 def measure_vm(conn, name, opts, measure_dirty_rate, measure_resident=None, measure_vcpu=None,
-               clock=None, measure_compression=None):
-    """The guest's inputs to the model, each with where it came from (given or measured)."""
+               clock=None, measure_compression=None, slow_link=False):
+    """The guest's inputs to the model, each with where it came from (given or measured). What its
+    pages compress to is sampled only for a ``slow_link`` (a candidate under XBZRLE_LINK)."""
     dom = session.lookup_domain(conn, name)
     if dom is None:
         raise MigrationError('no VM called "%s" on this host (%s): run the plan on the host where it runs'
@@ -124,7 +128,7 @@ def measure_vm(conn, name, opts, measure_dirty_rate, measure_resident=None, meas
         sources['cpu_busy'] = 'assumed: all of its vCPU time'
     if opts.get('first_round_ratio') is not None:
         vm['first_round_ratio'], sources['first_round_ratio'] = opts['first_round_ratio'], 'given'
-    elif running and measure_compression and any(_link_bytes(opts, c) < XBZRLE_LINK for c in opts['candidates']):
+    elif running and measure_compression and slow_link:
         ratio = measure_compression(conn, dom, memory)
         if ratio is None:
             sources['first_round_ratio'] = 'not measured (libvirt could not read the guest\'s memory)'
@@ -134,10 +138,17 @@ def measure_vm(conn, name, opts, measure_dirty_rate, measure_resident=None, meas
     return vm
 
 
-def _link_bytes(opts, cand):
-    """The link rate to a candidate as the stream reaches it, bytes/s."""
-    mbit = cand.get('link_mbit') if cand.get('link_mbit') is not None else opts['link_mbit']
-    return mbit * MBIT * (cand.get('link_efficiency') or opts['link_efficiency'])
+def _link(opts, cand):
+    """The link to a candidate as the model takes it: rate (bytes/s), RTT (s), and the share of the
+    rate one migration stream reaches."""
+    mbit = cand['link_mbit'] if cand.get('link_mbit') is not None else opts['link_mbit']
+    return dict(link_rate=mbit * MBIT, rtt=(cand.get('rtt_ms') or 0) / 1000.0,
+                link_efficiency=cand.get('link_efficiency') or opts['link_efficiency'])
+
+
+def _reached(link):
+    """bytes/s a migration stream reaches on this link."""
+    return link['link_rate'] * link['link_efficiency']
 
 
 def _touched(conn, dom, opts, memory, running, measure_resident, sources):
@@ -195,7 +206,7 @@ def disk_bytes(conn, name, disks):
     total = 0
     for disk in disks:
         if disk.get('copy') and disk.get('target'):
-            total += dom.blockInfo(disk['target'])[1]
+            total += dest_disks.copied_bytes(dom, disk['target'])
     return total
 
 
@@ -210,10 +221,12 @@ def plan(opts, check=None, connect=None, measure_dirty_rate=None, measure_reside
     libvirt. All are injectable so a planner or a test can call this without Ansible.
     """
     check_options(opts)
+    links = dict((cand['host'], _link(opts, cand)) for cand in opts['candidates'])
     conn = connect(opts['source_uri'])
     try:
         vm = measure_vm(conn, opts['name'], opts, measure_dirty_rate, measure_resident, measure_vcpu,
-                        measure_compression=measure_compression)
+                        measure_compression=measure_compression,
+                        slow_link=any(_reached(link) < XBZRLE_LINK for link in links.values()))
         verdicts = dict((c['host'], check(c['host'])) for c in opts['candidates'])
         disks = next((v.get('facts', {}).get('disks') for v in verdicts.values() if v.get('facts', {}).get('disks')),
                      [])
@@ -226,11 +239,9 @@ def plan(opts, check=None, connect=None, measure_dirty_rate=None, measure_reside
         verdict = verdicts[cand['host']]
         facts = verdict.get('facts') or {}
         candidates.append(dict(
+            links[cand['host']],
             host=cand['host'],
             rtt_to_user=cand['rtt_to_user_ms'] / 1000.0,
-            link_rate=(cand.get('link_mbit') if cand.get('link_mbit') is not None else opts['link_mbit']) * MBIT,
-            rtt=(cand.get('rtt_ms') or 0) / 1000.0,
-            link_efficiency=cand.get('link_efficiency') or opts['link_efficiency'],
             free_memory_bytes=facts['dest_free_memory_mib'] * MIB if facts.get('dest_free_memory_mib') is not None
             else None,
             preflight_ok=verdict.get('verdict') == 'ok',
@@ -276,9 +287,6 @@ MOVE_OF = {
     'postcopy': dict(strategy='postcopy', allow_postcopy=True),
     'early_postcopy': dict(strategy='auto', allow_postcopy=True),
 }
-XBZRLE_LINK = 100 * MBIT      # bytes/s: on a WAN-class link, delta-encoding pages sent again is worth its CPU
-XBZRLE_MIN_MIB = 16
-MT_WORTH = 1.2                # a first round at least this much smaller is worth compressing on such a link
 
 
 def _mt_worth(vm, opts, cand, facts):
@@ -290,9 +298,9 @@ def _mt_worth(vm, opts, cand, facts):
         return False
     if opts.get('strategy') == 'postcopy' or (opts.get('strategy') == 'auto' and opts['allow_postcopy']):
         return False
-    if cand['link_rate'] * cand['link_efficiency'] >= XBZRLE_LINK:
+    if _reached(cand) >= XBZRLE_LINK:
         return False
-    return preflight.mt_with_xbzrle(facts.get('source_qemu'), facts.get('dest_qemu'))
+    return preflight.mt_with_xbzrle(facts)
 
 
 def settings(pred, vm, opts, cand):
@@ -306,8 +314,7 @@ def settings(pred, vm, opts, cand):
     out = dict(MOVE_OF[pred['strategy']])
     if opts.get('strategy', 'any') != 'any':
         out = dict(strategy=opts['strategy'], allow_postcopy=bool(opts['allow_postcopy']))
-    link_rate = cand['link_rate'] * cand['link_efficiency']
-    if pred['strategy'] in ('precopy', 'auto_converge') and vm['running'] and link_rate < XBZRLE_LINK:
+    if pred['strategy'] in ('precopy', 'auto_converge') and vm['running'] and _reached(cand) < XBZRLE_LINK:
         working_set = vm.get('working_set_bytes', vm['touched_bytes']) / MIB
         cache = XBZRLE_MIN_MIB
         while cache < working_set and cache * 2 <= vm['memory_bytes'] / MIB / 2:

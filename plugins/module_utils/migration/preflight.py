@@ -209,6 +209,7 @@ def check(src_conn, dst_conn, dom, opts, fs_type_of=mount_fs_type, dst_dom=None)
     src_ver, dst_ver = src_conn.getVersion(), dst_conn.getVersion()
     src_lib, dst_lib = src_conn.getLibVersion(), dst_conn.getLibVersion()
     facts.update({'source_qemu': version_str(src_ver), 'dest_qemu': version_str(dst_ver),
+                  'source_qemu_version': src_ver, 'dest_qemu_version': dst_ver,
                   'source_libvirt': version_str(src_lib), 'dest_libvirt': version_str(dst_lib)})
     if dst_ver >= src_ver:
         verdict.add('hypervisor_version', 'ok', 'QEMU %s -> %s (same or newer on the destination)'
@@ -255,15 +256,14 @@ def check(src_conn, dst_conn, dom, opts, fs_type_of=mount_fs_type, dst_dom=None)
         else:
             verdict.add('virt_type', 'ok', 'domain type %s available' % vm['virt_type'])
         if vm['emulator'] and vm['emulator'] not in guest['emulators']:
-            verdict.add('emulator', 'fail', 'the destination has no emulator %s (it has %s)'
-                        % (vm['emulator'], ', '.join(sorted(guest['emulators'])) or 'none'), cold_fixable=True)
+            _check_other_emulator(lv, verdict, dst_conn, vm, guest)
         else:
             verdict.add('emulator', 'ok', 'emulator %s present' % vm['emulator'])
-        if vm['machine'] and vm['machine'] not in guest['machines']:
-            verdict.add('machine_type', 'fail', 'machine type %s is unknown to the destination QEMU %s'
-                        % (vm['machine'], facts['dest_qemu']), cold_fixable=True)
-        else:
-            verdict.add('machine_type', 'ok', 'machine type %s known to the destination' % vm['machine'])
+            if vm['machine'] and vm['machine'] not in guest['machines']:
+                verdict.add('machine_type', 'fail', 'machine type %s is unknown to the destination QEMU %s'
+                            % (vm['machine'], facts['dest_qemu']), cold_fixable=True)
+            else:
+                verdict.add('machine_type', 'ok', 'machine type %s known to the destination' % vm['machine'])
 
     _check_cpu(lv, verdict, dst_conn, vm, src_caps, dst_caps)
 
@@ -378,19 +378,10 @@ def _check_compression(verdict, opts, facts, libversion):
         verdict.add('compression', 'ok', '%s compression known to libvirt on both hosts' % ' and '.join(wanted))
 
 
-def version_number(text):
-    """'7.2.0' -> 7002000, the form libvirt reports versions in; 0 when unknown."""
-    try:
-        parts = [int(x) for x in str(text).split('.')[:3]]
-    except ValueError:
-        return 0
-    parts += [0] * (3 - len(parts))
-    return parts[0] * 1000000 + parts[1] * 1000 + parts[2]
-
-
-def mt_with_xbzrle(source_qemu, dest_qemu):
-    """Whether both hosts' QEMU (versions as the pre-flight reports them) take mt with xbzrle."""
-    versions = [version_number(source_qemu), version_number(dest_qemu)]
+def mt_with_xbzrle(facts):
+    """Whether both hosts' QEMU take mt with xbzrle (the pre-flight's facts, versions in libvirt's
+    numeric form: 7.2.0 is 7002000)."""
+    versions = [facts.get('source_qemu_version') or 0, facts.get('dest_qemu_version') or 0]
     return all(versions) and max(versions) < MT_WITH_XBZRLE_QEMU_GONE
 
 
@@ -410,6 +401,34 @@ def _check_mt_compression(verdict, opts, facts, qemu_version):
     else:
         verdict.add('compression', 'ok', 'mt compression%s offered by QEMU on both hosts (%s)'
                     % (' with xbzrle' if 'xbzrle' in comp else '', versions))
+
+
+def _check_other_emulator(lv, verdict, dst_conn, vm, guest):
+    """An emulator path the destination's capabilities do not list (a QEMU of the admin's own, or a
+    wrapper): libvirt there is asked to probe that binary, then that binary for the VM's machine type."""
+    listed = ', '.join(sorted(guest['emulators'])) or 'none'
+    try:
+        dst_conn.getDomainCapabilities(vm['emulator'], vm['arch'], None, vm['virt_type'], 0)
+    except lv.libvirtError as exc:
+        verdict.add('emulator', 'fail', 'the destination has no emulator %s (it lists %s; libvirt there: %s)'
+                    % (vm['emulator'], listed, error_text(exc)), cold_fixable=True)
+        # a cold move onto the destination's own QEMU needs a machine type that one knows
+        if vm['machine'] and vm['machine'] not in guest['machines']:
+            verdict.add('machine_type', 'fail', 'machine type %s is unknown to the destination QEMU'
+                        % vm['machine'], cold_fixable=True)
+        return
+    verdict.add('emulator', 'ok', 'emulator %s present on the destination (not among the %s it lists: libvirt '
+                'there probed it)' % (vm['emulator'], listed))
+    if not vm['machine']:
+        verdict.add('machine_type', 'ok', 'no machine type named')
+        return
+    try:
+        dst_conn.getDomainCapabilities(vm['emulator'], vm['arch'], vm['machine'], vm['virt_type'], 0)
+    except lv.libvirtError as exc:
+        verdict.add('machine_type', 'fail', 'machine type %s is unknown to the destination\'s %s (libvirt there: %s)'
+                    % (vm['machine'], vm['emulator'], error_text(exc)), cold_fixable=True)
+        return
+    verdict.add('machine_type', 'ok', 'machine type %s known to the destination\'s %s' % (vm['machine'], vm['emulator']))
 
 
 def _check_cpu(lv, verdict, dst_conn, vm, src_caps, dst_caps):

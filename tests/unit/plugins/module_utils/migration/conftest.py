@@ -290,7 +290,7 @@ class FakeVolume(object):
     def info(self):
         import xml.etree.ElementTree as ET
         capacity = int(ET.fromstring(self.host.pool_volumes[self.pool][self.name]).findtext('capacity'))
-        return [0, capacity, capacity]
+        return [0, capacity, getattr(self.host, 'volume_allocation', {}).get(self.name, capacity)]
 
     def upload(self, stream, offset, length, flags=0):
         stream.into = (self.pool, self.name)
@@ -349,6 +349,16 @@ class FakeConn(object):
             if dom.uuid == uuid:
                 return dom
         raise libvirtError('no domain', session.ERR_NO_DOMAIN)
+
+    def getDomainCapabilities(self, emulator, arch, machine, virttype, flags):
+        """Emulators beyond the capabilities' own: host.other_emulators {path: [machine types]}."""
+        machines = getattr(self.host, 'other_emulators', {}).get(emulator)
+        if machines is None:
+            raise libvirtError("Cannot check QEMU binary %s: No such file or directory" % emulator)
+        if machine and machine not in machines:
+            raise libvirtError("unsupported configuration: the machine '%s' is not supported by emulator '%s'"
+                               % (machine, emulator))
+        return "<domainCapabilities><path>%s</path></domainCapabilities>" % emulator
 
     def compareHypervisorCPU(self, emulator, arch, machine, virttype, xml, flags):
         if flags and self.host.cpu_compat == 0:

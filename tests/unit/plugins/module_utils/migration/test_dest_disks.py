@@ -12,7 +12,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from ansible_collections.skillvl.offline_first.plugins.module_utils.migration import dest_disks, plan
+from ansible_collections.skillvl.offline_first.plugins.module_utils.libvirt import session
+from ansible_collections.skillvl.offline_first.plugins.module_utils.migration import dest_disks, plan, planner
 from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.engine import Migration
 from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.plan import MigrationError
 
@@ -151,6 +152,29 @@ def test_a_small_pool_is_a_warning_when_the_written_part_fits(hosts, h):
     assert any('less than the disk\'s 1024 MiB virtual size' in w for w in res['warnings'])
     assert res['facts']['dest_disks'][0]['volume'] == 'vm1-vda.qcow2'
     assert hosts.dst.pool_volumes == {} and dom.migrate_calls == []     # check mode makes no volume
+
+
+def test_an_rbd_image_counts_what_it_holds_not_what_qemu_wrote_since_it_started(hosts, h):
+    # QEMU has written 256 MiB since it started; the image holds 600 MiB, all of which the copy carries
+    hosts.src.pool_volumes['skillvl-rbd'] = {'vm1-disk': '<volume><capacity>%d</capacity></volume>' % (1 << 30)}
+    hosts.src.volume_allocation = {'vm1-disk': 600 << 20}
+    hosts.dst.pool_free['default'] = 512 << 20
+    dom = h.add_vm(hosts.src, disks=RBD_DISK)
+    with pytest.raises(MigrationError) as err:
+        mig(dest_disks=[{'target': 'vda', 'pool': 'default'}]).run()
+    assert 'pool "default" on the destination has 512 MiB free, the disk has 600 MiB allocated' in str(err.value)
+    assert dom.migrate_calls == [] and hosts.dst.pool_volumes == {}
+
+
+def test_the_planner_counts_the_bytes_the_copy_carries(hosts, h):
+    h.add_vm(hosts.src, disks=RBD_DISK)
+    conn = session.connect('qemu:///system', 'the source', keepalive=False)
+    copied = [{'target': 'vda', 'copy': True}]
+    assert planner.disk_bytes(conn, 'vm1', copied) == 256 << 20      # no pool of the source holds the image
+    hosts.src.pool_volumes['skillvl-rbd'] = {'vm1-disk': '<volume><capacity>%d</capacity></volume>' % (1 << 30)}
+    hosts.src.volume_allocation = {'vm1-disk': 600 << 20}
+    assert planner.disk_bytes(conn, 'vm1', copied) == 600 << 20
+    assert planner.disk_bytes(conn, 'vm1', [{'target': 'vda', 'copy': False}]) == 0
 
 
 def test_a_failed_move_removes_the_volume_it_made(hosts, h):

@@ -31,6 +31,12 @@ def module_params(options):
     return result.validated_parameters
 
 
+def libvirt_version(text):
+    """'7.2.0' -> 7002000, as the pre-flight's facts hold it (libvirt's getVersion)."""
+    major, minor, micro = (int(x) for x in text.split("."))
+    return major * 1000000 + minor * 1000 + micro
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
 def test_planner_case(case, world, h):
     vm = case["vm"]
@@ -44,7 +50,9 @@ def test_planner_case(case, world, h):
         verdict["reasons"] = [{"status": "fail", "message": m} for m in verdict["reasons"]]
         source_qemu, dest_qemu = (case.get("qemu") or {}).get(host, ["7.2.0", "7.2.0"])
         verdict["facts"] = {"dest_free_memory_mib": (case.get("free_mib") or {}).get(host, 8192),
-                            "source_qemu": source_qemu, "dest_qemu": dest_qemu}
+                            "source_qemu": source_qemu, "dest_qemu": dest_qemu,
+                            "source_qemu_version": libvirt_version(source_qemu),
+                            "dest_qemu_version": libvirt_version(dest_qemu)}
         return verdict
 
     def run():

@@ -37,6 +37,7 @@ def test_all_good(world, h):
     res = run(world)
     assert res['verdict'] == 'ok', res['summary']
     assert res['live_possible'] and res['facts']['dest_qemu'] == '10.0.0'
+    assert res['facts']['dest_qemu_version'] == 10000000
     assert by_check(res, 'disk')[0]['status'] == 'ok'
 
 
@@ -70,6 +71,29 @@ def test_unknown_machine_and_emulator_are_cold_fixable(world, h):
     assert res['verdict'] == 'fail' and res['cold_possible']
     assert 'machine type pc-q35-11.0 is unknown' in res['summary']
     assert 'no emulator /usr/libexec/qemu-kvm' in res['summary']
+
+
+def test_an_emulator_of_its_own_that_the_destination_has_is_probed_there(world, h):
+    h.add_vm(world.src, machine='pc-q35-7.2', emulator='/opt/q72/qemu-system-x86_64')
+    world.dst.other_emulators = {'/opt/q72/qemu-system-x86_64': ['pc-q35-7.2']}
+    res = run(world)
+    assert res['verdict'] == 'ok', res['summary']
+    assert 'libvirt there probed it' in by_check(res, 'emulator')[0]['message']
+    assert by_check(res, 'machine_type')[0]['status'] == 'ok'
+
+
+def test_an_emulator_of_its_own_is_refused_with_libvirts_reason(world, h):
+    h.add_vm(world.src, machine='pc-q35-7.2', emulator='/opt/q72/qemu-system-x86_64')
+    res = run(world)
+    assert res['verdict'] == 'fail' and res['cold_possible']
+    assert 'no emulator /opt/q72/qemu-system-x86_64 (it lists /usr/bin/qemu-system-x86_64; libvirt there: ' \
+           'Cannot check QEMU binary' in by_check(res, 'emulator')[0]['message']
+    world.dst.other_emulators = {'/opt/q72/qemu-system-x86_64': ['pc-q35-7.1']}
+    res = run(world)
+    assert by_check(res, 'emulator')[0]['status'] == 'ok'
+    machine = by_check(res, 'machine_type')[0]
+    assert machine['status'] == 'fail' and machine['cold_fixable']
+    assert "unknown to the destination's /opt/q72/qemu-system-x86_64" in machine['message']
 
 
 def test_incompatible_cpu_names_features(world, h):
