@@ -77,3 +77,23 @@ def locate(conn, disk):
                 and os.path.dirname(disk['path']) == os.path.normpath(view['path']):
             return {'pool': name, 'volume': os.path.basename(disk['path'])}
     return None
+
+
+def stored_bytes(conn, disk):
+    """Bytes a disk (an entry of domxml's disk list) holds as the storage pool of this host that
+    holds it counts them (an RBD image: its used objects with fast-diff, else its whole size), 0
+    when no running pool holds it. An image made outside libvirt is listed after a refresh."""
+    place = locate(conn, disk)
+    if place is None:
+        return 0
+    lv = session.require_libvirt()
+    try:
+        pool = conn.storagePoolLookupByName(place['pool'])
+        try:
+            volume = pool.storageVolLookupByName(place['volume'])
+        except lv.libvirtError:
+            pool.refresh(0)
+            volume = pool.storageVolLookupByName(place['volume'])
+        return volume.info()[2]     # libvirt refreshes the volume for this
+    except lv.libvirtError:
+        return 0

@@ -35,7 +35,7 @@ from xml.dom import minidom
 from ansible_collections.skillvl.offline_first.plugins.module_utils.libvirt import session
 from ansible_collections.skillvl.offline_first.plugins.module_utils.libvirt import domxml
 from ansible_collections.skillvl.offline_first.plugins.module_utils.libvirt.pools import (
-    FILE_POOLS, has_volume, locate, pool_names, pool_view)
+    FILE_POOLS, has_volume, locate, pool_names, pool_view, stored_bytes)
 from ansible_collections.skillvl.offline_first.plugins.module_utils.storage.rbd_volume import RbdPool, RbdVolumeError
 
 # vm_migrate's dest_disks suboptions
@@ -287,32 +287,10 @@ def copied_bytes(src_dom, target, elem=None):
     if elem is None:
         elem = _disk_elements(ET.fromstring(src_dom.XMLDesc(0))).get(target)
     allocation = src_dom.blockInfo(target, 0)[1]
-    return max(allocation, _stored(src_dom, elem)) if elem is not None else allocation
-
-
-def _stored(src_dom, elem):
-    """Bytes a network disk holds as the source's storage pool counts them (an RBD image's used
-    extents, or its whole size without fast-diff), 0 when no pool of the source holds it. QEMU
-    reports for such a disk only the highest offset written since it started, while the copy
-    carries everything the image holds."""
-    disk = domxml.parse_disk(elem)
-    if disk['type'] != 'network':
-        return 0
-    conn = src_dom.connect()
-    place = locate(conn, disk)
-    if place is None:
-        return 0
-    lv = session.require_libvirt()
-    try:
-        pool = conn.storagePoolLookupByName(place['pool'])
-        try:
-            volume = pool.storageVolLookupByName(place['volume'])
-        except lv.libvirtError:     # an image made outside libvirt is listed after a refresh
-            pool.refresh(0)
-            volume = pool.storageVolLookupByName(place['volume'])
-        return volume.info()[2]     # libvirt refreshes the volume for this
-    except lv.libvirtError:
-        return 0
+    if elem is None or elem.get('type') != 'network':
+        return allocation
+    # QEMU counts for a network disk only the highest offset written since it started
+    return max(allocation, stored_bytes(src_dom.connect(), domxml.parse_disk(elem)))
 
 
 def _readonly_source(src_dom, elem):
