@@ -312,3 +312,35 @@ def test_guest_disks_are_private(lab):
                 if lab.virsh(h, "domstate", "demo", check=False).stdout.strip() == "running")
     assert lab.run(host, "stat -c %a " + IMAGES).stdout.strip() == "711"
     assert lab.run(host, "stat -c %a " + IMAGES + "/demo-data.qcow2").stdout.strip() == "600"
+
+
+# The lab's ephemeral range is narrowed around the migration range for a moment: every port the
+# kernel then hands out must fall outside it.
+EPHEMERAL_PROBE = r"""
+import socket
+ports = []
+for _ in range(20):
+    s = socket.socket()
+    s.bind(('127.0.0.1', 0))
+    ports.append(s.getsockname()[1])
+    s.close()
+print(' '.join(map(str, ports)))
+"""
+
+
+def test_migration_ports_are_never_ephemeral(lab):
+    """kvm_host reserves QEMU's migration ports (49152-49215), beside anything reserved already,
+    so an outgoing connection cannot hold the port libvirt chose (the "Failed to find an
+    available port" flake of a move onto ws01)."""
+    for host in HYPERVISORS:
+        assert "49152-49215" in lab.run(host, "cat /proc/sys/net/ipv4/ip_local_reserved_ports").stdout, host
+        assert lab.run(host, "cat /etc/sysctl.d/60-skillvl-migration-ports.conf").stdout.strip() \
+            .endswith("49152-49215"), host
+    saved = lab.run(DST, "cat /proc/sys/net/ipv4/ip_local_port_range").stdout.split()
+    try:
+        lab.run(DST, "echo '49150 49220' > /proc/sys/net/ipv4/ip_local_port_range")
+        ports = [int(p) for p in lab.run(DST, "python3 -", input=EPHEMERAL_PROBE).stdout.split()]
+    finally:
+        lab.run(DST, "echo '%s %s' > /proc/sys/net/ipv4/ip_local_port_range" % tuple(saved))
+    assert len(ports) == 20 and not [p for p in ports if 49152 <= p <= 49215], ports
+    assert lab.run(DST, "cat /proc/sys/net/ipv4/ip_local_port_range").stdout.split() == saved

@@ -42,13 +42,18 @@ def current(host, port=8080, timeout=10.0):
     return found
 
 
-def ensure(host, port=8080, timeout=10.0, check_mode=False, **wanted):
-    """Set the given parts of the load; returns {changed, before, load}."""
+def check_values(wanted):
+    """Refuse a load no guest can make, before anything is asked of the guest."""
     problems = ['%s must be 0 or more, not %s' % (k, v) for k, v in wanted.items() if v is not None and v < 0]
     if wanted.get('cpu_pct') is not None and wanted['cpu_pct'] > 100:
         problems.append('cpu_pct must be 0 to 100, not %s' % wanted['cpu_pct'])
     if problems:
         raise LoadError('; '.join(problems))
+
+
+def ensure(host, port=8080, timeout=10.0, check_mode=False, **wanted):
+    """Set the given parts of the load; returns {changed, before, load}."""
+    check_values(wanted)
     before = current(host, port, timeout)
     after = dict(before)
     after.update((k, int(v)) for k, v in wanted.items() if v is not None)

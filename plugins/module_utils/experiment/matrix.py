@@ -18,6 +18,7 @@ import re
 
 from ansible_collections.skillvl.offline_first.plugins.module_utils.backend import BackendError
 
+LOADS = ('lab_guest', 'stress_ng')
 STRATEGIES = ('precopy', 'auto', 'auto_converge', 'postcopy')
 # The guest's kernel and initramfs live in its memory: RAM load is a share of the rest.
 DEFAULT_RESERVE_MIB = 64
@@ -58,7 +59,8 @@ def expand(spec):
     """The checked design and its runs, in the order they run.
 
     ``spec``: {name, vm: {memory_mib, reserve_mib?}, links: [{name, rate_mbit|null, rtt_ms}],
-    cpu_pct: [...], ram_pct: [...], strategies: [...], repetitions, write_rate_mib?, timeout_s?}.
+    cpu_pct: [...], ram_pct: [...], strategies: [...], repetitions, write_rate_mib?, timeout_s?,
+    load?: lab_guest (the lab guest's writer, the default) | stress_ng (through the guest agent)}.
     Returns {'design': ..., 'runs': [{id, index, link, rate_mbit, rtt_ms, cpu_pct, ram_pct,
     writer_mib, write_rate_mib, strategy, repetition, timeout_s}]}.
     """
@@ -92,6 +94,11 @@ def expand(spec):
         problems.append('strategies must be among %s; not: %s' % (', '.join(STRATEGIES), ', '.join(map(str, bad))))
     reps = _number(spec.get('repetitions', 1), 'repetitions', 1, 100, problems=problems)
     write_rate = _number(spec.get('write_rate_mib', 0), 'write_rate_mib', 0, 100000, problems=problems)
+    load = spec.get('load', 'lab_guest')
+    if load not in LOADS:
+        problems.append('load must be one of %s, not %r' % (', '.join(LOADS), load))
+    elif load == 'stress_ng' and write_rate:
+        problems.append('write_rate_mib must be 0 with load stress_ng (its vm stressor writes as fast as it can)')
     timeout = _number(spec.get('timeout_s', DEFAULT_TIMEOUT_S), 'timeout_s', 10, 86400, problems=problems)
     _number(spec.get('warmup_s', 10), 'warmup_s', 0, 3600, problems=problems)
     probe = spec.get('probe') if isinstance(spec.get('probe'), dict) else {}
@@ -114,7 +121,7 @@ def expand(spec):
                          strategy=strategy, repetition=rep, timeout_s=int(timeout)))
     design = dict(name=name, memory_mib=int(memory), reserve_mib=int(reserve), links=links, cpu_pct=cpus,
                   ram_pct=rams, strategies=list(strategies), repetitions=int(reps), write_rate_mib=write_rate,
-                  timeout_s=int(timeout))
+                  timeout_s=int(timeout), load=load)
     return dict(design=design, runs=runs)
 
 

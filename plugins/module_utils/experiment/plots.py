@@ -39,17 +39,34 @@ def _num(text):
         return None
 
 
-def _lines_by_link(rows, x_key, fixed_key):
-    """{link: [(x, mean time)]} for the runs at the lowest level of ``fixed_key``."""
+def _moved(row):
+    return str(row.get('moved')).lower() == 'true'
+
+
+def _lines(rows, x_key, fixed_key, finished=True):
+    """{(link, strategy): [(x, mean time)]} for the runs at the lowest level of ``fixed_key``:
+    the moves that ended (``finished`` True) or those given up (False, their time is the give-up).
+
+    A line per strategy as well as per link: plain pre-copy and ``auto`` differ most where the
+    research's figures are steepest, and a mean over both would hide it."""
     if not rows:
         return {}
     lowest = min(_num(r[fixed_key]) for r in rows)
     series = {}
     for row in rows:
-        if _num(row[fixed_key]) != lowest or _num(row['total_s']) is None:
+        if _num(row[fixed_key]) != lowest or _num(row['total_s']) is None or _moved(row) != finished:
             continue
-        series.setdefault(row['link'], {}).setdefault(_num(row[x_key]), []).append(_num(row['total_s']))
-    return dict((link, sorted((x, sum(v) / len(v)) for x, v in points.items())) for link, points in series.items())
+        line = series.setdefault((row['link'], row['strategy']), {})
+        line.setdefault(_num(row[x_key]), []).append(_num(row['total_s']))
+    return dict((key, sorted((x, sum(v) / len(v)) for x, v in points.items())) for key, points in series.items())
+
+
+def response_label(row):
+    """The legend of one run's response-time line: its load and its strategy."""
+    label = 'RAM %s %%, CPU %s %%, %s' % (row['ram_pct'], row['cpu_pct'], row['strategy'])
+    if row.get('repetition') not in (None, '', '1', 1):
+        label += ' #%s' % row['repetition']
+    return label
 
 
 def _save(plt, fig, directory, name, written):
@@ -70,12 +87,17 @@ def plot_all(directory, title=''):
     for x_key, fixed_key, label, name in (('ram_pct', 'cpu_pct', 'RAM load (%)', 'time_vs_ram.png'),
                                           ('cpu_pct', 'ram_pct', 'CPU load (%)', 'time_vs_cpu.png')):
         fig, axes = plt.subplots(figsize=(6, 4))
-        for link, points in sorted(_lines_by_link(rows, x_key, fixed_key).items()):
-            axes.plot([p[0] for p in points], [p[1] for p in points], marker='o', label=link)
+        colours = {}
+        for (link, strategy), points in sorted(_lines(rows, x_key, fixed_key).items()):
+            drawn = axes.plot([p[0] for p in points], [p[1] for p in points], marker='o', label='%s, %s' % (link, strategy))
+            colours[(link, strategy)] = drawn[0].get_color()
+        for key, points in sorted(_lines(rows, x_key, fixed_key, finished=False).items()):
+            axes.scatter([p[0] for p in points], [p[1] for p in points], marker='x', s=60, color=colours.get(key),
+                         label='%s, %s: given up' % key)
         axes.set_xlabel(label)
         axes.set_ylabel('migration time (s)')
         axes.set_title('%s: migration time vs %s' % (title, label.split(' (', maxsplit=1)[0]))
-        axes.legend(title='link')
+        axes.legend(title='link, strategy')
         axes.grid(True, alpha=0.3)
         _save(plt, fig, directory, name, written)
 
@@ -88,7 +110,7 @@ def plot_all(directory, title=''):
             with open(path) as handle:
                 samples = (json.load(handle).get('samples') or [])
             axes.plot([s[0] / 1000.0 for s in samples], [s[1] for s in samples], linewidth=0.8,
-                      label='RAM %s %%, CPU %s %%' % (row['ram_pct'], row['cpu_pct']))
+                      label=response_label(row))
         axes.set_xlabel('time since the probe started (s)')
         axes.set_ylabel('response time (ms)')
         axes.set_title('%s: response time around the move, link %s' % (title, link))

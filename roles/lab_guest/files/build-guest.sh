@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Build the skillvl lab guest (kernel + initramfs) from Debian packages, on this machine.
 #
-# Usage: build-guest.sh [--check] OUT_DIR CACHE_DIR KERNEL_PACKAGE MODULES COMPRESSION
+# Usage: build-guest.sh [--check] OUT_DIR CACHE_DIR KERNEL_PACKAGE MODULES COMPRESSION [TOOLS]
 #   OUT_DIR         gets vmlinuz, initrd.img and guest.json
 #   CACHE_DIR       keeps the downloaded kernel .deb
 #   KERNEL_PACKAGE  a Debian kernel package or metapackage (linux-image-cloud-amd64)
 #   MODULES         space-separated module names to load at boot (with their dependencies)
 #   COMPRESSION     gzip | zstd | xz (initramfs compression)
+#   TOOLS           space-separated commands of this machine copied into the guest with the
+#                   libraries they load (qemu-ga stress-ng: a guest an agent can load)
 # The last line of stdout is "SKILLVL-GUEST changed|unchanged|would-change": the role's
 # changed_when reads it. Nothing is rebuilt when the checksum of all inputs (kernel
 # package and version, sources, busybox, compiler, modules, compression) is unchanged.
@@ -18,8 +20,9 @@ if [ "${1:-}" = --check ]; then
   check=1
   shift
 fi
-[ $# -eq 5 ] || { echo "usage: $0 [--check] OUT_DIR CACHE_DIR KERNEL_PACKAGE MODULES COMPRESSION" >&2; exit 2; }
-out=$1 cache=$2 kpkg=$3 modules=$4 compression=$5
+[ $# -eq 5 ] || [ $# -eq 6 ] ||
+  { echo "usage: $0 [--check] OUT_DIR CACHE_DIR KERNEL_PACKAGE MODULES COMPRESSION [TOOLS]" >&2; exit 2; }
+out=$1 cache=$2 kpkg=$3 modules=$4 compression=$5 tools=${6:-}
 src=$(cd "$(dirname "$0")" && pwd)
 export LC_ALL=C
 
@@ -33,6 +36,10 @@ case "$compression" in
 esac
 for tool in apt-cache apt-get dpkg-deb dpkg-query gcc cpio depmod modprobe sha256sum "${compress[0]}"; do
   command -v "$tool" >/dev/null || die "'$tool' not found: install the controller packages of bindep.txt"
+done
+declare -A toolpath=()
+for tool in $tools; do
+  toolpath[$tool]=$(command -v "$tool") || die "'$tool' not found on this machine: install the controller packages of bindep.txt"
 done
 busybox=/bin/busybox
 bbline=$({ "$busybox" 2>&1 || true; } | head -n1)
@@ -65,7 +72,8 @@ fi
 # --- the checksum of all inputs ---------------------------------------------------------
 inputs=$(
   {
-    echo "kernel=$pkg=$ver modules=$modules compression=$compression"
+    echo "kernel=$pkg=$ver modules=$modules compression=$compression tools=$tools"
+    for tool in $tools; do sha256sum "${toolpath[$tool]}"; done
     dpkg-query -W -f='busybox=${Version}\n' busybox-static 2>/dev/null || sha256sum "$busybox"
     gcc --version | head -n1
     cd "$src" && sha256sum build-guest.sh init skillvl-guest.c
@@ -130,6 +138,14 @@ ln -s busybox "$root/bin/sh"     # for /init's "#!/bin/sh"
 install -m 0755 "$src/init" "$root/init"
 gcc -static -O2 -Wall -pthread -o "$root/bin/skillvl-guest" "$src/skillvl-guest.c"
 strip "$root/bin/skillvl-guest" 2>/dev/null || true
+# Each tool with the shared libraries it loads and the dynamic loader, at their own paths.
+for tool in $tools; do
+  bin=${toolpath[$tool]}
+  install -D -m 0755 "$bin" "$root$bin"
+  ldd "$bin" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' | while read -r lib; do
+    [ -e "$root$lib" ] || install -D -m 0755 "$(readlink -f "$lib")" "$root$lib"
+  done
+done
 mknod -m 0600 "$root/dev/console" c 5 1 2>/dev/null || true   # root only; /init copes without
 
 : > "$root/lib/modules/load.order"
@@ -175,6 +191,7 @@ cat > "$manifest.tmp" <<JSON
   "busybox_version": "$bbver",
   "modules": [$modjson],
   "compression": "$compression",
+  "tools": [$(for tool in $tools; do printf '"%s",' "$tool"; done | sed 's/,$//; s/,/, /g')],
   "vmlinuz_sha256": "$vsum",
   "initrd_sha256": "$isum",
   "initrd_bytes": $isize,

@@ -31,6 +31,8 @@ def test_the_matrix_is_every_combination_with_ids_made_of_its_inputs():
     assert runs[-1]['writer_mib'] == 153
     assert len(set(r['id'] for r in runs)) == len(runs)
     assert out['design']['reserve_mib'] == 64
+    assert out['design']['load'] == 'lab_guest'
+    assert matrix.expand(dict(DESIGN, load='stress_ng'))['design']['load'] == 'stress_ng'
 
 
 @pytest.mark.parametrize('change, words', [
@@ -45,6 +47,8 @@ def test_the_matrix_is_every_combination_with_ids_made_of_its_inputs():
     (dict(warmup_s=-1), 'warmup_s must be 0 to 3600, not -1'),
     (dict(probe=dict(request='ping')), "probe.request must be pi or heartbeat, not 'ping'"),
     (dict(probe=dict(interval_ms=0)), 'probe.interval_ms must be 1 to 60000, not 0'),
+    (dict(load='stress'), "load must be one of lab_guest, stress_ng, not 'stress'"),
+    (dict(load='stress_ng', write_rate_mib=8), 'write_rate_mib must be 0 with load stress_ng'),
 ])
 def test_a_bad_design_names_its_problems(change, words):
     with pytest.raises(matrix.ExperimentError) as err:
@@ -115,6 +119,26 @@ def test_the_plots_are_written(tmp_path):
         plots.plot_all(str(tmp_path / 'empty'))
 
 
+def test_the_time_plots_draw_a_line_per_link_and_strategy_and_mark_given_up_moves_apart():
+    def row(link, strategy, ram, total, moved='true'):
+        return dict(link=link, strategy=strategy, ram_pct=str(ram), cpu_pct='0', total_s=total, moved=moved)
+    rows = [row('gbit', 'precopy', 0, '7.4'), row('gbit', 'auto', 0, '7.6'),
+            row('gbit', 'precopy', 80, '300.2', moved='false'),
+            row('gbit', 'auto', 80, '122.6'), row('gbit', 'auto', 80, '120.6'), row('gbit', 'auto', 50, ''),
+            dict(row('gbit', 'auto', 0, '99'), cpu_pct='100')]   # not at the lowest CPU load
+    # pylint: disable=protected-access
+    assert plots._lines(rows, 'ram_pct', 'cpu_pct') == {
+        ('gbit', 'precopy'): [(0.0, 7.4)],
+        ('gbit', 'auto'): [(0.0, 7.6), (80.0, 121.6)]}
+    assert plots._lines(rows, 'ram_pct', 'cpu_pct', finished=False) == {('gbit', 'precopy'): [(80.0, 300.2)]}
+
+
+def test_a_response_line_names_its_load_strategy_and_repetition():
+    base = dict(ram_pct='80', cpu_pct='0', strategy='auto', repetition='1')
+    assert plots.response_label(base) == 'RAM 80 %, CPU 0 %, auto'
+    assert plots.response_label(dict(base, repetition='2')) == 'RAM 80 %, CPU 0 %, auto #2'
+
+
 def test_the_shipped_designs_expand_and_seeds_keeps_the_research_ratios():
     import yaml
     top = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', '..', '..', '..')
@@ -124,7 +148,9 @@ def test_the_shipped_designs_expand_and_seeds_keeps_the_research_ratios():
             designs[name] = yaml.safe_load(handle)['experiment']
     assert len(matrix.expand(designs['quick'])['runs']) == 2
     seeds = matrix.expand(designs['seeds'])
-    assert len(seeds['runs']) == 48
+    assert len(seeds['runs']) == 60
+    # 100 % RAM fits the 256 MiB lab guest (192 MiB was killed by its kernel, out of memory)
+    assert max(run['writer_mib'] for run in seeds['runs']) == 160
     # the time to send the memory once at each link rate stays the research's (2 GB; 938, 37 Mbit/s)
     rates = dict((link['name'], link['rate_mbit']) for link in seeds['design']['links'])
     for link, research_mbit in (('gbit', 938.0), ('wan37', 37.0)):
