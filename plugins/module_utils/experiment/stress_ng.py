@@ -65,14 +65,15 @@ def argv(load):
 
 
 def _parse(text, name):
+    """The load of READ's "PID MEM_MIB CPU_PCT" line (none: no stress-ng of ours runs)."""
     fields = text.split()
     if not fields:
-        return None, dict(mem_mib=0, rate_mib=0, cpu_pct=0)
+        return dict(mem_mib=0, rate_mib=0, cpu_pct=0)
     try:
-        pid, mem, cpu = (int(f) for f in fields[:3])
+        dummy_pid, mem, cpu = (int(f) for f in fields[:3])
     except ValueError:
         raise LoadError('VM "%s": %s does not hold a load (%r)' % (name, STATE, text.strip()[:120]))
-    return pid, dict(mem_mib=mem, rate_mib=0, cpu_pct=cpu)
+    return dict(mem_mib=mem, rate_mib=0, cpu_pct=cpu)
 
 
 def current(agent):
@@ -80,7 +81,7 @@ def current(agent):
     code, out, err = agent.shell(READ % dict(state=STATE))
     if code:
         raise LoadError('VM "%s": cannot read the stress-ng load (exit %d): %s' % (agent.name, code, err.strip()[:200]))
-    return _parse(out, agent.name)[1]
+    return _parse(out, agent.name)
 
 
 def ensure(agent, check_mode=False, **wanted):
