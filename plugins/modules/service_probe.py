@@ -51,7 +51,7 @@ options:
     type: int
     default: 100000
   seconds:
-    description: How long to probe, above 0 and at most 3600.
+    description: How long to probe, above 0 and at most 172800 (two days), in at most 200000 requests.
     type: float
     default: 10
   stop_file:

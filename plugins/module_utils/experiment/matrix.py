@@ -17,6 +17,7 @@ import itertools
 import re
 
 from ansible_collections.skillvl.offline_first.plugins.module_utils.backend import BackendError
+from ansible_collections.skillvl.offline_first.plugins.module_utils.net.service_probe import MAX_REQUESTS
 
 LOADS = ('lab_guest', 'stress_ng')
 STRATEGIES = ('precopy', 'auto', 'auto_converge', 'postcopy')
@@ -25,6 +26,13 @@ DEFAULT_RESERVE_MIB = 64
 # A move that has not ended by then is aborted and recorded as not finished (the research's
 # 100 % RAM runs never finished).
 DEFAULT_TIMEOUT_S = 3600
+# Every request of the probe dirties guest memory (network buffers, the service's work): a link
+# scaled down may set a longer interval (links[].probe_interval_ms) to keep that dirty rate's
+# share of the link.
+DEFAULT_PROBE_INTERVAL_MS = 50
+# The probe starts before the planner is asked and the move begins; this covers that time, so
+# the probe outlives the longest move a run allows (the stop file ends it earlier).
+PROBE_MARGIN_S = 300
 _NAME = re.compile(r'^[a-z0-9][a-z0-9_-]{0,31}$')
 
 
@@ -58,11 +66,12 @@ def _list(spec, key, problems):
 def expand(spec):
     """The checked design and its runs, in the order they run.
 
-    ``spec``: {name, vm: {memory_mib, reserve_mib?}, links: [{name, rate_mbit|null, rtt_ms}],
+    ``spec``: {name, vm: {memory_mib, reserve_mib?}, links: [{name, rate_mbit|null, rtt_ms, probe_interval_ms?}],
     cpu_pct: [...], ram_pct: [...], strategies: [...], repetitions, write_rate_mib?, timeout_s?,
     load?: lab_guest (the lab guest's writer, the default) | stress_ng (through the guest agent)}.
-    Returns {'design': ..., 'runs': [{id, index, link, rate_mbit, rtt_ms, cpu_pct, ram_pct,
-    writer_mib, write_rate_mib, strategy, repetition, timeout_s}]}.
+    Returns {'design': ..., 'runs': [{id, index, link, rate_mbit, rtt_ms, probe_interval_ms, cpu_pct, ram_pct,
+    writer_mib, write_rate_mib, strategy, repetition, timeout_s, probe_s}]}; ``probe_s`` bounds the
+    run's probe.
     """
     if not isinstance(spec, dict):
         raise ExperimentError('the experiment must be a mapping (see experiments/quick.yml)')
@@ -83,7 +92,9 @@ def expand(spec):
         rate = _number(link.get('rate_mbit'), 'links[%s].rate_mbit' % link['name'], 0.001, problems=problems,
                        allow_none=True)
         rtt = _number(link.get('rtt_ms', 0), 'links[%s].rtt_ms' % link['name'], 0, 10000, problems=problems)
-        links.append(dict(name=link['name'], rate_mbit=rate, rtt_ms=rtt or 0.0))
+        interval = _number(link.get('probe_interval_ms'), 'links[%s].probe_interval_ms' % link['name'], 1, 60000,
+                           problems=problems, allow_none=True)
+        links.append(dict(name=link['name'], rate_mbit=rate, rtt_ms=rtt or 0.0, probe_interval_ms=interval))
     if len(set(link['name'] for link in links)) != len(links):
         problems.append('links must have different names')
     cpus = [_number(c, 'cpu_pct', 0, 100, problems=problems) for c in _list(spec, 'cpu_pct', problems)]
@@ -104,10 +115,20 @@ def expand(spec):
     probe = spec.get('probe') if isinstance(spec.get('probe'), dict) else {}
     if probe.get('request', 'pi') not in ('pi', 'heartbeat'):
         problems.append('probe.request must be pi or heartbeat, not %r' % probe.get('request'))
-    _number(probe.get('interval_ms', 50), 'probe.interval_ms', 1, 60000, problems=problems)
+    interval = _number(probe.get('interval_ms', DEFAULT_PROBE_INTERVAL_MS), 'probe.interval_ms', 1, 60000,
+                       problems=problems)
     _number(probe.get('points', 100000), 'probe.points', 1, 10 ** 8, problems=problems)
-    for key in ('before_s', 'after_s'):
-        _number(probe.get(key, 5), 'probe.' + key, 0, 3600, problems=problems)
+    margins = [_number(probe.get(key, 5), 'probe.' + key, 0, 3600, problems=problems) for key in ('before_s', 'after_s')]
+    if problems:
+        raise ExperimentError('; '.join(problems))
+
+    probe_s = int(timeout + sum(margins) + PROBE_MARGIN_S)
+    for link in links:
+        link['probe_interval_ms'] = int(link['probe_interval_ms'] or interval)
+        if probe_s * 1000.0 / link['probe_interval_ms'] > MAX_REQUESTS:
+            problems.append('links[%s]: a request every %d ms for up to %d s (timeout_s and the probe\'s margins) is more '
+                            'than the probe\'s %d: set a longer probe_interval_ms or a shorter timeout_s'
+                            % (link['name'], link['probe_interval_ms'], probe_s, MAX_REQUESTS))
     if problems:
         raise ExperimentError('; '.join(problems))
 
@@ -116,9 +137,9 @@ def expand(spec):
     for link, cpu, ram, strategy, rep in itertools.product(links, cpus, rams, strategies, range(1, int(reps) + 1)):
         run_id = '%s-c%g-r%g-%s-%d' % (link['name'], cpu, ram, strategy, rep)
         runs.append(dict(id=run_id, index=len(runs) + 1, link=link['name'], rate_mbit=link['rate_mbit'],
-                         rtt_ms=link['rtt_ms'], cpu_pct=cpu, ram_pct=ram,
+                         rtt_ms=link['rtt_ms'], probe_interval_ms=link['probe_interval_ms'], cpu_pct=cpu, ram_pct=ram,
                          writer_mib=int(usable * ram / 100.0), write_rate_mib=write_rate,
-                         strategy=strategy, repetition=rep, timeout_s=int(timeout)))
+                         strategy=strategy, repetition=rep, timeout_s=int(timeout), probe_s=probe_s))
     design = dict(name=name, memory_mib=int(memory), reserve_mib=int(reserve), links=links, cpu_pct=cpus,
                   ram_pct=rams, strategies=list(strategies), repetitions=int(reps), write_rate_mib=write_rate,
                   timeout_s=int(timeout), load=load)

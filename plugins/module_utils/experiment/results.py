@@ -23,7 +23,8 @@ from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.hi
 
 COLUMNS = (
     # inputs
-    'id', 'experiment', 'link', 'rate_mbit', 'rtt_ms', 'cpu_pct', 'ram_pct', 'writer_mib', 'write_rate_mib',
+    'id', 'experiment', 'link', 'rate_mbit', 'rtt_ms', 'probe_interval_ms', 'cpu_pct', 'ram_pct', 'writer_mib',
+    'write_rate_mib',
     'strategy', 'repetition', 'started',
     # measured before the move: the path (the WAN role's probe) and the guest (the planner)
     'path_mbit', 'path_rtt_ms', 'dirty_rate_mib_s',
@@ -83,7 +84,7 @@ def row(experiment, run, migration, probe, plan=None, path=None):
     data = figures.get('data_bytes')
     out = dict(
         id=run['id'], experiment=experiment, link=run['link'], rate_mbit=run['rate_mbit'], rtt_ms=run['rtt_ms'],
-        cpu_pct=run['cpu_pct'], ram_pct=run['ram_pct'], writer_mib=run['writer_mib'],
+        probe_interval_ms=run.get('probe_interval_ms'), cpu_pct=run['cpu_pct'], ram_pct=run['ram_pct'], writer_mib=run['writer_mib'],
         write_rate_mib=run['write_rate_mib'], strategy=run['strategy'], repetition=run['repetition'],
         started=probe.get('started_at'), path_mbit=path.get('mbit'), path_rtt_ms=(path.get('rtt_ms') or {}).get('median'),
         dirty_rate_mib_s=((plan or {}).get('vm') or {}).get('dirty_rate_mib_s'),

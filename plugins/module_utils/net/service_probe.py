@@ -24,7 +24,7 @@ import time
 from ansible_collections.skillvl.offline_first.plugins.module_utils.backend import BackendError
 
 REQUESTS = ('heartbeat', 'pi')
-MAX_SECONDS = 3600
+MAX_SECONDS = 2 * 86400
 MAX_REQUESTS = 200000
 
 

@@ -23,9 +23,10 @@ def test_the_matrix_is_every_combination_with_ids_made_of_its_inputs():
     out = matrix.expand(DESIGN)
     runs = out['runs']
     assert len(runs) == 2 * 2 * 2 * 2 * 2
-    assert runs[0] == dict(id='lan-c0-r0-precopy-1', index=1, link='lan', rate_mbit=None, rtt_ms=0.0, cpu_pct=0.0,
-                           ram_pct=0.0, writer_mib=0, write_rate_mib=0.0, strategy='precopy', repetition=1,
-                           timeout_s=3600)
+    assert runs[0] == dict(id='lan-c0-r0-precopy-1', index=1, link='lan', rate_mbit=None, rtt_ms=0.0,
+                           probe_interval_ms=50, cpu_pct=0.0, ram_pct=0.0, writer_mib=0, write_rate_mib=0.0,
+                           strategy='precopy', repetition=1, timeout_s=3600,
+                           probe_s=3600 + 5 + 5 + matrix.PROBE_MARGIN_S)
     assert runs[-1]['id'] == 'wan-c50-r80-auto-2' and runs[-1]['rate_mbit'] == 4.6
     # RAM load is a share of what the guest's kernel and initramfs leave: (256 - 64) x 80 %
     assert runs[-1]['writer_mib'] == 153
@@ -33,6 +34,16 @@ def test_the_matrix_is_every_combination_with_ids_made_of_its_inputs():
     assert out['design']['reserve_mib'] == 64
     assert out['design']['load'] == 'lab_guest'
     assert matrix.expand(dict(DESIGN, load='stress_ng'))['design']['load'] == 'stress_ng'
+
+
+def test_a_slower_link_may_probe_less_often():
+    design = dict(DESIGN, probe=dict(interval_ms=100),
+                  links=[dict(name='lan', rtt_ms=0), dict(name='wan', rate_mbit=4.6, rtt_ms=37, probe_interval_ms=800)])
+    runs = matrix.expand(design)['runs']
+    assert set(r['probe_interval_ms'] for r in runs if r['link'] == 'lan') == set([100])
+    assert set(r['probe_interval_ms'] for r in runs if r['link'] == 'wan') == set([800])
+    row = results.row('seeds', runs[-1], MOVE, PROBE)
+    assert row['probe_interval_ms'] == '800'
 
 
 @pytest.mark.parametrize('change, words', [
@@ -47,6 +58,9 @@ def test_the_matrix_is_every_combination_with_ids_made_of_its_inputs():
     (dict(warmup_s=-1), 'warmup_s must be 0 to 3600, not -1'),
     (dict(probe=dict(request='ping')), "probe.request must be pi or heartbeat, not 'ping'"),
     (dict(probe=dict(interval_ms=0)), 'probe.interval_ms must be 1 to 60000, not 0'),
+    (dict(links=[dict(name='w', probe_interval_ms=0)]), 'links[w].probe_interval_ms must be 1 to 60000, not 0'),
+    # the probe must outlive the longest move: 3910 s every 10 ms is too many requests
+    (dict(links=[dict(name='w', probe_interval_ms=10)]), 'links[w]: a request every 10 ms for up to 3910 s'),
     (dict(load='stress'), "load must be one of lab_guest, stress_ng, not 'stress'"),
     (dict(load='stress_ng', write_rate_mib=8), 'write_rate_mib must be 0 with load stress_ng'),
 ])
@@ -156,6 +170,9 @@ def test_the_shipped_designs_expand_and_seeds_keeps_the_research_ratios():
     for link, research_mbit in (('gbit', 938.0), ('wan37', 37.0)):
         ours = seeds['design']['memory_mib'] * 8 / rates[link]
         assert abs(ours / (2048 * 8 / research_mbit) - 1) < 0.01, link
+    # the pi client's requests per second scale with the link, 8 times fewer on the slow one
+    intervals = dict((run['link'], run['probe_interval_ms']) for run in seeds['runs'])
+    assert intervals == dict(gbit=100, wan37=800)
 
 
 def test_recording_a_run_again_leaves_its_samples_as_they_were(tmp_path):
