@@ -13,6 +13,7 @@ rc=0
 "$py" bench/migration/run.py --lab "$lab" --no-build || rc=1
 "$py" bench/planner/run.py --lab "$lab" --no-build || rc=1
 "$py" bench/slowlink/run.py --lab "$lab" --no-build || rc=1
+"$py" bench/idle_writer/run.py --lab "$lab" --no-build || rc=1
 "$py" bench/overlay/run.py --lab "$lab" || rc=1
 SKILLVL_LAB_NAME=$lab bench/storage/run.sh || rc=1
 "$py" bench/offline/run.py --lab "$lab" --no-build || rc=1

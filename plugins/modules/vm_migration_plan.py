@@ -226,10 +226,19 @@ prediction:
   sample: {strategy: precopy, runs_as: precopy, converges: true, total_s: 12.5, downtime_ms: 2.2, wire_mib: 1403,
            rounds: 1, max_throttle_pct: 0, guest_pays: nothing, reason: null}
 candidates:
-  description: Every candidate with its predictions per strategy, whether it qualified, and if not, why.
+  description:
+    - Every candidate with its predictions per strategy, whether it qualified, and if not, why.
+    - QEMU measures the dirty rate in whole MiB/s, rounded down (a 1 s window in steps of 2 MiB/s). Over a
+      link that carries less than ten such steps, C(dirty_rate_high_mib_s) is the top of the step (else
+      null), every prediction says whether it still converges there (C(converges_worst)) and in how many
+      seconds (C(worst_total_s)), and the choice prefers a strategy that does.
   returned: always
   type: list
   elements: dict
+  sample:
+    - {host: ws07, rtt_to_user_ms: 0.2, eligible: true, best: auto_converge, reason: null, dirty_rate_high_mib_s: 1.0,
+       predictions: [{strategy: auto_converge, runs_as: precopy, converges: true, total_s: 274.1,
+                      converges_worst: true, worst_total_s: 3349.0}]}
 vm:
   description: The guest's inputs (memory, touched memory, dirty rate, disk to copy) and where each came from.
   returned: always

@@ -70,8 +70,8 @@ def expand(spec):
     cpu_pct: [...], ram_pct: [...], strategies: [...], repetitions, write_rate_mib?, timeout_s?,
     load?: lab_guest (the lab guest's writer, the default) | stress_ng (through the guest agent)}.
     Returns {'design': ..., 'runs': [{id, index, link, rate_mbit, rtt_ms, probe_interval_ms, cpu_pct, ram_pct,
-    writer_mib, write_rate_mib, strategy, repetition, timeout_s, probe_s}]}; ``probe_s`` bounds the
-    run's probe.
+    writer_mib, write_rate_mib, strategy, repetition, timeout_s, probe_before_s, probe_after_s, probe_s}]};
+    the probe runs ``probe_before_s`` before the move and ``probe_after_s`` after it, ``probe_s`` bounds it.
     """
     if not isinstance(spec, dict):
         raise ExperimentError('the experiment must be a mapping (see experiments/quick.yml)')
@@ -118,11 +118,12 @@ def expand(spec):
     interval = _number(probe.get('interval_ms', DEFAULT_PROBE_INTERVAL_MS), 'probe.interval_ms', 1, 60000,
                        problems=problems)
     _number(probe.get('points', 100000), 'probe.points', 1, 10 ** 8, problems=problems)
-    margins = [_number(probe.get(key, 5), 'probe.' + key, 0, 3600, problems=problems) for key in ('before_s', 'after_s')]
+    before, after = [_number(probe.get(key, 5), 'probe.' + key, 0, 3600, problems=problems)
+                     for key in ('before_s', 'after_s')]
     if problems:
         raise ExperimentError('; '.join(problems))
 
-    probe_s = int(timeout + sum(margins) + PROBE_MARGIN_S)
+    probe_s = int(timeout + before + after + PROBE_MARGIN_S)
     for link in links:
         link['probe_interval_ms'] = int(link['probe_interval_ms'] or interval)
         if probe_s * 1000.0 / link['probe_interval_ms'] > MAX_REQUESTS:
@@ -139,7 +140,8 @@ def expand(spec):
         runs.append(dict(id=run_id, index=len(runs) + 1, link=link['name'], rate_mbit=link['rate_mbit'],
                          rtt_ms=link['rtt_ms'], probe_interval_ms=link['probe_interval_ms'], cpu_pct=cpu, ram_pct=ram,
                          writer_mib=int(usable * ram / 100.0), write_rate_mib=write_rate,
-                         strategy=strategy, repetition=rep, timeout_s=int(timeout), probe_s=probe_s))
+                         strategy=strategy, repetition=rep, timeout_s=int(timeout), probe_before_s=int(before),
+                         probe_after_s=int(after), probe_s=probe_s))
     design = dict(name=name, memory_mib=int(memory), reserve_mib=int(reserve), links=links, cpu_pct=cpus,
                   ram_pct=rams, strategies=list(strategies), repetitions=int(reps), write_rate_mib=write_rate,
                   timeout_s=int(timeout), load=load)

@@ -15,8 +15,13 @@ import zlib
 from ansible_collections.skillvl.offline_first.plugins.module_utils.libvirt import session
 
 
+# QEMU's dirty-rate calculation reports whole MiB/s, rounded down: a reading of r is a rate in [r, r + 1)
+DIRTY_RATE_STEP = 1048576.0
+
+
 def measure_dirty_rate(conn, dom, clock=time.monotonic, sleep=time.sleep, seconds=1):
-    """The guest's dirty rate in bytes/s, measured by QEMU over ``seconds``; None if unavailable."""
+    """The guest's dirty rate in bytes/s, measured by QEMU over ``seconds`` (in steps of
+    DIRTY_RATE_STEP); None if unavailable."""
     lv = session.require_libvirt()
     try:
         dom.startDirtyRateCalc(seconds, 0)

@@ -16,6 +16,7 @@ __metaclass__ = type
 import time
 
 from ansible_collections.skillvl.offline_first.plugins.module_utils.libvirt import session
+from ansible_collections.skillvl.offline_first.plugins.module_utils.libvirt.stats import DIRTY_RATE_STEP
 from ansible_collections.skillvl.offline_first.plugins.module_utils.migration import dest_disks
 from ansible_collections.skillvl.offline_first.plugins.module_utils.migration import predict as model
 from ansible_collections.skillvl.offline_first.plugins.module_utils.migration import preflight
@@ -29,6 +30,8 @@ SATURATED = 0.9         # the long window saw under 90 % of what the short one's
 # QEMU samples 512 pages per GiB (calc-dirty-rate's default): one sampled page stands for 2 MiB, so a
 # 1 s window reads a rate in steps of 2 MiB/s
 SAMPLED_PAGE = 2 * 1024 * 1024
+# where a reading's step is this share of a link or more, the choice over it allows for the top of the step
+STEP_MATTERS = 0.1
 XBZRLE_LINK = 100 * MBIT      # bytes/s: on a WAN-class link, delta-encoding pages sent again is worth its CPU
 XBZRLE_MIN_MIB = 16
 MT_WORTH = 1.2                # a first round at least this much smaller is worth compressing on such a link
@@ -186,10 +189,11 @@ def _measure_writing(conn, dom, opts, vm, measure_dirty_rate, measure_vcpu, cloc
         raise MigrationError('cannot measure the dirty rate of VM "%s" (this QEMU or libvirt does not '
                              'offer it): give dirty_rate_mib_s' % opts['name'])
     vm['dirty_rate'], sources['dirty_rate'] = rate, 'measured (QEMU, %d s)' % long_s
+    vm['dirty_rate_step'] = _step(long_s)
     # the short window's rate less one sampled page's worth: what it surely saw
     short_low = max(0.0, (short or 0) - SAMPLED_PAGE / SHORT_WINDOW)
     if short and rate * long_s < SATURATED * short_low * long_s / SHORT_WINDOW:
-        vm['dirty_rate'] = short
+        vm['dirty_rate'], vm['dirty_rate_step'] = short, _step(SHORT_WINDOW)
         sources['dirty_rate'] = 'measured (QEMU, %d s; the %d s window saw the working set)' % (SHORT_WINDOW, long_s)
         if 'working_set' not in sources:
             vm['working_set_bytes'] = min(max(rate * long_s, short * SHORT_WINDOW), vm['touched_bytes'])
@@ -198,6 +202,22 @@ def _measure_writing(conn, dom, opts, vm, measure_dirty_rate, measure_vcpu, cloc
         # vCPU time over the same seconds: what auto-converge's throttle can take away
         used = (after[1][0] - before[1][0]) / 1e9 / ((after[0] - before[0]) * after[1][1])
         vm['cpu_busy'], sources['cpu_busy'] = min(1.0, max(0.01, used)), 'measured (vCPU time, libvirt)'
+
+
+def _step(seconds):
+    """How far above a reading over ``seconds`` the rate may be: QEMU rounds down to whole MiB/s,
+    and each page it samples stands for SAMPLED_PAGE."""
+    return max(DIRTY_RATE_STEP, SAMPLED_PAGE / seconds)
+
+
+def dirty_rate_high(vm, link):
+    """The most the guest may dirty, where that matters over ``link``: the top of the reading's step
+    when the step is STEP_MATTERS of what the link carries or more; else None. An idle guest reads
+    0 MiB/s and may still dirty as much as a few Mbit/s carry (docs/planner.md)."""
+    step = vm.get('dirty_rate_step')
+    if step and step >= STEP_MATTERS * _reached(link):
+        return vm['dirty_rate'] + step
+    return None
 
 
 def disk_bytes(conn, name, disks):
@@ -246,6 +266,7 @@ def plan(opts, check=None, connect=None, measure_dirty_rate=None, measure_reside
             else None,
             preflight_ok=verdict.get('verdict') == 'ok',
             preflight_reasons=[r['message'] for r in verdict.get('reasons', []) if r.get('status') == 'fail'],
+            dirty_rate_high=dirty_rate_high(vm, links[cand['host']]),
         ))
         if _mt_worth(vm, opts, candidates[-1], facts):
             candidates[-1]['first_round_ratio'] = vm['first_round_ratio']
@@ -258,7 +279,8 @@ def plan(opts, check=None, connect=None, measure_dirty_rate=None, measure_reside
                               downtime_limit=opts['max_downtime'] / 1000.0 if opts.get('max_downtime') else None)
     except model.PredictionError as exc:
         raise MigrationError('the model cannot use these inputs: %s' % exc)
-    rows = [_candidate_view(row) for row in choice['candidates']]
+    high = dict((c['host'], c['dirty_rate_high']) for c in candidates)
+    rows = [_candidate_view(row, high[row['host']]) for row in choice['candidates']]
     out = dict(changed=False, target=choice['target'], strategy=choice['strategy'],
                prediction=_prediction_view(choice['prediction']) if choice['prediction'] else None,
                candidates=rows, table=table(rows),
@@ -277,6 +299,10 @@ def plan(opts, check=None, connect=None, measure_dirty_rate=None, measure_reside
         pred = out['prediction']
         out['msg'] = 'move VM "%s" to %s with %s: about %s s, pause %s ms' % (
             opts['name'], choice['target'], pred['runs_as'], pred['total_s'], pred['downtime_ms'])
+        if pred['converges_worst'] is not None:
+            worst = 'up to %s s with %s' % (pred['worst_total_s'], pred['strategy']) if pred['converges_worst'] \
+                else 'it does not end'
+            out['msg'] += '; %s if it dirties %s MiB/s (the top of QEMU\'s reading)' % (worst, high[choice['target']] / MIB)
     return out
 
 
@@ -307,8 +333,8 @@ def settings(pred, vm, opts, cand):
     """The vm_migrate options that run the chosen prediction: its strategy and, for a running
     guest's pre-copy over a link slower than 100 Mbit/s, XBZRLE (pages sent again go as deltas
     against their last copy) with a cache that holds the working set, at most half the guest's
-    memory. Even when one round is predicted: QEMU's dirty rate (whole MiB/s, sampled pages)
-    cannot see the few pages an idle guest keeps dirtying, which on such a link are rounds.
+    memory. Even when one round is predicted: the few pages an idle guest keeps dirtying, under
+    the step of QEMU's dirty rate, are rounds on such a link.
     Where the prediction counted a compressed first round, mt too. A strategy the caller fixed
     stays as given."""
     out = dict(MOVE_OF[pred['strategy']])
@@ -331,12 +357,14 @@ def _prediction_view(pred):
                 downtime_ms=round(pred['downtime_s'] * 1000, 1) if pred['downtime_s'] is not None else None,
                 wire_mib=round(pred['bytes_on_wire'] / MIB) if pred['bytes_on_wire'] is not None else None,
                 rounds=pred['rounds'], max_throttle_pct=pred['max_throttle_pct'], guest_pays=pred['guest_pays'],
-                reason=pred['reason'])
+                reason=pred['reason'], converges_worst=pred.get('converges_worst'),
+                worst_total_s=round(pred['worst_total_s'], 1) if pred.get('worst_total_s') is not None else None)
 
 
-def _candidate_view(row):
+def _candidate_view(row, dirty_rate_high):
     return dict(host=row['host'], rtt_to_user_ms=round(row['rtt_to_user'] * 1000, 2), eligible=row['eligible'],
                 best=row['best'], reason=row['reason'],
+                dirty_rate_high_mib_s=round(dirty_rate_high / MIB, 1) if dirty_rate_high is not None else None,
                 predictions=[_prediction_view(p) for p in row['predictions']])
 
 

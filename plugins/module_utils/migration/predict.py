@@ -282,7 +282,9 @@ def predict_all(inputs, strategies=STRATEGIES):
 
 
 def best(predictions, downtime_limit=None, time_budget=None):
-    """The fastest converging prediction within the limits (pre-copy first on a tie: the guest pays nothing).
+    """The fastest converging prediction within the limits (pre-copy first on a tie: the guest pays
+    nothing); one that also converges at the guest's highest possible dirty rate (``converges_worst``,
+    when it was predicted) before one that does not.
 
     A converging pre-copy keeps QEMU's downtime limit by construction; ``downtime_limit`` here is
     the caller's own bound on the whole pause (device state and round trip included)."""
@@ -291,7 +293,8 @@ def best(predictions, downtime_limit=None, time_budget=None):
             and (time_budget is None or p['total_s'] <= time_budget)]
     if not fits:
         return None
-    return min(fits, key=lambda p: (round(p['total_s'], 1), STRATEGIES.index(p['strategy'])))
+    return min(fits, key=lambda p: (not p.get('converges_worst', True), round(p['total_s'], 1),
+                                    STRATEGIES.index(p['strategy'])))
 
 
 def choose(vm, candidates, allow_postcopy=False, time_budget=None, downtime_limit=None, move_strategy=None):
@@ -303,9 +306,12 @@ def choose(vm, candidates, allow_postcopy=False, time_budget=None, downtime_limi
     or post-copy when allowed). None chooses among every allowed strategy.
 
     ``vm``: the guest's inputs (memory_bytes, dirty_rate, ...). ``candidates``: dicts with host,
-    rtt_to_user (s), link_rate (bytes/s) and optionally rtt, link_efficiency, first_round_ratio, free_memory_bytes,
-    preflight_ok, preflight_reasons. Returns {'target', 'strategy', 'prediction', 'candidates'},
-    where every candidate carries its predictions and, when it is not eligible, why not.
+    rtt_to_user (s), link_rate (bytes/s) and optionally rtt, link_efficiency, first_round_ratio,
+    dirty_rate_high (the most the guest may dirty where its measured rate is uncertain on this link:
+    each prediction then says whether it still converges with it, and the choice prefers one that
+    does), free_memory_bytes, preflight_ok, preflight_reasons.
+    Returns {'target', 'strategy', 'prediction', 'candidates'}, where every candidate carries its
+    predictions and, when it is not eligible, why not.
     """
     if move_strategy is not None and move_strategy not in MOVES:
         raise PredictionError('the move strategy must be one of %s, not %r' % (', '.join(sorted(MOVES)), move_strategy))
@@ -331,6 +337,11 @@ def choose(vm, candidates, allow_postcopy=False, time_budget=None, downtime_limi
         if downtime_limit is not None:
             inputs['downtime_limit'] = downtime_limit
         row['predictions'] = predict_all(inputs, strategies)
+        high = cand.get('dirty_rate_high')
+        if high is not None and high > normalize(inputs)['dirty_rate']:
+            for pred, worst in zip(row['predictions'], predict_all(dict(inputs, dirty_rate=high), strategies)):
+                pred['converges_worst'] = worst['converges']
+                pred['worst_total_s'] = worst['total_s']
         free = cand.get('free_memory_bytes')
         if free is not None and free < normalize(inputs)['memory_bytes']:
             row['reason'] = 'not enough free memory (%.0f MiB free, the VM needs %.0f MiB)' % (

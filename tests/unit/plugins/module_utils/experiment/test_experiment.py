@@ -25,8 +25,11 @@ def test_the_matrix_is_every_combination_with_ids_made_of_its_inputs():
     assert len(runs) == 2 * 2 * 2 * 2 * 2
     assert runs[0] == dict(id='lan-c0-r0-precopy-1', index=1, link='lan', rate_mbit=None, rtt_ms=0.0,
                            probe_interval_ms=50, cpu_pct=0.0, ram_pct=0.0, writer_mib=0, write_rate_mib=0.0,
-                           strategy='precopy', repetition=1, timeout_s=3600,
+                           strategy='precopy', repetition=1, timeout_s=3600, probe_before_s=5, probe_after_s=5,
                            probe_s=3600 + 5 + 5 + matrix.PROBE_MARGIN_S)
+    margins = matrix.expand(dict(DESIGN, probe=dict(before_s=2, after_s=7)))['runs'][0]
+    assert (margins['probe_before_s'], margins['probe_after_s']) == (2, 7)
+    assert margins['probe_s'] == 3600 + 2 + 7 + matrix.PROBE_MARGIN_S
     assert runs[-1]['id'] == 'wan-c50-r80-auto-2' and runs[-1]['rate_mbit'] == 4.6
     # RAM load is a share of what the guest's kernel and initramfs leave: (256 - 64) x 80 %
     assert runs[-1]['writer_mib'] == 153

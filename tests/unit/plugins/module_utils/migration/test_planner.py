@@ -274,3 +274,51 @@ def test_a_large_guests_samples_stay_below_2_gib_where_its_ram_surely_is(world):
     dom = PeekDom(['text'])
     stats.first_round_ratio(None, dom, 16 * 1024 * MIB, reads=64, rng=random.Random(3))
     assert max(start for start, _s, _f in dom.reads) < 2 * 1024 * MIB
+
+
+def test_an_idle_reading_over_a_slow_link_chooses_what_converges_at_the_top_of_qemus_step(world, h):
+    # QEMU reads an idle guest as 0 MiB/s (whole MiB/s, rounded down), which is anything under
+    # 1 MiB/s: over 4.6 Mbit/s pre-copy converges at 0 and not at 1 MiB/s, so the plan takes
+    # auto-converge, whose throttle acts only if needed (it runs as pre-copy when it does not);
+    # over 938 Mbit/s the step does not count
+    running_vm(world, h)
+    slow = dict(host='ws01', rtt_to_user_ms=0.2, link_mbit=4.6, rtt_ms=36.8, link_efficiency=None)
+    fast = dict(host='cloud2', rtt_to_user_ms=30.0, link_mbit=938.0, rtt_ms=None, link_efficiency=None)
+    out = run(world, dirty=0.0, candidates=[slow, fast])
+    rows = dict((r['host'], r) for r in out['candidates'])
+    assert rows['ws01']['dirty_rate_high_mib_s'] == 1.0 and rows['cloud2']['dirty_rate_high_mib_s'] is None
+    assert out['vm']['dirty_rate_mib_s'] == 0.0
+    preds = dict((p['strategy'], p) for p in rows['ws01']['predictions'])
+    # 150 MiB in 274 s from the reading, whichever strategy
+    assert 270 < preds['precopy']['total_s'] == preds['auto_converge']['total_s'] < 280
+    assert preds['precopy']['converges_worst'] is False and preds['precopy']['worst_total_s'] is None
+    assert preds['auto_converge']['converges_worst'] is True and preds['auto_converge']['worst_total_s'] > 2000
+    assert out['target'] == 'ws01' and out['strategy'] == 'auto_converge'
+    assert out['prediction']['runs_as'] == 'precopy' and out['prediction']['total_s'] < 280
+    assert out['msg'].endswith("; up to %s s with auto_converge if it dirties 1.0 MiB/s (the top of QEMU's reading)"
+                               % out['prediction']['worst_total_s']), out['msg']
+    assert all(p['converges_worst'] is None for p in rows['cloud2']['predictions'])
+    # a move fixed to pre-copy is planned, and the plan says it may not end
+    fixed = run(world, dirty=0.0, candidates=[slow], strategy='precopy')
+    assert fixed['strategy'] == 'precopy' and fixed['msg'].endswith(
+        "; it does not end if it dirties 1.0 MiB/s (the top of QEMU's reading)"), fixed['msg']
+
+
+@pytest.mark.parametrize('seconds, reading, link_mbit, high_mib_s', [
+    (5, 0.0, 4.6, 1.0),          # the long window: whole MiB/s
+    (5, 3 * MIB, 4.6, 4.0),
+    (5, 0.0, 83.0, 1.0),         # just under ten steps of the link
+    (5, 0.0, 90.0, None),        # ten steps or more: the step does not count
+    (1, 0.0, 117.0, 2.0),        # a 1 s window reads in steps of one sampled page, 2 MiB/s
+    (1, 0.0, 200.0, None),
+])
+def test_the_step_counts_only_where_it_is_a_tenth_of_the_link_or_more(seconds, reading, link_mbit, high_mib_s):
+    vm = dict(dirty_rate=reading, dirty_rate_step=planner._step(seconds))
+    link = dict(link_rate=link_mbit * planner.MBIT, rtt=0.0, link_efficiency=1.0)
+    assert planner.dirty_rate_high(vm, link) == (high_mib_s * MIB if high_mib_s is not None else None)
+
+
+def test_a_given_dirty_rate_has_no_step(world, h):
+    running_vm(world, h)
+    out = run(world, dirty=None, dirty_rate_mib_s=0.2, link_mbit=4.6)
+    assert out['candidates'][0]['dirty_rate_high_mib_s'] is None
