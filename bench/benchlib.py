@@ -169,7 +169,8 @@ def _num(value):
         return None
 
 
-def _bytes(value):
+def jobinfo_bytes(value):
+    """Bytes of a `virsh domjobinfo` size ("332.000 KiB"), or None."""
     if not value:
         return None
     num, unit = _num(value), value.split()[-1]
@@ -202,7 +203,7 @@ def run_virsh(lab, name, cap, timeout):
         info = parse_jobinfo(lab.virsh(DST, "domjobinfo", name, "--completed", check=False).stdout)
         row["total_s"] = (_num(info.get("Time elapsed")) or 0) / 1000.0 or round(wall, 2)
         row["downtime_ms"] = _num(info.get("Total downtime"))
-        row["sent_mib"] = round((_bytes(info.get("Data processed")) or 0) / MIB, 1)
+        row["sent_mib"] = round((jobinfo_bytes(info.get("Data processed")) or 0) / MIB, 1)
         row["iterations"] = _num(info.get("Iteration"))
         row["host"] = DST
     else:

@@ -38,7 +38,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from benchlib import (  # noqa: E402  pylint: disable=wrong-import-position
-    DST, MIB, SRC, TOP, bench_lab, parse_jobinfo, qemu_version, write_doc)
+    DST, MIB, SRC, TOP, bench_lab, jobinfo_bytes, parse_jobinfo, qemu_version, write_doc)
 
 START, END = "<!-- bench:idle-writer:start -->", "<!-- bench:idle-writer:end -->"
 SLOW_LINK_MIB_S = 4.6e6 / 8 / MIB
@@ -81,16 +81,6 @@ def job(lab, name):
     return parse_jobinfo(lab.virsh(SRC, "domjobinfo", name, check=False).stdout)
 
 
-def wait_for(what, predicate, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.5)
-    raise RuntimeError("timed out waiting for %s" % what)
-
-
 def end_game(lab, name, window):
     """The move's end game at 1 MiB/s and a 150 ms budget: (dirty pages/s samples, page size,
     rounds, seconds to converge or None)."""
@@ -105,11 +95,14 @@ def end_game(lab, name, window):
     thread.start()
     rates, page, rounds, converged = [], 4096, 0, None
     try:
-        wait_for("the move of %s to start" % name, lambda: job(lab, name).get("Job type") == "Unbounded", 30)
+        lab.wait_for(lambda: job(lab, name).get("Job type") == "Unbounded", 30, 0.5, "the move of %s to start" % name)
         lab.virsh(SRC, "migrate-setmaxdowntime", name, str(BUDGET_MS))
+
         # slow down before the first round ends: its end is the first convergence check
-        wait_for("the end of %s's first round" % name,
-                 lambda: _mib(job(lab, name).get("Memory remaining")) < SLOW_DOWN_BELOW_MIB, 120)
+        def nearly_sent():
+            left = jobinfo_bytes(job(lab, name).get("Memory remaining"))
+            return left is not None and left < SLOW_DOWN_BELOW_MIB * MIB
+        lab.wait_for(nearly_sent, 120, 0.5, "the end of %s's first round" % name)
         lab.virsh(SRC, "migrate-setspeed", name, str(END_GAME_MIB_S))
         started = time.monotonic()
         while time.monotonic() - started < window and thread.is_alive():
@@ -129,10 +122,6 @@ def end_game(lab, name, window):
             lab.virsh(SRC, "domjobabort", name, check=False)
             thread.join(120)
     return rates, page, rounds, converged
-
-
-def _mib(value):
-    return float(value.split()[0]) if value and value.endswith("MiB") else (0.0 if value else 1e9)
 
 
 def measure(lab, guests, spec, args):
