@@ -14,6 +14,8 @@ rc=0
 "$py" bench/planner/run.py --lab "$lab" --no-build || rc=1
 "$py" bench/slowlink/run.py --lab "$lab" --no-build || rc=1
 "$py" bench/idle_writer/run.py --lab "$lab" --no-build || rc=1
+"$py" bench/idle_writer/run.py --lab "$lab" --no-build --wan 4.6,36.8 --cases seeds-guest-client \
+  --budget-ms 300,2400 --window 150 || rc=1
 "$py" bench/overlay/run.py --lab "$lab" || rc=1
 SKILLVL_LAB_NAME=$lab bench/storage/run.sh || rc=1
 "$py" bench/offline/run.py --lab "$lab" --no-build || rc=1

@@ -81,8 +81,8 @@ design:
   type: dict
 runs:
   description:
-    - With O(mode=plan), every run of the matrix in order (id, link, rate_mbit, rtt_ms, probe_interval_ms, cpu_pct, ram_pct,
-      writer_mib, strategy, repetition, timeout_s).
+    - With O(mode=plan), every run of the matrix in order (id, link, rate_mbit, rtt_ms, probe_interval_ms, stall_max_downtime_ms,
+      cpu_pct, ram_pct, writer_mib, strategy, repetition, timeout_s).
     - C(probe_s) bounds the run's probe, the longest move the run allows and its margins.
   returned: mode is plan
   type: list

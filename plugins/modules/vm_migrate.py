@@ -179,6 +179,19 @@ options:
     description: Seconds without a new low of the remaining memory after which pre-copy counts as stalled.
     type: int
     default: 10
+  stall_max_downtime:
+    description:
+      - When pre-copy first stalls (O(stall_timeout)), raise QEMU's downtime limit from O(max_downtime) to this
+        many ms, so that what is left may be sent in one pause of at most this length.
+      - For slow links. A guest that keeps rewriting a small working set (an idle kernel, a service answering
+        requests) leaves more than O(max_downtime) allows in every round, the more so as the end game's small
+        rounds over a long round trip do not reach the link's rate. Such a move never ends in pre-copy, and a
+        pause a few times longer ends it.
+      - The pause is what is left when QEMU's estimate says it fits this limit, plus the device state and the
+        round trip. A second stall goes on as without it (post-copy with O(strategy=auto) and O(allow_postcopy=true)).
+      - Pre-copy counts as stalled from its second pass on (the first pass only sends).
+      - Not set (the default), the limit stays O(max_downtime). At least O(max_downtime), at most 600000.
+    type: int
   postcopy_ratio:
     description:
       - For O(strategy=auto) with O(allow_postcopy=true), the guest's dirty rate as a fraction of the link
@@ -222,6 +235,13 @@ EXAMPLES = r'''
     bandwidth: 100
     max_downtime: 300
     progress_log: /var/log/skillvl/migrate-web1.jsonl
+
+- name: Over a slow WAN link, let a stalled pre-copy end with a pause of up to 2.4 s instead of never
+  skillvl.offline_first.vm_migrate:
+    name: pi-service
+    dest: ws01
+    max_downtime: 300
+    stall_max_downtime: 2400
 
 - name: Migrate a busy VM, allowing post-copy (faster, but the VM is split between the hosts meanwhile)
   skillvl.offline_first.vm_migrate:
@@ -313,6 +333,11 @@ postcopy_reason:
   description: Why the migration switched to post-copy, if it did.
   returned: when the VM moved live
   type: str
+max_downtime_raised_to:
+  description: The downtime limit in ms that O(stall_max_downtime) raised pre-copy to when it stalled, or null.
+  returned: when the VM moved live
+  type: int
+  sample: 2400
 figures:
   description: Measured figures of the migration.
   returned: when the VM moved

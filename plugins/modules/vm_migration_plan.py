@@ -248,7 +248,10 @@ vm:
            disk_mib: 0, sources: {memory: "measured (libvirt: the VM's memory)", dirty_rate: "measured (QEMU, 5 s)",
                                   cpu_busy: "measured (vCPU time, libvirt)"}}
 table:
-  description: The same as a human-readable table, one line per candidate and strategy.
+  description:
+    - The same as a human-readable table, one line per candidate and strategy.
+    - Where QEMU's dirty-rate step counts on some candidate's link, a C(worst) column gives the time at the
+      top of the step (C(worst_total_s)), C(never), or C(-) where the step does not count.
   returned: always
   type: list
   elements: str

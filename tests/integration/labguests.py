@@ -28,10 +28,10 @@ MIB = 1024 * 1024
 
 def guest_xml(name, mem_mib=256, load_mib=0, rate_mib=0, cpu_pct=0, disk=None, emulator="/usr/bin/qemu-system-x86_64",
               cpu="<cpu mode='custom' match='exact'><model fallback='forbid'>qemu64</model></cpu>", disk_xml="",
-              hb_ms=250, nic_xml=""):
+              hb_ms=250, nic_xml="", kernel_args=""):
     """The lab guest's domain XML; disk is a raw file's path, disk_xml a whole <disk> element,
     nic_xml a whole <interface> element; cpu_pct keeps its vCPU busy that share of every 100 ms;
-    hb_ms is its heartbeat's interval."""
+    hb_ms is its heartbeat's interval; kernel_args more of the guest's parameters (skillvl.ip=...)."""
     if disk:
         disk_xml = ("<disk type='file' device='disk'><driver name='qemu' type='raw'/>"
                     "<source file='%s'/><target dev='vda' bus='virtio'/></disk>" % disk)
@@ -41,7 +41,7 @@ def guest_xml(name, mem_mib=256, load_mib=0, rate_mib=0, cpu_pct=0, disk=None, e
   <vcpu>1</vcpu>
   <os><type arch='x86_64' machine='pc-q35-7.2'>hvm</type>
     <kernel>{boot}/vmlinuz</kernel><initrd>{boot}/initrd.img</initrd>
-    <cmdline>console=ttyS0 skillvl.hb_ms={hb_ms} skillvl.mem_mib={load} skillvl.rate_mib={rate} skillvl.cpu_pct={cpu_pct}</cmdline>
+    <cmdline>console=ttyS0 skillvl.hb_ms={hb_ms} skillvl.mem_mib={load} skillvl.rate_mib={rate} skillvl.cpu_pct={cpu_pct}{more}</cmdline>
   </os>
   {cpu}
   <features><acpi/><apic/></features>
@@ -55,7 +55,8 @@ def guest_xml(name, mem_mib=256, load_mib=0, rate_mib=0, cpu_pct=0, disk=None, e
     <memballoon model='none'/>
   </devices>
 </domain>""".format(name=name, mem=mem_mib, boot=BOOT, load=load_mib, rate=rate_mib, cpu_pct=cpu_pct, disk=disk_xml,
-                    emulator=emulator, cpu=cpu, hb_ms=hb_ms, nic=nic_xml)
+                    emulator=emulator, cpu=cpu, hb_ms=hb_ms, nic=nic_xml,
+                    more=" " + kernel_args if kernel_args else "")
 
 
 class Guests(object):

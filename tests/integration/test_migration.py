@@ -9,6 +9,7 @@ console), migrates it, checks the guest's heartbeat afterwards, and removes the 
 every hypervisor. Run: SKILLVL_LAB_NAME=mig SKILLVL_KEEP_LAB=1 pytest tests/integration/test_migration.py
 """
 import base64
+import json
 import os
 import sys
 import time
@@ -94,6 +95,25 @@ def test_fast_writer_auto_finishes_under_cap(lab, guests):
     assert res["figures"]["source"] == "source job-completed event"
     hb = guests.assert_alive(DST, name, before, "fast writer")
     assert hb["passes"] > 0
+    guests.remove(name)
+
+
+def test_a_stalled_precopy_ends_once_the_downtime_limit_is_raised(lab, guests):
+    """4 MiB rewritten as fast as the guest can under a 20 MiB/s cap: 50 ms allow 1 MiB, so pre-copy
+    stalls with the 4 MiB left in every round; stall_max_downtime lets it end with one pause of what
+    is left, never longer than the raised limit, the guest's memory intact."""
+    name = guests.boot("migt-stall", mem_mib=192, load_mib=4, rate_mib=0)
+    before = guests.last_seq(SRC, name)
+    res = migrate(lab, name, strategy="precopy", bandwidth=20, max_downtime=50, stall_max_downtime=2000,
+                  stall_timeout=3, timeout=180, progress_log="/tmp/migt-stall.jsonl")
+    assert not res.get("failed"), res
+    assert res["state"] == {"source": "absent", "dest": "running"}, res
+    assert res["max_downtime_raised_to"] == 2000 and "pre-copy stalled with" in res["msg"], res["msg"]
+    assert res["strategy_used"] == "precopy" and 0 < res["figures"]["downtime_ms"] <= 2000, res["figures"]
+    raised = [json.loads(line) for line in lab.run(SRC, "cat /tmp/migt-stall.jsonl").stdout.splitlines()
+              if '"downtime"' in line]
+    assert len(raised) == 1 and "the pause may now take up to 2000 ms" in raised[0]["why"], raised
+    guests.assert_alive(DST, name, before, "after the pause the raised limit allowed")
     guests.remove(name)
 
 

@@ -18,9 +18,9 @@ import time
 
 from labguests import DST, SRC, migrate, run_in_thread
 
-# A small guest whose writer keeps 64 MiB dirty: pre-copy's first pass takes ~20 s, post-copy at
+# A small guest whose writer keeps 64 MiB dirty: pre-copy's first pass takes ~10 s, post-copy at
 # 3 MiB/s has ~20 s of pages left when the link goes down a second after it starts.
-SLOW = {"strategy": "postcopy", "bandwidth": 10, "postcopy_bandwidth": 3, "max_downtime": 300, "timeout": 600}
+SLOW = {"strategy": "postcopy", "bandwidth": 20, "postcopy_bandwidth": 3, "max_downtime": 300, "timeout": 600}
 
 
 def _underlay(lab, updown):

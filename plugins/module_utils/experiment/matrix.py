@@ -33,6 +33,9 @@ DEFAULT_PROBE_INTERVAL_MS = 50
 # The probe starts before the planner is asked and the move begins; this covers that time, so
 # the probe outlives the longest move a run allows (the stop file ends it earlier).
 PROBE_MARGIN_S = 300
+# A link may let a stalled pre-copy end with a longer pause (links[].stall_max_downtime_ms, vm_migrate's
+# stall_max_downtime): a scaled-down link allows a scaled-down number of bytes in the same pause,
+# while what an idle guest rewrites does not scale.
 _NAME = re.compile(r'^[a-z0-9][a-z0-9_-]{0,31}$')
 
 
@@ -66,10 +69,12 @@ def _list(spec, key, problems):
 def expand(spec):
     """The checked design and its runs, in the order they run.
 
-    ``spec``: {name, vm: {memory_mib, reserve_mib?}, links: [{name, rate_mbit|null, rtt_ms, probe_interval_ms?}],
+    ``spec``: {name, vm: {memory_mib, reserve_mib?}, links: [{name, rate_mbit|null, rtt_ms, probe_interval_ms?,
+    stall_max_downtime_ms?}],
     cpu_pct: [...], ram_pct: [...], strategies: [...], repetitions, write_rate_mib?, timeout_s?,
     load?: lab_guest (the lab guest's writer, the default) | stress_ng (through the guest agent)}.
-    Returns {'design': ..., 'runs': [{id, index, link, rate_mbit, rtt_ms, probe_interval_ms, cpu_pct, ram_pct,
+    Returns {'design': ..., 'runs': [{id, index, link, rate_mbit, rtt_ms, probe_interval_ms, stall_max_downtime_ms,
+    cpu_pct, ram_pct,
     writer_mib, write_rate_mib, strategy, repetition, timeout_s, probe_before_s, probe_after_s, probe_s}]};
     the probe runs ``probe_before_s`` before the move and ``probe_after_s`` after it, ``probe_s`` bounds it.
     """
@@ -94,7 +99,10 @@ def expand(spec):
         rtt = _number(link.get('rtt_ms', 0), 'links[%s].rtt_ms' % link['name'], 0, 10000, problems=problems)
         interval = _number(link.get('probe_interval_ms'), 'links[%s].probe_interval_ms' % link['name'], 1, 60000,
                            problems=problems, allow_none=True)
-        links.append(dict(name=link['name'], rate_mbit=rate, rtt_ms=rtt or 0.0, probe_interval_ms=interval))
+        stall_downtime = _number(link.get('stall_max_downtime_ms'), 'links[%s].stall_max_downtime_ms' % link['name'],
+                                 300, 600000, problems=problems, allow_none=True)
+        links.append(dict(name=link['name'], rate_mbit=rate, rtt_ms=rtt or 0.0, probe_interval_ms=interval,
+                          stall_max_downtime_ms=int(stall_downtime) if stall_downtime is not None else None))
     if len(set(link['name'] for link in links)) != len(links):
         problems.append('links must have different names')
     cpus = [_number(c, 'cpu_pct', 0, 100, problems=problems) for c in _list(spec, 'cpu_pct', problems)]
@@ -138,7 +146,8 @@ def expand(spec):
     for link, cpu, ram, strategy, rep in itertools.product(links, cpus, rams, strategies, range(1, int(reps) + 1)):
         run_id = '%s-c%g-r%g-%s-%d' % (link['name'], cpu, ram, strategy, rep)
         runs.append(dict(id=run_id, index=len(runs) + 1, link=link['name'], rate_mbit=link['rate_mbit'],
-                         rtt_ms=link['rtt_ms'], probe_interval_ms=link['probe_interval_ms'], cpu_pct=cpu, ram_pct=ram,
+                         rtt_ms=link['rtt_ms'], probe_interval_ms=link['probe_interval_ms'],
+                         stall_max_downtime_ms=link['stall_max_downtime_ms'], cpu_pct=cpu, ram_pct=ram,
                          writer_mib=int(usable * ram / 100.0), write_rate_mib=write_rate,
                          strategy=strategy, repetition=rep, timeout_s=int(timeout), probe_before_s=int(before),
                          probe_after_s=int(after), probe_s=probe_s))

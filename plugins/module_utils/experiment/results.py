@@ -23,13 +23,15 @@ from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.hi
 
 COLUMNS = (
     # inputs
-    'id', 'experiment', 'link', 'rate_mbit', 'rtt_ms', 'probe_interval_ms', 'cpu_pct', 'ram_pct', 'writer_mib',
+    'id', 'experiment', 'link', 'rate_mbit', 'rtt_ms', 'probe_interval_ms', 'stall_max_downtime_ms', 'cpu_pct', 'ram_pct',
+    'writer_mib',
     'write_rate_mib',
     'strategy', 'repetition', 'started',
     # measured before the move: the path (the WAN role's probe) and the guest (the planner)
     'path_mbit', 'path_rtt_ms', 'dirty_rate_mib_s',
     # what happened (QEMU's figures through vm_migrate)
-    'moved', 'strategy_used', 'total_s', 'downtime_ms', 'data_mib', 'mbit', 'throttle_pct', 'error',
+    'moved', 'strategy_used', 'total_s', 'downtime_ms', 'data_mib', 'mbit', 'throttle_pct', 'max_downtime_raised_ms',
+    'error',
     # what the user saw (service_probe)
     'app_downtime_ms', 'requests', 'unanswered', 'latency_p50_ms', 'latency_p95_ms', 'latency_p99_ms', 'latency_max_ms',
     # what the planner said before
@@ -84,7 +86,8 @@ def row(experiment, run, migration, probe, plan=None, path=None):
     data = figures.get('data_bytes')
     out = dict(
         id=run['id'], experiment=experiment, link=run['link'], rate_mbit=run['rate_mbit'], rtt_ms=run['rtt_ms'],
-        probe_interval_ms=run.get('probe_interval_ms'), cpu_pct=run['cpu_pct'], ram_pct=run['ram_pct'], writer_mib=run['writer_mib'],
+        probe_interval_ms=run.get('probe_interval_ms'), stall_max_downtime_ms=run.get('stall_max_downtime_ms'),
+        cpu_pct=run['cpu_pct'], ram_pct=run['ram_pct'], writer_mib=run['writer_mib'],
         write_rate_mib=run['write_rate_mib'], strategy=run['strategy'], repetition=run['repetition'],
         started=probe.get('started_at'), path_mbit=path.get('mbit'), path_rtt_ms=(path.get('rtt_ms') or {}).get('median'),
         dirty_rate_mib_s=((plan or {}).get('vm') or {}).get('dirty_rate_mib_s'),
@@ -92,7 +95,7 @@ def row(experiment, run, migration, probe, plan=None, path=None):
         strategy_used=migration.get('strategy_used'), total_s=total_s, downtime_ms=figures.get('downtime_ms'),
         data_mib=data / 1048576.0 if data else None,
         mbit=figures.get('effective_bandwidth_mib_s') * 1.048576 * 8 if figures.get('effective_bandwidth_mib_s') else None,
-        throttle_pct=figures.get('auto_converge_throttle'),
+        throttle_pct=figures.get('auto_converge_throttle'), max_downtime_raised_ms=migration.get('max_downtime_raised_to'),
         error=migration.get('msg') if migration.get('failed') else None,
         app_downtime_ms=probe.get('downtime_ms'), requests=probe.get('requests'), unanswered=probe.get('unanswered'),
         latency_p50_ms=latency.get('p50'), latency_p95_ms=latency.get('p95'), latency_p99_ms=latency.get('p99'),

@@ -172,7 +172,7 @@ def _run_job(ctx, src_dom, flags, params):
         monitor = Monitor(opts['strategy'], planmod.postcopy_allowed(opts), opts['timeout'],
                           opts['timeout_action'], opts['stall_timeout'], opts['postcopy_ratio'],
                           progress_log=opts['progress_log'], pre_dirty=pre_dirty,
-                          auto_postcopy=planmod.auto_postcopy(opts))
+                          auto_postcopy=planmod.auto_postcopy(opts), stall_max_downtime=opts['stall_max_downtime'])
         try:
             downtime_set = False
             hard_limit = opts['timeout'] + POSTCOPY_GRACE + 60
@@ -195,6 +195,11 @@ def _run_job(ctx, src_dom, flags, params):
                         cdom.migrateStartPostCopy(0)
                     except lv.libvirtError as exc:
                         monitor.postcopy_failed(session.error_text(exc))
+                elif action == 'downtime':
+                    try:
+                        cdom.migrateSetMaxDowntime(monitor.downtime_raised_to, 0)
+                    except lv.libvirtError as exc:
+                        monitor.downtime_failed(session.error_text(exc))
                 elif action == 'abort':
                     try:
                         cdom.abortJob()
@@ -250,10 +255,13 @@ def _run_job(ctx, src_dom, flags, params):
         msg = 'VM "%s" live-migrated to %s in %.1f s (%s, downtime %s ms, %.1f MiB sent)' % (
             name, opts['dest'], (figs['total_time_ms'] or wall * 1000) / 1000.0, strategy_used,
             figs['downtime_ms'], (figs['data_bytes'] or 0) / 1048576.0)
+        if monitor.downtime_reason:       # raised, or why it could not be
+            msg += '; %s' % monitor.downtime_reason
         if resumed:
             msg += '; the post-copy failed (%s) and was resumed: %.1f s, %d resume call(s)' % (
                 resumed['failure'], resumed['seconds'], resumed['attempts'])
         return {'msg': msg, 'strategy_used': strategy_used, 'figures': figs,
+                'max_downtime_raised_to': monitor.downtime_raised_to,
                 'postcopy_reason': monitor.postcopy_reason, 'postcopy_recovery': resumed,
                 'progress': monitor.records[-60:]}
     finally:

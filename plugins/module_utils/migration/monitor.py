@@ -6,14 +6,21 @@
 """The decisions of a running migration, from job statistics alone (no libvirt here).
 
 ``Monitor.observe(stats, now)`` takes one ``jobStats()`` sample and returns the action to
-take (``None``, ``'postcopy'`` or ``'abort'``) plus a progress record. Stall detection:
+take (``None``, ``'postcopy'``, ``'downtime'`` or ``'abort'``) plus a progress record. Stall detection:
 the remaining memory has not reached a new low (by ``STALL_MARGIN``) for ``stall_timeout``
-seconds. Strategy ``auto``, when allowed to (``auto_postcopy``), switches to post-copy as soon
+seconds, from the second pass on. Strategy ``auto``, when allowed to (``auto_postcopy``), switches to post-copy as soon
 as the guest dirties memory faster than ``postcopy_ratio`` of the link (pre-copy would then take more than about 1/(1-ratio)
 times the physical limit: with 0.25, 1.33x), judged from the dirty rate measured before the
 start during the first pass and from QEMU's dirty rate afterwards, or when pre-copy stalls
 (auto-converge throttling works meanwhile); otherwise it leaves the guest to auto-converge.
 ``postcopy`` switches after the first pass.
+
+With ``stall_max_downtime`` (ms), the first stall of pre-copy raises QEMU's downtime limit to it
+(action ``'downtime'``) before anything else: over a slow link a guest that keeps rewriting a
+small working set leaves more than the limit allows in every round, and a pause a few times
+longer ends the move where pre-copy alone never would. The pause is what is left when
+QEMU's estimate says it fits the raised limit, plus the device state and the round trip. A
+second stall goes on as above (post-copy when ``auto`` may use it).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -33,13 +40,19 @@ def mib(value):
     return round((value or 0) / MIB, 1)
 
 
+def _size(value):
+    value = value or 0
+    return '%.0f KiB' % (value / 1024.0) if value < MIB else '%.1f MiB' % (value / MIB)
+
+
 def dirty_bytes(stats):
     return (stats.get('memory_dirty_rate') or 0) * (stats.get('memory_page_size') or 4096)
 
 
 class Monitor(object):
     def __init__(self, strategy, postcopy_allowed, timeout, timeout_action, stall_timeout,
-                 postcopy_ratio=POSTCOPY_RATIO, progress_log=None, keep=600, pre_dirty=None, auto_postcopy=True):
+                 postcopy_ratio=POSTCOPY_RATIO, progress_log=None, keep=600, pre_dirty=None, auto_postcopy=True,
+                 stall_max_downtime=None):
         self.strategy = strategy
         self.postcopy_allowed = postcopy_allowed
         self.auto_postcopy = auto_postcopy
@@ -50,6 +63,9 @@ class Monitor(object):
         self.progress_log = progress_log
         self.keep = keep
         self.pre_dirty = pre_dirty
+        self.stall_max_downtime = stall_max_downtime
+        self.downtime_raised_to = None
+        self.downtime_reason = None
         self.start = None
         self.phase = 'starting'
         self.postcopy_reason = None
@@ -91,8 +107,10 @@ class Monitor(object):
         self.max_throttle = max(self.max_throttle, stats.get('auto_converge_throttle') or 0)
         self.max_dirty = max(self.max_dirty, dirty_bytes(stats))
         if remaining is not None:
-            if self.best_remaining is None or remaining < self.best_remaining * (1 - STALL_MARGIN) \
-                    or remaining == 0:
+            # the first pass only sends, so any decrease is progress (over a slow link 5 % of the
+            # memory can take minutes): the stall clock runs from the second pass on, where a
+            # moment with nothing left (sent, not yet synced) is no progress while the move goes on
+            if iteration <= 1 or self.best_remaining is None or remaining < self.best_remaining * (1 - STALL_MARGIN):
                 self.best_remaining = remaining
                 self.best_at = now
         if self.best_at is not None and self.phase == 'precopy':
@@ -100,6 +118,8 @@ class Monitor(object):
         action = None
         if self.phase == 'precopy':
             action = self._decide(stats, elapsed, iteration)
+        if action == 'downtime':          # a new stall_timeout before the next decision
+            self.best_remaining, self.best_at, self.stalled = remaining, now, False
         record = self._record(stats, now, elapsed, action)
         return action, record
 
@@ -110,6 +130,8 @@ class Monitor(object):
             self.aborted_reason = 'the migration did not complete within %d s' % self.timeout
             self.phase = 'aborting'
             return 'abort'
+        if self.stalled and self.stall_max_downtime and self.downtime_raised_to is None:
+            return self._raise_downtime(stats)
         if not self.postcopy_allowed:
             return None
         if self.strategy == 'postcopy' and iteration >= 2:
@@ -132,6 +154,19 @@ class Monitor(object):
                                          % self.stall_timeout)
         return None
 
+    def _raise_downtime(self, stats):
+        self.downtime_raised_to = self.stall_max_downtime
+        self.downtime_reason = ('pre-copy stalled with %s left at %.1f MiB/s: the pause may now take up to %d ms'
+                                % (_size(stats.get('memory_remaining')), (stats.get('memory_bps') or 0) / MIB,
+                                   self.stall_max_downtime))
+        return 'downtime'
+
+    def downtime_failed(self, why):
+        """Raising the limit failed: the move goes on under the old one."""
+        self.downtime_reason = 'raising the downtime limit to %d ms failed: %s' % (self.downtime_raised_to, why)
+        self.downtime_raised_to = None
+        self.stall_max_downtime = None
+
     def _go_postcopy(self, reason):
         self.phase = 'postcopy'
         self.postcopy_reason = reason
@@ -148,7 +183,8 @@ class Monitor(object):
         record = progress_record(stats, self.phase, elapsed, self.stalled)
         if action:
             record['action'] = action
-            record['why'] = self.postcopy_reason if action == 'postcopy' else self.aborted_reason
+            record['why'] = {'postcopy': self.postcopy_reason, 'downtime': self.downtime_reason}.get(
+                action, self.aborted_reason)
         if action or self._last_record_at is None or now - self._last_record_at >= PROGRESS_EVERY:
             self._last_record_at = now
             self.records.append(record)

@@ -87,6 +87,7 @@ def argument_spec():
         timeout_action=dict(type='str', default='abort', choices=list(TIMEOUT_ACTIONS)),
         postcopy_resume_timeout=dict(type='int', default=300),
         stall_timeout=dict(type='int', default=10),
+        stall_max_downtime=dict(type='int'),
         postcopy_ratio=dict(type='float', default=POSTCOPY_RATIO),
         cold_fallback=dict(type='bool', default=False),
         cold_shutdown_timeout=dict(type='int', default=120),
@@ -175,6 +176,12 @@ def normalize(options):
     need_int('parallel_connections', 0, 255, 'connections (0 or 1 = no multifd)')
     need_int('timeout', 1, MAX_TIMEOUT, 's')
     need_int('stall_timeout', 1, 3600, 's')
+    if opts['stall_max_downtime'] is not None:
+        need_int('stall_max_downtime', MIN_DOWNTIME, MAX_DOWNTIME, 'ms')
+        if _is_int(opts['stall_max_downtime']) and _is_int(opts['max_downtime']) \
+                and opts['stall_max_downtime'] < opts['max_downtime']:
+            problems.append('stall_max_downtime (%s ms) must be at least max_downtime (%s ms): it raises the '
+                            'limit when pre-copy stalls' % (opts['stall_max_downtime'], opts['max_downtime']))
     need_int('postcopy_resume_timeout', 0, MAX_TIMEOUT, 's (0 = report only, no automatic resume)')
     need_int('cold_shutdown_timeout', 1, 3600, 's')
     for key in ('auto_converge_initial', 'auto_converge_increment'):

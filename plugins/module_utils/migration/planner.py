@@ -369,19 +369,26 @@ def _candidate_view(row, dirty_rate_high):
 
 
 def table(rows):
-    """A human-readable table, one line per candidate and strategy."""
-    lines = ['%-12s %9s  %-13s %9s %11s  %s' % ('host', 'rtt user', 'strategy', 'time', 'pause', 'verdict')]
+    """A human-readable table, one line per candidate and strategy; where QEMU's reading has a
+    step that counts, a column for the time at its top (``worst``: never, or - with no step)."""
+    worst = any(pred.get('converges_worst') is not None for row in rows for pred in row['predictions'])
+    line = '%-12s %9s  %-13s %9s %11s' + (' %9s' if worst else '') + '  %s'
+
+    def cells(*values):
+        return values if worst else values[:5] + values[6:]
+    lines = [line % cells('host', 'rtt user', 'strategy', 'time', 'pause', 'worst', 'verdict')]
     for row in sorted(rows, key=lambda r: r['rtt_to_user_ms']):
+        rtt = '%.2f ms' % row['rtt_to_user_ms']
         if not row['predictions']:
-            lines.append('%-12s %7.2f ms  %-13s %9s %11s  out: %s'
-                         % (row['host'], row['rtt_to_user_ms'], '-', '-', '-', row['reason']))
+            lines.append(line % cells(row['host'], rtt, '-', '-', '-', '-', 'out: %s' % row['reason']))
         for pred in row['predictions']:
             if pred['converges']:
                 time_s, pause = '%.1f s' % pred['total_s'], '%.1f ms' % pred['downtime_ms']
             else:
                 time_s, pause = 'never', '-'
+            at_top = '-' if pred.get('converges_worst') is None else (
+                '%.1f s' % pred['worst_total_s'] if pred['converges_worst'] else 'never')
             verdict = 'best' if row['eligible'] and pred['strategy'] == row['best'] else (
                 'out: %s' % row['reason'] if row['reason'] and pred is row['predictions'][0] else '')
-            lines.append('%-12s %7.2f ms  %-13s %9s %11s  %s' % (row['host'], row['rtt_to_user_ms'], pred['strategy'],
-                                                                 time_s, pause, verdict))
+            lines.append(line % cells(row['host'], rtt, pred['strategy'], time_s, pause, at_top, verdict))
     return lines

@@ -24,7 +24,7 @@ def test_the_matrix_is_every_combination_with_ids_made_of_its_inputs():
     runs = out['runs']
     assert len(runs) == 2 * 2 * 2 * 2 * 2
     assert runs[0] == dict(id='lan-c0-r0-precopy-1', index=1, link='lan', rate_mbit=None, rtt_ms=0.0,
-                           probe_interval_ms=50, cpu_pct=0.0, ram_pct=0.0, writer_mib=0, write_rate_mib=0.0,
+                           probe_interval_ms=50, stall_max_downtime_ms=None, cpu_pct=0.0, ram_pct=0.0, writer_mib=0, write_rate_mib=0.0,
                            strategy='precopy', repetition=1, timeout_s=3600, probe_before_s=5, probe_after_s=5,
                            probe_s=3600 + 5 + 5 + matrix.PROBE_MARGIN_S)
     margins = matrix.expand(dict(DESIGN, probe=dict(before_s=2, after_s=7)))['runs'][0]
@@ -46,7 +46,17 @@ def test_a_slower_link_may_probe_less_often():
     assert set(r['probe_interval_ms'] for r in runs if r['link'] == 'lan') == set([100])
     assert set(r['probe_interval_ms'] for r in runs if r['link'] == 'wan') == set([800])
     row = results.row('seeds', runs[-1], MOVE, PROBE)
-    assert row['probe_interval_ms'] == '800'
+    assert row['probe_interval_ms'] == '800' and row['stall_max_downtime_ms'] == ''
+
+
+def test_a_link_may_let_a_stalled_precopy_end_with_a_longer_pause():
+    design = dict(DESIGN, links=[dict(name='lan', rtt_ms=0),
+                                 dict(name='wan', rate_mbit=4.6, rtt_ms=37, stall_max_downtime_ms=2400)])
+    runs = matrix.expand(design)['runs']
+    assert set(r['stall_max_downtime_ms'] for r in runs if r['link'] == 'lan') == set([None])
+    assert set(r['stall_max_downtime_ms'] for r in runs if r['link'] == 'wan') == set([2400])
+    row = results.row('seeds', runs[-1], dict(MOVE, max_downtime_raised_to=2400), PROBE)
+    assert (row['stall_max_downtime_ms'], row['max_downtime_raised_ms']) == ('2400', '2400')
 
 
 @pytest.mark.parametrize('change, words', [
@@ -62,6 +72,7 @@ def test_a_slower_link_may_probe_less_often():
     (dict(probe=dict(request='ping')), "probe.request must be pi or heartbeat, not 'ping'"),
     (dict(probe=dict(interval_ms=0)), 'probe.interval_ms must be 1 to 60000, not 0'),
     (dict(links=[dict(name='w', probe_interval_ms=0)]), 'links[w].probe_interval_ms must be 1 to 60000, not 0'),
+    (dict(links=[dict(name='w', stall_max_downtime_ms=100)]), 'links[w].stall_max_downtime_ms must be 300 to 600000, not 100'),
     # the probe must outlive the longest move: 3910 s every 10 ms is too many requests
     (dict(links=[dict(name='w', probe_interval_ms=10)]), 'links[w]: a request every 10 ms for up to 3910 s'),
     (dict(load='stress'), "load must be one of lab_guest, stress_ng, not 'stress'"),
@@ -176,6 +187,9 @@ def test_the_shipped_designs_expand_and_seeds_keeps_the_research_ratios():
     # the pi client's requests per second scale with the link, 8 times fewer on the slow one
     intervals = dict((run['link'], run['probe_interval_ms']) for run in seeds['runs'])
     assert intervals == dict(gbit=100, wan37=800)
+    # so does the pause a stalled pre-copy may take on the slow link: the research's 300 ms, 8 times
+    pauses = dict((run['link'], run['stall_max_downtime_ms']) for run in seeds['runs'])
+    assert pauses == dict(gbit=None, wan37=300 * round(37.0 / rates['wan37']))
 
 
 def test_recording_a_run_again_leaves_its_samples_as_they_were(tmp_path):

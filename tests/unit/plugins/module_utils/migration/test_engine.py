@@ -108,6 +108,28 @@ def test_auto_finishes_non_converging_guest_by_throttling_not_postcopy(world, h)
     assert res['state'] == {'source': 'absent', 'dest': 'running'}
 
 
+def test_a_stalled_precopy_ends_once_stall_max_downtime_raises_the_limit(world, h, tmp_path):
+    # over a slow link a guest rewriting a small working set leaves 330 KiB in every round, more
+    # than 300 ms allow; only the raised limit lets QEMU switch over
+    dom = h.add_vm(world.src)
+    end_game = [h.sample(2 + i, 330 << 10, dirty_pages=80, bps=560 << 10) for i in range(400)]
+    dom.script = [h.sample(1, 200 << 20)] + end_game
+
+    def set_downtime(ms, flags=0):
+        dom.downtime = ms
+        if ms == 2400:
+            with dom.lock:
+                dom.script = dom.script[:dom.job['i'] + 1] + [h.sample(60, 0, done=True)]
+    dom.migrateSetMaxDowntime = set_downtime
+    log = str(tmp_path / 'p.jsonl')
+    res = mig(strategy='precopy', max_downtime=300, stall_max_downtime=2400, stall_timeout=1, progress_log=log).run()
+    assert res['state'] == {'source': 'absent', 'dest': 'running'} and dom.downtime == 2400
+    assert res['max_downtime_raised_to'] == 2400 and res['strategy_used'] == 'precopy'
+    assert res['msg'].endswith('; pre-copy stalled with 330 KiB left at 0.5 MiB/s: the pause may now take up to 2400 ms')
+    raised = [json.loads(line) for line in open(log) if '"downtime"' in line]
+    assert len(raised) == 1 and raised[0]['why'].startswith('pre-copy stalled'), raised
+
+
 def test_live_move_leaving_a_transient_vm_fails_clearly(world, h):
     dom = h.add_vm(world.src)
     dom.script = [h.sample(1, 0, done=True)]

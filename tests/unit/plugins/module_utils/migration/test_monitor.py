@@ -71,6 +71,63 @@ def test_auto_switches_on_stall():
     assert 5.0 <= t <= 7.0
 
 
+def small(iteration, left_kib, bps_kib=560):
+    # the seeds' slow link (4.6 Mbit/s) and an idle guest answering requests: a few hundred KiB left per round
+    return dict(s(iteration, 0, dirty_mib=0), memory_remaining=left_kib * 1024, memory_bps=bps_kib * 1024,
+                memory_dirty_rate=200)
+
+
+def test_a_stall_raises_the_downtime_limit_once_then_auto_goes_postcopy():
+    m = mon(stall=5, postcopy_ratio=10, stall_max_downtime=2400)
+    actions = []
+    for i in range(40):
+        action, record = m.observe(small(2 + i, 330), float(i))
+        if action:
+            actions.append((action, float(i), record['why']))
+    assert [a[:2] for a in actions] == [('downtime', 5.0), ('postcopy', 10.0)], actions
+    assert actions[0][2] == 'pre-copy stalled with 330 KiB left at 0.5 MiB/s: the pause may now take up to 2400 ms'
+    assert m.downtime_raised_to == 2400 and m.downtime_reason == actions[0][2]
+    assert 'stalled' in m.postcopy_reason and m.phase == 'postcopy'
+
+
+def test_a_slow_first_pass_is_not_a_stall():
+    # 256 MiB over 4.6 Mbit/s: 0.55 MiB a second, 2 % of the memory in 10 s, every second progress
+    m = mon(stall=5, postcopy_ratio=10, stall_max_downtime=2400)
+    actions = [m.observe(s(1, 256 - 0.55 * i), float(i))[0] for i in range(60)]
+    assert actions == [None] * 60 and not m.stalled and m.downtime_raised_to is None
+    # the second pass starts the stall clock
+    assert [m.observe(small(2 + i, 330), 60.0 + i)[0] for i in range(6)] == [None] * 5 + ['downtime']
+
+
+def test_moments_with_nothing_left_are_no_progress_in_the_end_game():
+    # between a round's last page and the next bitmap sync QEMU may report 0 left
+    m = mon('precopy', postcopy=False, stall=5, stall_max_downtime=2400)
+    actions = [m.observe(small(2 + i, (0, 180, 330)[i % 3]), float(i))[0] for i in range(12)]
+    assert actions.index('downtime') == 5 and actions.count('downtime') == 1
+
+
+def test_without_stall_max_downtime_a_stall_keeps_the_limit():
+    m = mon('precopy', postcopy=False, stall=3)
+    actions = [m.observe(small(2 + i, 330), float(i))[0] for i in range(20)]
+    assert actions == [None] * 20 and m.stalled and m.downtime_raised_to is None
+
+
+def test_precopy_raises_the_limit_once_and_then_only_waits():
+    m = mon('precopy', postcopy=False, stall=3, stall_max_downtime=900)
+    actions = [m.observe(small(2 + i, 330), float(i))[0] for i in range(30)]
+    assert actions.count('downtime') == 1 and set(actions) == {None, 'downtime'}
+    assert actions.index('downtime') == 3
+
+
+def test_a_failed_raise_is_said_and_not_retried():
+    m = mon('precopy', postcopy=False, stall=2, stall_max_downtime=900)
+    actions = [m.observe(small(2 + i, 330), float(i))[0] for i in range(3)]
+    assert actions[-1] == 'downtime'
+    m.downtime_failed('operation not supported')
+    assert [m.observe(small(5 + i, 330), 3.0 + i)[0] for i in range(10)] == [None] * 10
+    assert m.downtime_raised_to is None and 'failed: operation not supported' in m.downtime_reason
+
+
 def test_precopy_strategy_never_switches_but_reports_stall():
     m = mon('precopy', postcopy=False, stall=3)
     for i in range(10):

@@ -282,6 +282,7 @@ def test_an_idle_reading_over_a_slow_link_chooses_what_converges_at_the_top_of_q
     # auto-converge, whose throttle acts only if needed (it runs as pre-copy when it does not);
     # over 938 Mbit/s the step does not count
     running_vm(world, h)
+    world.add('qemu+tcp://cloud2/system', 'cccccccc-0000-0000-0000-000000000003')
     slow = dict(host='ws01', rtt_to_user_ms=0.2, link_mbit=4.6, rtt_ms=36.8, link_efficiency=None)
     fast = dict(host='cloud2', rtt_to_user_ms=30.0, link_mbit=938.0, rtt_ms=None, link_efficiency=None)
     out = run(world, dirty=0.0, candidates=[slow, fast])
@@ -297,7 +298,13 @@ def test_an_idle_reading_over_a_slow_link_chooses_what_converges_at_the_top_of_q
     assert out['prediction']['runs_as'] == 'precopy' and out['prediction']['total_s'] < 280
     assert out['msg'].endswith("; up to %s s with auto_converge if it dirties 1.0 MiB/s (the top of QEMU's reading)"
                                % out['prediction']['worst_total_s']), out['msg']
-    assert all(p['converges_worst'] is None for p in rows['cloud2']['predictions'])
+    assert rows['cloud2']['eligible'] and all(p['converges_worst'] is None for p in rows['cloud2']['predictions'])
+    # the table shows the top of the step beside the reading's time
+    head, lines = out['table'][0].split(), dict((tuple(l.split()[:4:3]), l.split()) for l in out['table'][1:])
+    assert head[head.index('pause') + 1] == 'worst', out['table']
+    assert lines[('ws01', 'precopy')][8] == 'never' and lines[('ws01', 'auto_converge')][8:10] == [
+        '%.1f' % preds['auto_converge']['worst_total_s'], 's'], out['table']
+    assert lines[('cloud2', 'precopy')][8] == '-', out['table']
     # a move fixed to pre-copy is planned, and the plan says it may not end
     fixed = run(world, dirty=0.0, candidates=[slow], strategy='precopy')
     assert fixed['strategy'] == 'precopy' and fixed['msg'].endswith(
