@@ -108,6 +108,15 @@ def qemu_version(lab, host=SRC):
     return lab.run(host, "%s --version" % QEMU_BIN).stdout.splitlines()[0].replace("QEMU emulator version ", "")
 
 
+def shape_wan(lab, rate_mbit=None, rtt_ms=None, state="present"):
+    """The emulated link on cloud1's underlay side, measured from ws01 when applied (the
+    wan_emulation role fails if it is not what was asked); returns the playbook's output."""
+    extra = {"wan_hosts": SRC, "wan_emulation_state": state}
+    if state == "present":
+        extra.update(wan_emulation_rate_mbit=rate_mbit, wan_emulation_rtt_ms=rtt_ms, wan_emulation_verify_from=DST)
+    return lab.playbook("playbooks/wan.yml", extra).stdout
+
+
 def _unpack_debian12_qemu(cache):
     """Debian 12's own QEMU 7.2 (bookworm's packages, downloaded with apt) unpacked into
     ``cache``/stage: the binary and the TCG accelerator module; returns the stage directory."""

@@ -47,8 +47,9 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from benchlib import (  # noqa: E402  pylint: disable=wrong-import-position
-    DST, MIB, SRC, TOP, bench_lab, jobinfo_bytes, parse_jobinfo, qemu_version, write_doc)
+    DST, MIB, SRC, TOP, bench_lab, jobinfo_bytes, parse_jobinfo, qemu_version, shape_wan, write_doc)
 
+GUEST_MIB = 256
 START, END = "<!-- bench:idle-writer:start -->", "<!-- bench:idle-writer:end -->"
 WAN_START, WAN_END = "<!-- bench:idle-writer-wan:start -->", "<!-- bench:idle-writer-wan:end -->"
 USER = "ws02"
@@ -101,7 +102,7 @@ def job(lab, name):
     return parse_jobinfo(lab.virsh(SRC, "domjobinfo", name, check=False).stdout)
 
 
-def end_game(lab, name, window, wan=None, wan_budget_ms=WAN_BUDGET_MS, mem_mib=256):
+def end_game(lab, name, window, wan=None, wan_budget_ms=WAN_BUDGET_MS):
     """The move's end game. Over the lab's own link: its first round at 10 MiB/s, then 1 MiB/s
     with a 150 ms pause budget. Over an emulated link (wan): at the link's pace with a
     wan_budget_ms pause budget. Returns (dirty pages/s samples, memory left samples (bytes), page
@@ -109,7 +110,7 @@ def end_game(lab, name, window, wan=None, wan_budget_ms=WAN_BUDGET_MS, mem_mib=2
     box = {}
     tls = lab.virsh_migrate_tls(DST)
     # the first round's bound: all of the guest's memory over the link, and a margin
-    first_round_s = 120 if not wan else mem_mib * MIB * 8 / (wan[0] * 1e6) + 60
+    first_round_s = 120 if not wan else GUEST_MIB * MIB * 8 / (wan[0] * 1e6) + 60
     speed = "" if wan else "--bandwidth %d" % FIRST_ROUND_MIB_S
 
     def target():
@@ -158,15 +159,6 @@ def _iteration(info):
     return int(float(info.get("Iteration", "1")))
 
 
-def shape(lab, wan, state="present"):
-    """The emulated link on cloud1's underlay side; measured from ws01 when applied (the role fails
-    if it is not what was asked)."""
-    extra = {"wan_hosts": SRC, "wan_emulation_state": state}
-    if state == "present":
-        extra.update(wan_emulation_rate_mbit=wan[0], wan_emulation_rtt_ms=wan[1], wan_emulation_verify_from=DST)
-    lab.playbook("playbooks/wan.yml", extra)
-
-
 class Client(object):
     """The research's pi client on ws02, asking the guest every interval_ms until stopped."""
 
@@ -195,7 +187,7 @@ class Client(object):
 def measure(lab, guests, spec, args, budget_ms=BUDGET_MS):
     name = "idle-%s" % spec["case"]
     seeds = spec.get("seeds")
-    guests.boot(name, mem_mib=256, hb_ms=spec["hb_ms"],
+    guests.boot(name, mem_mib=GUEST_MIB, hb_ms=spec["hb_ms"],
                 nic_xml=(SEEDS_NIC if seeds else NIC if spec["nic"] else "") + (RNG if spec.get("rng") else ""),
                 kernel_args="skillvl.ip=%s/24 skillvl.mtu=1450" % SEEDS_ADDRESS if seeds else "",
                 load_mib=spec.get("load_mib", 0), rate_mib=spec.get("rate_mib", 0))
@@ -231,11 +223,11 @@ def table(rows, args, qemu):
     else:
         game = ("a pre-copy move, its first round at %d MiB/s, then %d MiB/s with a %d ms pause budget, watched for "
                 "%d s" % (FIRST_ROUND_MIB_S, END_GAME_MIB_S, BUDGET_MS, args.window))
-    lines = ["Lab guest 256 MiB on cloud1, idle (no writer but in the control; the pi client only where named), QEMU %s "
+    lines = ["Lab guest %d MiB on cloud1, idle (no writer but in the control; the pi client only where named), QEMU %s "
              "TCG. QEMU's reading: `domdirtyrate-calc` over 5 s, whole MiB/s. The end game: %s; dirty pages/s is "
              "`domjobinfo`'s, sampled every 2 s from the second round on, as is the memory left. NIC \"seeds\": the seeds guest's, as the vm "
              "role defines it, with its address (the pi service listens). Share of the slow link: of 4.6 Mbit/s "
-             "(0.55 MiB/s). Run %s UTC." % (qemu, game, time.strftime("%Y-%m-%d %H:%M", time.gmtime())),
+             "(0.55 MiB/s). Run %s UTC." % (GUEST_MIB, qemu, game, time.strftime("%Y-%m-%d %H:%M", time.gmtime())),
              "",
              "| case | heartbeat ms | NIC | writer MiB/s | pi client (answered) | QEMU's reading MiB/s | pause budget ms "
              "| converged after s | rounds | memory left KiB (median, min) | dirty pages/s (median, min-max; samples) | MiB/s | share of the slow link |",
@@ -290,7 +282,7 @@ def main():
     with bench_lab(args, "idle-") as (lab, guests):
         qemu = qemu_version(lab)
         if args.wan:
-            shape(lab, args.wan)
+            shape_wan(lab, *args.wan)
         try:
             for spec in CASES:
                 for budget_ms in (args.budget_ms if args.wan else [BUDGET_MS]):
@@ -299,7 +291,7 @@ def main():
                         print(rows[-1], flush=True)
         finally:
             if args.wan:
-                shape(lab, args.wan, "absent")
+                shape_wan(lab, state="absent")
     os.makedirs(os.path.join(TOP, "bench", "results"), exist_ok=True)
     out_csv = os.path.join(TOP, "bench", "results",
                            "idle-writer-%s.csv" % time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()))

@@ -49,21 +49,12 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from benchlib import (  # noqa: E402  pylint: disable=wrong-import-position
-    DST, MIB, SRC, TOP, bench_lab, boot_loaded, debian12_qemu, qemu_version, run_virsh, write_doc)
+    DST, MIB, SRC, TOP, bench_lab, boot_loaded, debian12_qemu, qemu_version, run_virsh, shape_wan, write_doc)
 
 START, END = "<!-- bench:slowlink:start -->", "<!-- bench:slowlink:end -->"
 # --debian12-qemu's table has a place of its own: the two QEMUs are never compared in one table
 START12, END12 = "<!-- bench:slowlink-debian12:start -->", "<!-- bench:slowlink-debian12:end -->"
 METHODS = ("plain", "ours")
-
-
-def shape(lab, args, state="present"):
-    """The WAN on cloud1's underlay side, measured from ws01 (the role fails if it is not what was asked)."""
-    extra = {"wan_hosts": SRC, "wan_emulation_state": state}
-    if state == "present":
-        extra.update(wan_emulation_rate_mbit=args.rate_mbit, wan_emulation_rtt_ms=args.rtt_ms,
-                     wan_emulation_verify_from=DST)
-    return lab.playbook("playbooks/wan.yml", extra).stdout
 
 
 def plan(lab, name, args):
@@ -168,7 +159,7 @@ def main():
         if args.debian12_qemu:
             stack.enter_context(debian12_qemu(lab))
         qemu = qemu_version(lab)
-        print(shape(lab, args)[-1500:], flush=True)
+        print(shape_wan(lab, args.rate_mbit, args.rtt_ms)[-1500:], flush=True)
         try:
             for load_pct in [int(x) for x in args.loads.split(",")]:
                 for method in METHODS:
@@ -183,7 +174,7 @@ def main():
                     print(json.dumps(row, sort_keys=True), flush=True)
                     guests.remove(name)
         finally:
-            shape(lab, args, state="absent")
+            shape_wan(lab, state="absent")
     ratios(rows)
     os.makedirs(os.path.join(TOP, "bench", "results"), exist_ok=True)
     out_csv = os.path.join(TOP, "bench", "results", "slowlink-%s.csv" % time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()))
