@@ -73,6 +73,8 @@ def describe(settings):
                                      settings["strategy"] == "auto" else "")]
     if settings.get("compression"):
         words.append("%s %d MiB" % ("+".join(settings["compression"]), settings.get("xbzrle_cache") or 0))
+    if settings.get("stall_max_downtime"):
+        words.append("pause up to %d ms once stalled" % settings["stall_max_downtime"])
     return ", ".join(words)
 
 

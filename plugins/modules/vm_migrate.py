@@ -190,6 +190,9 @@ options:
       - The pause is what is left when QEMU's estimate says it fits this limit, plus the device state and the
         round trip. A second stall goes on as without it (post-copy with O(strategy=auto) and O(allow_postcopy=true)).
       - Pre-copy counts as stalled from its second pass on (the first pass only sends).
+      - Under auto-converge (O(strategy=auto) or O(strategy=auto_converge)) the limit is raised earlier, as soon
+        as QEMU has begun to throttle the guest and what is left fits this limit at the rate QEMU measures, so
+        that the move ends instead of slowing the guest further.
       - Not set (the default), the limit stays O(max_downtime). At least O(max_downtime), at most 600000.
     type: int
   postcopy_ratio:
@@ -381,7 +384,9 @@ preflight:
   returned: when a move was planned
   type: dict
 plan:
-  description: Flags and parameters used (live) or the cold plan.
+  description:
+    - Flags and parameters used (live) or the cold plan.
+    - A live plan also has C(strategy) and C(stall_max_downtime) (null when the limit is never raised).
   returned: when a move was planned
   type: dict
 progress:

@@ -93,6 +93,17 @@ def test_check_mode_and_limit_move_nothing(lab, guests):
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     assert "would live-migrate" in proc.stdout and "would move from cloud1 to ws01" in proc.stdout
     assert where(guests, name) == {"cloud1": "running", "ws01": "absent", "ws02": "absent"}
+    # the lab's link holds an idle guest's end game in the 300 ms pause budget: no raised pause
+    assert "the pause may grow" not in proc.stdout, proc.stdout[-4000:]
+    # over a link too slow for that (4.6 Mbit/s, as no recorded move says otherwise), the inventory's
+    # "planned" gives vm_migrate the plan's raised pause: 1.39 MB at 4.6 Mbit/s, 2.5 s
+    proc = migrate_yml(lab, name, "ws01", args=["--check"], skillvl_migration_link_mbit=4.6,
+                       skillvl_migration_records=records_file(lab, name))
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    text = " ".join(proc.stdout.split())
+    # in the plan's message and in what vm_migrate would do
+    assert text.count("should pre-copy stall, the pause may grow to 2500 ms") == 2, text[-4000:]
+    assert where(guests, name) == {"cloud1": "running", "ws01": "absent", "ws02": "absent"}
 
     proc = migrate_yml(lab, name, "ws01", args=["--limit", "ws01"])
     assert proc.returncode != 0

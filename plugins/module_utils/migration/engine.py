@@ -209,13 +209,16 @@ class Migration(object):
                                       else 'shutoff', 'dest': 'running' if src_running else 'shutoff'}})
         if mode == 'live':
             _flags, params, names = planmod.build(opts, pre.copy_disks)
-            result['plan'] = {'flags': names, 'params': params, 'strategy': opts['strategy']}
+            result['plan'] = {'flags': names, 'params': params, 'strategy': opts['strategy'],
+                              'stall_max_downtime': opts.get('stall_max_downtime')}
         else:
             result['plan'] = {'cold': True, 'fallback': opts['mode'] == 'live',
                               'adjust': [r['check'] for r in verdict.failures]}
         self.warnings.extend(r['message'] for r in verdict.warnings)
         if check_mode:
             result['msg'] = 'would %s-migrate VM "%s" to %s' % (mode, name, opts['dest'])
+            if mode == 'live' and opts.get('stall_max_downtime'):
+                result['msg'] += '; should pre-copy stall, the pause may grow to %d ms' % opts['stall_max_downtime']
             result['warnings'] = list(self.warnings)
             return result
         mover = cold if mode == 'cold' else live

@@ -20,7 +20,10 @@ With ``stall_max_downtime`` (ms), the first stall of pre-copy raises QEMU's down
 small working set leaves more than the limit allows in every round, and a pause a few times
 longer ends the move where pre-copy alone never would. The pause is what is left when
 QEMU's estimate says it fits the raised limit, plus the device state and the round trip. A
-second stall goes on as above (post-copy when ``auto`` may use it).
+second stall goes on as above (post-copy when ``auto`` may use it). Under auto-converge the
+limit is raised earlier, once QEMU has begun to throttle (its own verdict that the rounds do not
+shrink) and what is left fits the raised limit at the rate QEMU measures: the move then ends
+instead of slowing the guest further until the stall is seen.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -130,8 +133,11 @@ class Monitor(object):
             self.aborted_reason = 'the migration did not complete within %d s' % self.timeout
             self.phase = 'aborting'
             return 'abort'
-        if self.stalled and self.stall_max_downtime and self.downtime_raised_to is None:
-            return self._raise_downtime(stats)
+        if self.stall_max_downtime and self.downtime_raised_to is None:
+            if self.stalled:
+                return self._raise_downtime(stats)
+            if iteration >= 2 and stats.get('auto_converge_throttle') and self._fits_raised(stats):
+                return self._raise_downtime(stats, throttled=True)
         if not self.postcopy_allowed:
             return None
         if self.strategy == 'postcopy' and iteration >= 2:
@@ -154,10 +160,17 @@ class Monitor(object):
                                          % self.stall_timeout)
         return None
 
-    def _raise_downtime(self, stats):
+    def _fits_raised(self, stats):
+        """What is left fits the raised limit at the rate QEMU measures: QEMU would switch over with it."""
+        bps = stats.get('memory_bps') or 0
+        return bps > 0 and (stats.get('memory_remaining') or 0) <= bps * self.stall_max_downtime / 1000.0
+
+    def _raise_downtime(self, stats, throttled=False):
         self.downtime_raised_to = self.stall_max_downtime
-        self.downtime_reason = ('pre-copy stalled with %s left at %.1f MiB/s: the pause may now take up to %d ms'
-                                % (_size(stats.get('memory_remaining')), (stats.get('memory_bps') or 0) / MIB,
+        why = ('QEMU began throttling the guest (%d %%)' % stats['auto_converge_throttle'] if throttled
+               else 'pre-copy stalled')
+        self.downtime_reason = ('%s with %s left at %.1f MiB/s: the pause may now take up to %d ms'
+                                % (why, _size(stats.get('memory_remaining')), (stats.get('memory_bps') or 0) / MIB,
                                    self.stall_max_downtime))
         return 'downtime'
 

@@ -13,6 +13,7 @@ in an admin's units (MiB, Mbit/s, ms, s); the model works in bytes and seconds.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import math
 import time
 
 from ansible_collections.skillvl.offline_first.plugins.module_utils.libvirt import session
@@ -35,6 +36,15 @@ STEP_MATTERS = 0.1
 XBZRLE_LINK = 100 * MBIT      # bytes/s: on a WAN-class link, delta-encoding pages sent again is worth its CPU
 XBZRLE_MIN_MIB = 16
 MT_WORTH = 1.2                # a first round at least this much smaller is worth compressing on such a link
+# What the research's pause budget held on its slow link (300 ms at 37 Mbit/s), where an idle
+# guest's move ended. On a slower link the same budget holds less than an idle guest answering
+# requests rewrites between rounds (a few hundred KiB, sent in small rounds that reach a fraction
+# of the link over a long round trip: docs/experiments.md), and pre-copy never ends; a stalled
+# move then gets the budget that holds this much (vm_migrate's stall_max_downtime).
+END_GAME_BYTES = 0.3 * 37 * MBIT
+STALL_DOWNTIME_STEP = 100     # ms
+STALL_DOWNTIME_MAX = 30000    # ms: below about 0.4 Mbit/s the pause stays at this
+STALL_DOWNTIME_RANGE = (10, 600000)   # ms, vm_migrate's
 
 
 def argument_spec():
@@ -59,6 +69,7 @@ def argument_spec():
         strategy=dict(type='str', default='any', choices=['any'] + sorted(model.MOVES)),
         time_budget=dict(type='int'),
         max_downtime=dict(type='int'),
+        stall_max_downtime=dict(type='int'),
         memory_mib=dict(type='int'),
         touched_mib=dict(type='int'),
         dirty_rate_mib_s=dict(type='float'),
@@ -90,6 +101,12 @@ def check_options(opts):
     for key in ('time_budget', 'max_downtime', 'memory_mib', 'touched_mib', 'working_set_mib', 'dirty_rate_mib_s'):
         if opts.get(key) is not None and opts[key] < 0:
             problems.append('%s must not be negative' % key)
+    stall = opts.get('stall_max_downtime')
+    if stall and not STALL_DOWNTIME_RANGE[0] <= stall <= STALL_DOWNTIME_RANGE[1]:
+        problems.append('stall_max_downtime must be 0 (never raise the limit) or %d to %d ms, not %s'
+                        % (STALL_DOWNTIME_RANGE + (stall,)))
+    elif stall and opts.get('max_downtime') and stall < opts['max_downtime']:
+        problems.append('stall_max_downtime (%d ms) must be at least max_downtime (%d ms)' % (stall, opts['max_downtime']))
     if opts.get('first_round_ratio') is not None and not 1 <= opts['first_round_ratio'] <= 100:
         problems.append('first_round_ratio must be 1 to 100')
     if opts.get('cpu_busy_pct') is not None and not 0 < opts['cpu_busy_pct'] <= 100:
@@ -299,6 +316,8 @@ def plan(opts, check=None, connect=None, measure_dirty_rate=None, measure_reside
         pred = out['prediction']
         out['msg'] = 'move VM "%s" to %s with %s: about %s s, pause %s ms' % (
             opts['name'], choice['target'], pred['runs_as'], pred['total_s'], pred['downtime_ms'])
+        if out['settings'].get('stall_max_downtime'):
+            out['msg'] += '; should pre-copy stall, the pause may grow to %d ms' % out['settings']['stall_max_downtime']
         if pred['converges_worst'] is not None:
             worst = 'up to %s s with %s' % (pred['worst_total_s'], pred['strategy']) if pred['converges_worst'] \
                 else 'it does not end'
@@ -335,8 +354,9 @@ def settings(pred, vm, opts, cand):
     against their last copy) with a cache that holds the working set, at most half the guest's
     memory. Even when one round is predicted: the few pages an idle guest keeps dirtying, under
     the step of QEMU's dirty rate, are rounds on such a link.
-    Where the prediction counted a compressed first round, mt too. A strategy the caller fixed
-    stays as given."""
+    Where the prediction counted a compressed first round, mt too; over a link too slow for an idle
+    guest's end game in the pause budget, stall_max_downtime. A strategy the caller fixed stays as
+    given."""
     out = dict(MOVE_OF[pred['strategy']])
     if opts.get('strategy', 'any') != 'any':
         out = dict(strategy=opts['strategy'], allow_postcopy=bool(opts['allow_postcopy']))
@@ -348,7 +368,26 @@ def settings(pred, vm, opts, cand):
         out.update(compression=['mt', 'xbzrle'] if cand.get('first_round_ratio') else ['xbzrle'], xbzrle_cache=cache)
     if opts.get('max_downtime'):
         out['max_downtime'] = opts['max_downtime']
+    stall = stall_max_downtime(pred, vm, opts, cand)
+    if stall:
+        out['stall_max_downtime'] = stall
     return out
+
+
+def stall_max_downtime(pred, vm, opts, cand):
+    """The pause to accept once pre-copy stalls (vm_migrate's stall_max_downtime), ms, or None: the
+    caller's when given (0: never raise the limit); else, for a running guest's move that may stay
+    in pre-copy, over a link where the pause budget holds less than END_GAME_BYTES, the budget that
+    holds them (in STALL_DOWNTIME_STEP, at most STALL_DOWNTIME_MAX)."""
+    if opts.get('stall_max_downtime') is not None:
+        return opts['stall_max_downtime'] or None
+    if not vm['running'] or pred['strategy'] == 'postcopy':
+        return None
+    budget_ms = opts.get('max_downtime') or model.DOWNTIME_LIMIT * 1000
+    need_ms = END_GAME_BYTES / _reached(cand) * 1000
+    if need_ms <= budget_ms:
+        return None
+    return int(min(STALL_DOWNTIME_MAX, math.ceil(need_ms / STALL_DOWNTIME_STEP) * STALL_DOWNTIME_STEP))
 
 
 def _prediction_view(pred):

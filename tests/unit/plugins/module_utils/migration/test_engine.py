@@ -33,7 +33,15 @@ def test_check_mode_changes_nothing(world, h):
     assert res['changed'] and res['mode'] == 'live'
     assert 'postcopy' not in res['plan']['flags'] and 'tls' not in res['plan']['flags']
     assert 'auto_converge' in res['plan']['flags']
+    assert res['plan']['stall_max_downtime'] is None and 'pause may grow' not in res['msg']
     assert dom.migrate_calls == [] and 'vm1' in world.src.domains
+
+
+def test_check_mode_says_the_pause_a_stall_may_bring(world, h):
+    h.add_vm(world.src)
+    res = mig(stall_max_downtime=2500).run(check_mode=True)
+    assert res['plan']['stall_max_downtime'] == 2500
+    assert res['msg'] == 'would live-migrate VM "vm1" to ws01; should pre-copy stall, the pause may grow to 2500 ms'
 
 
 def test_live_precopy_figures_from_event(world, h, tmp_path):

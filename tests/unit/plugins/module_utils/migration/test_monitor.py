@@ -119,6 +119,32 @@ def test_precopy_raises_the_limit_once_and_then_only_waits():
     assert actions.index('downtime') == 3
 
 
+def test_auto_converge_raises_the_limit_when_qemu_throttles_and_what_is_left_fits_it():
+    # the seeds' slow end game: QEMU measures 0.1 MiB/s in its small rounds; 2400 ms hold 240 KiB
+    m = mon('auto_converge', postcopy=False, stall=10, stall_max_downtime=2400)
+    left = [330, 300, 280, 230, 300]
+    throttle = [0, 0, 20, 20, 30]
+    actions = [m.observe(dict(small(2 + i, left[i], bps_kib=100), auto_converge_throttle=throttle[i]), float(i))
+               for i in range(5)]
+    # not before QEMU throttles, not while 280 KiB do not fit, at once when 230 KiB do; once
+    assert [a for a, _r in actions] == [None, None, None, 'downtime', None], actions
+    assert actions[3][1]['why'] == ('QEMU began throttling the guest (20 %) with 230 KiB left at 0.1 MiB/s: '
+                                    'the pause may now take up to 2400 ms')
+
+
+def test_a_throttled_heavy_writer_waits_for_the_stall():
+    # 150 MiB left at 30 MiB/s never fit 2400 ms: the throttle goes on, the stall raises the limit
+    m = mon('auto_converge', postcopy=False, stall=3, stall_max_downtime=2400)
+    actions = [m.observe(s(2 + i, 150, dirty_mib=100, throttle=min(20 + 10 * i, 99)), float(i))[0] for i in range(5)]
+    assert actions == [None, None, None, 'downtime', None]
+    assert m.downtime_reason.startswith('pre-copy stalled with 150.0 MiB left')
+
+
+def test_the_first_pass_never_raises_the_limit_on_a_throttle():
+    m = mon('auto_converge', postcopy=False, stall=3, stall_max_downtime=2400)
+    assert m.observe(dict(small(1, 100), auto_converge_throttle=20), 0.0)[0] is None
+
+
 def test_a_failed_raise_is_said_and_not_retried():
     m = mon('precopy', postcopy=False, stall=2, stall_max_downtime=900)
     actions = [m.observe(small(2 + i, 330), float(i))[0] for i in range(3)]

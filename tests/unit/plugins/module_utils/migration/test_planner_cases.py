@@ -82,6 +82,8 @@ def test_planner_case(case, world, h):
         assert out["vm"]["sources"] == case["sources"]
     if "msg" in case:
         assert out["msg"].startswith(case["msg"])
+    if "msg_has" in case:
+        assert case["msg_has"] in out["msg"], out["msg"]
     if case["target"] is None:
         assert "settings" not in out
     if "settings" in case:
