@@ -218,7 +218,7 @@ class Migration(object):
         if check_mode:
             result['msg'] = 'would %s-migrate VM "%s" to %s' % (mode, name, opts['dest'])
             if mode == 'live' and opts.get('stall_max_downtime'):
-                result['msg'] += '; should pre-copy stall, the pause may grow to %d ms' % opts['stall_max_downtime']
+                result['msg'] += '; ' + planmod.stall_note(opts['stall_max_downtime'])
             result['warnings'] = list(self.warnings)
             return result
         mover = cold if mode == 'cold' else live

@@ -22,7 +22,7 @@ from ansible_collections.skillvl.offline_first.plugins.module_utils.migration im
 from ansible_collections.skillvl.offline_first.plugins.module_utils.migration import predict as model
 from ansible_collections.skillvl.offline_first.plugins.module_utils.migration import preflight
 from ansible_collections.skillvl.offline_first.plugins.module_utils.migration.plan import (
-    PEER_ARGS, STORAGE_MODES, MigrationError)
+    MAX_DOWNTIME, MIN_DOWNTIME, PEER_ARGS, STORAGE_MODES, MigrationError, stall_note)
 
 MIB = 1024 * 1024
 MBIT = 1e6 / 8
@@ -44,7 +44,6 @@ MT_WORTH = 1.2                # a first round at least this much smaller is wort
 END_GAME_BYTES = 0.3 * 37 * MBIT
 STALL_DOWNTIME_STEP = 100     # ms
 STALL_DOWNTIME_MAX = 30000    # ms: below about 0.4 Mbit/s the pause stays at this
-STALL_DOWNTIME_RANGE = (10, 600000)   # ms, vm_migrate's
 
 
 def argument_spec():
@@ -102,9 +101,9 @@ def check_options(opts):
         if opts.get(key) is not None and opts[key] < 0:
             problems.append('%s must not be negative' % key)
     stall = opts.get('stall_max_downtime')
-    if stall and not STALL_DOWNTIME_RANGE[0] <= stall <= STALL_DOWNTIME_RANGE[1]:
+    if stall and not MIN_DOWNTIME <= stall <= MAX_DOWNTIME:
         problems.append('stall_max_downtime must be 0 (never raise the limit) or %d to %d ms, not %s'
-                        % (STALL_DOWNTIME_RANGE + (stall,)))
+                        % (MIN_DOWNTIME, MAX_DOWNTIME, stall))
     elif stall and opts.get('max_downtime') and stall < opts['max_downtime']:
         problems.append('stall_max_downtime (%d ms) must be at least max_downtime (%d ms)' % (stall, opts['max_downtime']))
     if opts.get('first_round_ratio') is not None and not 1 <= opts['first_round_ratio'] <= 100:
@@ -317,7 +316,7 @@ def plan(opts, check=None, connect=None, measure_dirty_rate=None, measure_reside
         out['msg'] = 'move VM "%s" to %s with %s: about %s s, pause %s ms' % (
             opts['name'], choice['target'], pred['runs_as'], pred['total_s'], pred['downtime_ms'])
         if out['settings'].get('stall_max_downtime'):
-            out['msg'] += '; should pre-copy stall, the pause may grow to %d ms' % out['settings']['stall_max_downtime']
+            out['msg'] += '; ' + stall_note(out['settings']['stall_max_downtime'])
         if pred['converges_worst'] is not None:
             worst = 'up to %s s with %s' % (pred['worst_total_s'], pred['strategy']) if pred['converges_worst'] \
                 else 'it does not end'
