@@ -102,13 +102,13 @@ DEFAULTS = dict((key, copy.deepcopy(spec.get('default'))) for key, spec in argum
 # Bounds that catch nonsense early, with the unit in the message.
 MAX_BANDWIDTH = 1024 * 1024          # MiB/s (1 TiB/s)
 MIN_DOWNTIME, MAX_DOWNTIME = 10, 600000   # ms
+MAX_TIMEOUT = 7 * 24 * 3600          # s
+COMPRESSION_LEVELS = {'mt': (0, 9), 'zstd': (0, 20), 'zlib': (0, 9)}
 
 
 def stall_note(stall_max_downtime):
     """What a plan or a dry run says of a raised pause (vm_migrate's stall_max_downtime, ms)."""
     return 'should pre-copy stall, the pause may grow to %d ms' % stall_max_downtime
-MAX_TIMEOUT = 7 * 24 * 3600          # s
-COMPRESSION_LEVELS = {'mt': (0, 9), 'zstd': (0, 20), 'zlib': (0, 9)}
 
 
 class MigrationError(BackendError):
