@@ -19,6 +19,9 @@ description:
     C(podman exec) for every command, and supports pipelining, so a module runs in one
     process. A C(podman exec) costs about half a second on a loaded machine, and a task
     without pipelining needs four of them.
+  - The container's PID is asked of podman once and kept for the next tasks in a directory of
+    the controller's user (C(~/.ansible/skillvl-nsenter)), together with the process's start time,
+    which tells a restarted container from the one that was asked.
   - Commands get the environment C(podman exec) would give them, not the controller's.
   - Needs root on the controller and the container on the same machine.
 options:
@@ -29,13 +32,15 @@ options:
       - name: inventory_hostname
       - name: ansible_host
   podman_executable:
-    description: The podman command, used once per connection to find the container's PID.
+    description: The podman command, used to find the container's PID.
     default: podman
     vars:
       - name: ansible_podman_executable
 """
 
+import os
 import shlex
+import stat
 import subprocess
 
 from ansible.errors import AnsibleConnectionFailure, AnsibleFileNotFound
@@ -56,6 +61,61 @@ CONTAINER_ENV = {
 }
 
 
+PID_CACHE = os.path.expanduser("~/.ansible/skillvl-nsenter")
+
+
+def start_time(pid):
+    """The kernel's start time of a process (field 22 of /proc/PID/stat), None once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            fields = handle.read()
+    except OSError:
+        return None
+    # the command (field 2) may hold spaces and parentheses: count from its closing one
+    return to_text(fields[fields.rindex(b")") + 2:].split()[19])
+
+
+def _cache_file(container):
+    """Where the container's PID is kept; None when the cache is not this user's alone, or the
+    name could leave it (then podman is asked each time)."""
+    if not container or "/" in container or container.startswith("."):
+        return None
+    try:
+        os.makedirs(PID_CACHE, mode=0o700, exist_ok=True)
+        info = os.lstat(PID_CACHE)
+    except OSError:
+        return None
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
+        return None
+    return os.path.join(PID_CACHE, container)
+
+
+def cached_pid(container):
+    """The PID kept for this container, while that very process runs."""
+    path = _cache_file(container)
+    if path is None:
+        return None
+    try:
+        with open(path) as handle:
+            pid, started = handle.read().split()
+    except (OSError, ValueError):
+        return None
+    return pid if pid.isdigit() and start_time(pid) == started else None
+
+
+def keep_pid(container, pid):
+    path, started = _cache_file(container), start_time(pid)
+    if path is None or started is None:
+        return
+    tmp = f"{path}.{os.getpid()}"
+    try:
+        with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as handle:
+            handle.write(f"{pid} {started}\n")
+        os.replace(tmp, path)
+    except OSError:
+        pass
+
+
 class Connection(ConnectionBase):
     """Run commands in the container's namespaces with nsenter."""
 
@@ -71,6 +131,11 @@ class Connection(ConnectionBase):
         if self._connected:
             return self
         container = self.get_option("remote_addr")
+        self._pid = cached_pid(container) or self._ask_podman(container)
+        self._connected = True
+        return self
+
+    def _ask_podman(self, container):
         cmd = [self.get_option("podman_executable"), "inspect", "--type", "container",
                "--format", "{{.State.Pid}}", container]
         proc = subprocess.run(cmd, capture_output=True, check=False)
@@ -78,10 +143,9 @@ class Connection(ConnectionBase):
         if proc.returncode != 0 or not pid.isdigit() or pid == "0":
             raise AnsibleConnectionFailure(
                 f"container {container} is not running: {to_text(proc.stderr).strip() or pid}")
-        self._pid = pid
         display.vvv(f"NSENTER: container {container} has PID {pid}", host=container)
-        self._connected = True
-        return self
+        keep_pid(container, pid)
+        return pid
 
     def _nsenter(self, argv):
         return ["nsenter", "--target", self._pid, "--all", "--", *argv]

@@ -14,8 +14,8 @@ description:
   - Compares the figures of a probe (M(skillvl.offline_first.link_probe), O(mode=send)) with the link
     M(skillvl.offline_first.wan_emulation) applied (its RV(skillvl.offline_first.wan_emulation#module:spec)).
   - The rate must be within O(rate_tolerance_percent) of C(rate_mbit); the probe's median round trip within
-    O(rtt_tolerance_percent) of C(rtt_ms), or 2 ms, whichever is more (the path's own round trip and the
-    probe's scheduling).
+    O(rtt_tolerance_percent) of C(rtt_ms), or O(rtt_slack_ms), whichever is more (the path's own round trip
+    and the probe's scheduling).
   - An empty list when the path is what was asked.
 author:
   - SKILL/VL offline-first team (@skillvl)
@@ -36,6 +36,10 @@ options:
     description: Allowed distance of the round trip, percent.
     type: float
     default: 10
+  rtt_slack_ms:
+    description: The least allowed distance of the round trip, milliseconds.
+    type: float
+    default: 2
 '''
 
 EXAMPLES = r'''
@@ -53,15 +57,15 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.skillvl.offline_first.plugins.module_utils.net.wan import check_measured
+from ansible_collections.skillvl.offline_first.plugins.module_utils.net.wan import MIN_RTT_SLACK_MS, check_measured
 
 
-def _wan_problems(measured, spec, rate_tolerance_percent=5, rtt_tolerance_percent=10):
+def _wan_problems(measured, spec, rate_tolerance_percent=5, rtt_tolerance_percent=10, rtt_slack_ms=MIN_RTT_SLACK_MS):
     if not isinstance(measured, dict) or not isinstance(spec, dict):
         raise AnsibleFilterError('wan_problems expects a probe result and the applied spec (dicts)')
     try:
         return check_measured(spec, measured, float(rate_tolerance_percent) / 100.0,
-                              float(rtt_tolerance_percent) / 100.0)
+                              float(rtt_tolerance_percent) / 100.0, float(rtt_slack_ms))
     except (TypeError, ValueError) as exc:
         raise AnsibleFilterError('wan_problems: %s' % exc)
 

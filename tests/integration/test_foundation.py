@@ -16,6 +16,18 @@ def recap(output):
             for host, changed, unreachable, failed in RECAP.findall(output)}
 
 
+def changed_tasks(output):
+    """'host: TASK [role : name]' for each task that reported a change, in the order run."""
+    found, task = [], None
+    for line in output.splitlines():
+        if line.startswith(("TASK [", "RUNNING HANDLER [")):
+            task = line.rstrip(" *")
+        match = re.match(r"^changed: \[([^\]]+)\]", line)
+        if match:
+            found.append("%s: %s" % (match.group(1), task))
+    return found
+
+
 def heartbeats(lab, host, vm):
     return [r for r in heartbeat.parse_console(lab.console(host, vm)) if r["type"] == "hb"]
 
@@ -26,10 +38,11 @@ def test_lab_playbook_is_idempotent(lab):
 
 
 def test_site_playbook_is_idempotent(lab):
-    result = recap(lab.playbook("playbooks/site.yml").stdout)
+    out = lab.playbook("playbooks/site.yml").stdout
+    result = recap(out)
     # Hypervisors and, through the storage play, the storage server.
     assert set(result) == {"cloud1", "ws01", "ws02", "storage1"}
-    assert all(v == (0, 0, 0) for v in result.values()), result
+    assert all(v == (0, 0, 0) for v in result.values()), (result, changed_tasks(out))
 
 
 def test_hosts_are_ready_for_migration(lab):
@@ -41,6 +54,9 @@ def test_hosts_are_ready_for_migration(lab):
         other = "ws01" if host == "cloud1" else "cloud1"
         assert lab.run(host, "virsh -c %s hostname" % lab.libvirt_uri(other)).stdout.strip() == other
         assert "default" in lab.virsh(host, "pool-list", "--name").stdout
+        # libvirtd stays when idle: a restart would leave an RBD pool inactive (kvm_host_libvirtd_idle_timeout)
+        cmdline = lab.run(host, "tr '\\0' ' ' < /proc/$(systemctl show -p MainPID --value libvirtd)/cmdline").stdout
+        assert "libvirtd" in cmdline and "--timeout" not in cmdline, cmdline
     assert len(uuids) == 3, "host UUIDs must differ: %s" % uuids
 
 

@@ -13,6 +13,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import threading
@@ -82,12 +83,22 @@ PROBE = ("import json, sys; sys.path.insert(0, '/coll'); "
          "print(json.dumps(service_probe.run('127.0.0.1', 18080, seconds=4, interval_ms=20, timeout_ms=3000)))")
 
 
-def _monitor(name, command):
-    """One command to the guest's QEMU monitor (HMP on /work/monitor.sock)."""
-    _podman("exec", name, "python3", "-c",
-            "import socket, time; s = socket.socket(socket.AF_UNIX); "
-            "s.connect('/work/monitor.sock'); time.sleep(0.3); "
-            "s.sendall(b'%s\\n'); time.sleep(0.5)" % command, check=False, timeout=15)
+def _monitor(work, command):
+    """One command to the guest's QEMU monitor (HMP on <work>/monitor.sock, reached from this side
+    of the bind mount); returns once QEMU has run it, that is, once its prompt is back."""
+    def prompt(sock):
+        seen = b""
+        while b"(qemu)" not in seen:
+            chunk = sock.recv(4096)
+            assert chunk, "the monitor closed after %r" % seen
+            seen += chunk
+
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.settimeout(10)
+        sock.connect(os.path.join(work, "monitor.sock"))
+        prompt(sock)
+        sock.sendall(command.encode() + b"\n")
+        prompt(sock)
 
 
 def _console(path):
@@ -167,12 +178,16 @@ def test_guest_boots_and_beats(guest_files, tmp_path):
             "exec", name, "python3", "-c", PROBE, check=False, timeout=60)))
         watcher.start()
         time.sleep(1.5)
-        _monitor(name, "stop")
+        stop_sent = time.monotonic()
+        _monitor(work, "stop")
+        stopped_at = time.monotonic()
         time.sleep(1.0)
-        _monitor(name, "cont")
+        cont_sent = time.monotonic()
+        _monitor(work, "cont")
+        paused_ms = ((cont_sent - stopped_at) * 1000, (time.monotonic() - stop_sent) * 1000)
         watcher.join(60)
         # 4. an ACPI power button press (virsh shutdown) powers the guest off cleanly
-        _monitor(name, "system_powerdown")
+        _monitor(work, "system_powerdown")
         wait_for(lambda: b"SKILLVL-POWEROFF" in _console(console), 15, 0.5, "SKILLVL-POWEROFF")
         stopped = wait_for(lambda: _podman("container", "exists", name, check=False).returncode != 0,
                            10, 0.5, "QEMU to exit after the guest powered off")
@@ -218,7 +233,10 @@ def test_guest_boots_and_beats(guest_files, tmp_path):
     assert box["out"].returncode == 0, (box["out"].stdout, box["out"].stderr)
     watched = json.loads(box["out"].stdout)
     assert watched["answered"] >= 50 and watched["requests"] == watched["answered"] + watched["unanswered"], watched
-    assert 700 <= watched["downtime_ms"] <= 2000, {k: v for k, v in watched.items() if k != "samples"}
+    # the longest gap is the pause (between the two monitor commands' windows), plus at most one
+    # probe interval and an answer's way out of a just-resumed TCG guest
+    figures = dict({k: v for k, v in watched.items() if k != "samples"}, paused_ms=paused_ms)
+    assert paused_ms[0] - 50 <= watched["downtime_ms"] <= paused_ms[1] + 20 + 300, figures
     assert watched["latency_ms"]["max"] >= 700 and watched["latency_ms"]["p50"] < 200, watched["latency_ms"]
 
     assert probe.returncode == 0 and "SKILLVL-HB seq=" in probe.stdout, (

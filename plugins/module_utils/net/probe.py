@@ -9,11 +9,14 @@ figure). One listener on the receiving host, one sender on the other, one TCP co
 
     sender                                   listener (accepts only the expected peer)
     PING\\n  x count  ->                      <- PONG\\n each       (round-trip samples)
-    DATA\\n, then zeros for `seconds`, EOF ->  <- "<bytes> <seconds>\\n" (what it received, timed
-                                                from the first data byte to EOF)
+    DATA\\n, then zeros for `seconds`, EOF ->  <- "<bytes> <seconds> <rate bytes> <rate seconds>\\n"
+                                                (what it received, timed from the first data byte
+                                                to EOF; then without the first fifth of that time)
 
-The rate is the listener's count, not what the sender's socket buffered. Every wait is
-bounded. Plain Python: the module link_probe, a planner or an experiment runner call it alike.
+The rate is the listener's count, not what the sender's socket buffered, and leaves out the
+first fifth of the transfer, where TCP's slow start has not filled the path yet (as iperf3's
+--omit does). Every wait is bounded. Plain Python: the module link_probe, a planner or an
+experiment runner call it alike.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -29,6 +32,8 @@ CHUNK = 64 * 1024
 MAX_SECONDS = 60
 MAX_COUNT = 100
 DEFAULT_PORT = 49400          # above libvirt's migration port range (49152-49215)
+OMIT_SHARE = 0.2              # of the transfer's time, left out of the rate
+MARK_EVERY = 0.01             # seconds between the listener's notes of what it has received
 
 
 class ProbeError(BackendError):
@@ -115,18 +120,38 @@ def _serve(conn, peer, clock):
         else:
             raise ProbeError('%s sent %r: not a link probe' % (peer, line[:32]))
     received = 0
-    first = None
+    marks = []
     while True:
         data = conn.recv(CHUNK)
         if not data:
             break
-        if first is None:
-            first = clock()
+        now = clock()
+        if not marks:
+            marks.append((now, 0))
         received += len(data)
-    seconds = (clock() - first) if first is not None else 0.0
-    conn.sendall(('%d %.6f\n' % (received, seconds)).encode('ascii'))
-    return dict(peer=peer, bytes=received, seconds=round(seconds, 3), pings=pings,
-                mbit=round(received * 8 / seconds / 1e6, 1) if seconds > 0 else None)
+        if now - marks[-1][0] >= MARK_EVERY:
+            marks.append((now, received))
+    end = clock()
+    seconds = (end - marks[0][0]) if marks else 0.0
+    rate_bytes, rate_seconds = steady(marks, received, end)
+    conn.sendall(('%d %.6f %d %.6f\n' % (received, seconds, rate_bytes, rate_seconds)).encode('ascii'))
+    return dict(peer=peer, bytes=received, seconds=round(seconds, 3), pings=pings, mbit=_mbit(rate_bytes, rate_seconds))
+
+
+def steady(marks, received, end):
+    """(bytes, seconds) of the transfer after its first OMIT_SHARE of time, from the listener's
+    (time, bytes so far) notes; the whole transfer when it was too short to leave a part out."""
+    if not marks:
+        return 0, 0.0
+    cut = marks[0][0] + OMIT_SHARE * (end - marks[0][0])
+    for when, count in marks[1:]:
+        if when >= cut and end - when > 0 and received > count:
+            return received - count, end - when
+    return received, end - marks[0][0]
+
+
+def _mbit(count, seconds):
+    return round(count * 8 / seconds / 1e6, 1) if seconds > 0 else None
 
 
 def send(host, port, seconds=3.0, count=5, timeout=30, clock=time.monotonic):
@@ -168,11 +193,10 @@ def send(host, port, seconds=3.0, count=5, timeout=30, clock=time.monotonic):
     finally:
         conn.close()
     try:
-        received, elapsed = int(reply[0]), float(reply[1])
+        received, elapsed, rate_bytes, rate_seconds = int(reply[0]), float(reply[1]), int(reply[2]), float(reply[3])
     except (IndexError, ValueError):
         raise ProbeError('the listener on %s sent no count of what it received' % host)
-    return dict(rtt_ms=_summary(samples), bytes=received, seconds=round(elapsed, 3),
-                mbit=round(received * 8 / elapsed / 1e6, 1) if elapsed > 0 else None)
+    return dict(rtt_ms=_summary(samples), bytes=received, seconds=round(elapsed, 3), mbit=_mbit(rate_bytes, rate_seconds))
 
 
 def connect_rtt(host, port, count=5, timeout=10, clock=time.monotonic):

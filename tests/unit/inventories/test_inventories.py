@@ -75,6 +75,7 @@ LAB_OVERRIDES = {
     "wan_emulation_method",          # no sch_netem: a userspace forwarder
     "wan_emulation_interface",       # ... on the host's port of the underlay bridge
     "wan_emulation_runs_on",         # ... which the controller holds
+    "wan_emulation_rtt_slack_ms",    # ... and shares two noisy cores with the TCG guests
 }
 
 

@@ -109,3 +109,15 @@ def test_connect_names_a_host_that_cannot_be_timed():
     with pytest.raises(probe.ProbeError) as err:
         probe.connect_rtt("127.0.0.1", 22, count=0)
     assert "count must be 1 to 100" in str(err.value)
+
+
+def test_the_rate_leaves_out_the_slow_start():
+    # 1 s of ramp at 10 Mbit/s, then 4 s at 40 Mbit/s: the first fifth (1 s) is left out
+    marks = [(100.0 + t / 100.0, int(min(t, 100) * 12500 + max(0, t - 100) * 50000)) for t in range(0, 500)]
+    received = 100 * 12500 + 400 * 50000
+    count, seconds = probe.steady(marks, received, 105.0)
+    assert abs(count * 8 / seconds / 1e6 - 40) < 0.5, (count, seconds)
+    # a transfer too short to note twice is taken whole
+    count, seconds = probe.steady([(5.0, 0)], 1000, 5.001)
+    assert count == 1000 and abs(seconds - 0.001) < 1e-9
+    assert probe.steady([], 0, 1.0) == (0, 0.0)

@@ -132,6 +132,17 @@ def test_a_short_round_trip_gets_two_milliseconds_of_slack():
     assert wan.check_measured(spec, {'mbit': 900, 'rtt_ms': {'median': 12.1}}) != []
 
 
+def test_the_least_round_trip_slack_is_a_setting():
+    spec = wan.build_spec(rtt_ms=10)
+    seen_in_the_lab = {'mbit': 900, 'rtt_ms': {'median': 12.4}}
+    assert wan.check_measured(spec, seen_in_the_lab) == ['round trip 12.4 ms, asked 10.0 (+/- 2.0)']
+    assert wan.check_measured(spec, seen_in_the_lab, min_rtt_slack_ms=4) == []
+    assert wan.check_measured(spec, {'mbit': 900, 'rtt_ms': {'median': 14.5}}, min_rtt_slack_ms=4) == [
+        'round trip 14.5 ms, asked 10.0 (+/- 4.0)']
+    # past 40 ms the percentage is the wider one
+    assert wan.check_measured(wan.build_spec(rtt_ms=50), {'rtt_ms': {'median': 54.5}}, min_rtt_slack_ms=4) == []
+
+
 def test_the_line_rate_carries_the_headers_of_full_frames():
     assert wan.line_rate_bit(37) == 38686464
     assert wan.line_rate_bit(1000, mtu=9000) == int(round(1e9 * 9014 / 8948))
