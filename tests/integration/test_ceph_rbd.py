@@ -421,11 +421,19 @@ def remove_role_guest(lab):
     admin(lab, "rbd rm %s/%s" % (POOL, ROLE_IMAGE), check=False)
 
 
-def test_vm_role_keeps_a_guest_on_rbd(ceph):
+def test_vm_role_keeps_a_guest_on_rbd_and_it_scales_away_and_back(ceph):
     """The vm role with storage rbd: the disk is an RBD image made through cloud1's libvirt rbd
     pool and opened as client.cloud1; heartbeats on console and disk; a rerun changes nothing; the
     guest moves to ws01 (shared storage) and back; a missing pool or a clash-free rerun are named;
-    state absent removes the domain and the image. A running guest's image is never removed."""
+    a running guest's image is never removed.
+    Then scale_away.yml takes it to ws01 with its RBD disk turned into a local qcow2 file there
+    (nothing of it on Ceph any more: the stale image at home goes), and return.yml brings it back
+    into an RBD image of the same name. The heartbeats the guest wrote on ws01 are on the RBD image
+    afterwards; a clash at home refuses the return with the guest left running on ws01; check mode
+    changes nothing; the role's rerun changes nothing after. Last, state absent removes the domain
+    and the image. One guest for both parts: making it is the slow step."""
+    local = "/var/lib/libvirt/images/%s-vda.qcow2" % ROLE_GUEST
+    away = {"vm": ROLE_GUEST, "target": "ws01"}
     remove_role_guest(ceph)
     try:
         # A pool this host does not have: a clear error, nothing made.
@@ -468,28 +476,8 @@ def test_vm_role_keeps_a_guest_on_rbd(ceph):
         assert ceph.virsh("cloud1", "domstate", ROLE_GUEST).stdout.strip() == "running"
         wait_disk(ceph, lambda: rbd_content(ceph, ROLE_IMAGE), on_disk, "the role's RBD image after two moves")
 
-        gone = ceph.playbook(GUESTS, {"vm_guests": [role_spec("absent")]}, check=False)
-        assert gone.returncode == 0, gone.stdout[-6000:]
-        assert ROLE_IMAGE not in rbd_images(ceph)
-        assert ceph.virsh("cloud1", "domstate", ROLE_GUEST, check=False).returncode != 0
-    finally:
-        remove_role_guest(ceph)
-
-
-def test_vm_role_guest_on_rbd_scales_away_onto_a_local_file_and_returns_onto_rbd(ceph):
-    """scale_away.yml takes the role's RBD guest to ws01 with its RBD disk turned into a local
-    qcow2 file there (nothing of it on Ceph any more: the stale image at home goes), and
-    return.yml brings it back into an RBD image of the same name. The heartbeats the guest wrote
-    on ws01 are on the RBD image afterwards; a clash at home refuses the return with the guest
-    left running on ws01; check mode changes nothing; the role's rerun changes nothing after."""
-    local = "/var/lib/libvirt/images/%s-vda.qcow2" % ROLE_GUEST
-    away = {"vm": ROLE_GUEST, "target": "ws01"}
-    remove_role_guest(ceph)
-    try:
-        ceph.playbook(GUESTS, {"vm_guests": [role_spec()]})
+        # --- scale away onto a local file and return onto RBD ---
         before = wait_heartbeats(ceph, "cloud1", -1, 4, ROLE_GUEST)
-        wait_disk(ceph, lambda: rbd_content(ceph, ROLE_IMAGE), -1, "the role's RBD image")
-
         dry = ceph.playbook("playbooks/scale_away.yml", away, args=["--check"])
         assert recap(dry.stdout, "cloud1")["failed"] == "0"
         assert ceph.virsh("cloud1", "domstate", ROLE_GUEST).stdout.strip() == "running"
@@ -529,6 +517,11 @@ def test_vm_role_guest_on_rbd_scales_away_onto_a_local_file_and_returns_onto_rbd
 
         again = ceph.playbook(GUESTS, {"vm_guests": [role_spec()]}).stdout
         assert recap(again, "cloud1")["changed"] == "0", again[-3000:]
+
+        gone = ceph.playbook(GUESTS, {"vm_guests": [role_spec("absent")]}, check=False)
+        assert gone.returncode == 0, gone.stdout[-6000:]
+        assert ROLE_IMAGE not in rbd_images(ceph)
+        assert ceph.virsh("cloud1", "domstate", ROLE_GUEST, check=False).returncode != 0
     finally:
         remove_role_guest(ceph)
         ceph.run("ws01", "rm -f %s" % local, check=False)
