@@ -2,7 +2,7 @@
 # `make test`: every suite. A failing suite does not stop the others; the exit status and the
 # closing line say how many suites failed.
 # The static suites (units, changelog, lint, sanity) need neither the lab nor a daemon: they run
-# beside molecule, each on one core, their output printed whole once they end. The lab's
+# one after another beside molecule (one core each side), their output printed whole once they end. The lab's
 # integration tests run last and alone, as their timings need the machine to themselves.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2

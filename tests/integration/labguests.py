@@ -10,6 +10,7 @@ and removes them; ``migrate`` runs vm_migrate from the source. The ``guests`` fi
 conftest.py gives every test module its own ``Guests``.
 """
 import os
+import re
 import sys
 import threading
 
@@ -126,6 +127,18 @@ def recap(stdout, host):
     line = [x for x in stdout.splitlines() if x.startswith(host + " ") and "ok=" in x]
     assert line, stdout[-3000:]
     return dict(kv.split("=") for kv in line[-1].split(":", 1)[1].split())
+
+
+def changed_tasks(output):
+    """'host: TASK [role : name]' for each task that reported a change, in the order run."""
+    found, task = [], None
+    for line in output.splitlines():
+        if line.startswith(("TASK [", "RUNNING HANDLER [")):
+            task = line.rstrip(" *")
+        match = re.match(r"^changed: \[([^\]]+)\]", line)
+        if match:
+            found.append("%s: %s" % (match.group(1), task))
+    return found
 
 
 def run_in_thread(func):

@@ -7,6 +7,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "lab"))
 import heartbeat  # noqa: E402  pylint: disable=wrong-import-position
+from labguests import changed_tasks  # noqa: E402  pylint: disable=wrong-import-position
 
 RECAP = re.compile(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
 
@@ -14,18 +15,6 @@ RECAP = re.compile(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)\s+unreachable=(\d+)\s+fai
 def recap(output):
     return {host: (int(changed), int(unreachable), int(failed))
             for host, changed, unreachable, failed in RECAP.findall(output)}
-
-
-def changed_tasks(output):
-    """'host: TASK [role : name]' for each task that reported a change, in the order run."""
-    found, task = [], None
-    for line in output.splitlines():
-        if line.startswith(("TASK [", "RUNNING HANDLER [")):
-            task = line.rstrip(" *")
-        match = re.match(r"^changed: \[([^\]]+)\]", line)
-        if match:
-            found.append("%s: %s" % (match.group(1), task))
-    return found
 
 
 def heartbeats(lab, host, vm):

@@ -543,10 +543,10 @@ def backend(method, interface=None, netns=None, state_dir=STATE_DIR, tools=None,
     return BACKENDS[method](interface, netns=netns, state_dir=state_dir, tools=tools)
 
 
-def check_measured(spec, measured, rate_tolerance=0.05, rtt_tolerance=0.10, min_rtt_slack_ms=MIN_RTT_SLACK_MS):
+def check_measured(spec, measured, rate_tolerance=0.05, rtt_tolerance=0.10, rtt_slack_ms=MIN_RTT_SLACK_MS):
     """Does a probe of the path (link_probe's figures) show the asked link? A list of problems.
 
-    The round trip is compared with the added one; a tolerance of at least ``min_rtt_slack_ms``
+    The round trip is compared with the added one; a tolerance of at least ``rtt_slack_ms``
     allows for the path's own round trip (a LAN's) and the probe's scheduling.
     """
     problems = []
@@ -557,7 +557,7 @@ def check_measured(spec, measured, rate_tolerance=0.05, rtt_tolerance=0.10, min_
     rtt = (measured.get('rtt_ms') or {}).get('median')
     if rtt is not None:
         want = spec.get('rtt_ms', 0)
-        slack = max(want * rtt_tolerance, min_rtt_slack_ms)
+        slack = max(want * rtt_tolerance, rtt_slack_ms)
         if abs(rtt - want) > slack:
             problems.append('round trip %.1f ms, asked %.1f (+/- %.1f)' % (rtt, want, slack))
     return problems
