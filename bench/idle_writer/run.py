@@ -25,13 +25,17 @@ and virtio-rng the vm role gives it (`seeds-guest`), and that guest asked for pi
 the research's client on ws02 (`seeds-guest-client`, the seeds' slow-link probe).
 
 With --wan RATE_MBIT,RTT_MS the move runs over that emulated link instead (the wan_emulation role
-on cloud1's underlay side, measured from ws01 before the first case, removed after the last): no
+on cloud1's underlay side, measured from ws01 before its first case, removed after the last): no
 speed limit and a 300 ms pause budget, as the seeds' planner sets them (--budget-ms 300,2400: each
-case once per budget), the end game watched from the move's second round on. Its table goes
-between <!-- bench:idle-writer-wan:start --> and <!-- bench:idle-writer-wan:end -->.
+case once per budget), the end game watched from the move's second round on. --wan given again
+adds links (the round-trip sweep: --wan 37,5 --wan 37,36.8 --wan 37,150). The WAN table also
+gives what QEMU decides the switch-over by in the end game: the bandwidth it measured and the
+pause it expected (medians of `domjobinfo`'s samples). It goes between
+<!-- bench:idle-writer-wan:start --> and <!-- bench:idle-writer-wan:end -->, or with --mark NAME
+between <!-- bench:idle-writer-NAME:start --> and <!-- bench:idle-writer-NAME:end -->.
 
     .venv/bin/python bench/idle_writer/run.py [--lab slow] [--no-build] [--destroy] [--window 40]
-        [--cases hb-500,seeds-guest] [--wan 4.6,36.8 [--budget-ms 300,2400]]
+        [--cases hb-500,seeds-guest] [--wan 4.6,36.8 [--wan 4.6,5 ...] [--budget-ms 300,2400] [--mark rtt]]
 
 Writes bench/results/idle-writer-<time>.csv and the table between <!-- bench:idle-writer:start -->
 and <!-- bench:idle-writer:end --> in docs/experiments.md.
@@ -106,7 +110,8 @@ def end_game(lab, name, window, wan=None, wan_budget_ms=WAN_BUDGET_MS):
     """The move's end game. Over the lab's own link: its first round at 10 MiB/s, then 1 MiB/s
     with a 150 ms pause budget. Over an emulated link (wan): at the link's pace with a
     wan_budget_ms pause budget. Returns (dirty pages/s samples, memory left samples (bytes), page
-    size, rounds, seconds to converge or None)."""
+    size, rounds, seconds to converge or None, QEMU's bandwidth samples (MiB/s), its expected pause
+    samples (ms))."""
     box = {}
     tls = lab.virsh_migrate_tls(DST)
     # the first round's bound: all of the guest's memory over the link, and a margin
@@ -121,6 +126,7 @@ def end_game(lab, name, window, wan=None, wan_budget_ms=WAN_BUDGET_MS):
     thread.daemon = True
     thread.start()
     rates, left, page, rounds, converged = [], [], 4096, 0, None
+    bandwidth, expected = [], []
     try:
         lab.wait_for(lambda: job(lab, name).get("Job type") == "Unbounded", 30, 0.5, "the move of %s to start" % name)
         lab.virsh(SRC, "migrate-setmaxdowntime", name, str(wan_budget_ms if wan else BUDGET_MS))
@@ -142,6 +148,10 @@ def end_game(lab, name, window, wan=None, wan_budget_ms=WAN_BUDGET_MS):
                 left.append(jobinfo_bytes(info.get("Memory remaining")) or 0)
                 page = int(float(info.get("Page size", "4096").split()[0]))
                 rounds = _iteration(info)
+                if info.get("Memory bandwidth"):
+                    bandwidth.append(jobinfo_bytes(info["Memory bandwidth"].replace("/s", "")) / MIB)
+                if info.get("Expected downtime"):
+                    expected.append(float(info["Expected downtime"].split()[0]))
             time.sleep(2)
         thread.join(2)
         if not thread.is_alive():
@@ -152,7 +162,7 @@ def end_game(lab, name, window, wan=None, wan_budget_ms=WAN_BUDGET_MS):
         if thread.is_alive():
             lab.virsh(SRC, "domjobabort", name, check=False)
             thread.join(first_round_s + 120)
-    return rates, left, page, rounds, converged
+    return rates, left, page, rounds, converged, bandwidth, expected
 
 
 def _iteration(info):
@@ -184,7 +194,7 @@ class Client(object):
         return self.box["requests"], self.box["answered"]
 
 
-def measure(lab, guests, spec, args, budget_ms=BUDGET_MS):
+def measure(lab, guests, spec, args, budget_ms=BUDGET_MS, wan=None):
     name = "idle-%s" % spec["case"]
     seeds = spec.get("seeds")
     guests.boot(name, mem_mib=GUEST_MIB, hb_ms=spec["hb_ms"],
@@ -195,7 +205,7 @@ def measure(lab, guests, spec, args, budget_ms=BUDGET_MS):
     try:
         time.sleep(args.settle)
         reading = qemu_reading(lab, name)
-        rates, left, page, rounds, converged = end_game(lab, name, args.window, args.wan, budget_ms)
+        rates, left, page, rounds, converged, bandwidth, expected = end_game(lab, name, args.window, wan, budget_ms)
     finally:
         requests, answered = client.stop() if client else (0, 0)
     guests.remove(name)
@@ -206,41 +216,55 @@ def measure(lab, guests, spec, args, budget_ms=BUDGET_MS):
     return dict(spec, rng=bool(spec.get("rng")), seeds=bool(seeds), client_ms=spec.get("client_ms", 0),
                 client_answers="%d/%d" % (answered, requests) if client else "",
                 load_mib=spec.get("load_mib", 0), rate_mib=spec.get("rate_mib", 0),
-                link="%g Mbit/s, %g ms" % tuple(args.wan) if args.wan else "lab",
+                link="%g Mbit/s, %g ms" % tuple(wan) if wan else "lab",
                 budget_ms=budget_ms,
                 qemu_reading_mib_s=reading, dirty_pages_s=round(pages, 1), low_pages_s=min(rates or [0]),
                 high_pages_s=max(rates or [0]), dirty_mib_s=round(mib_s, 3), rounds=rounds, converged_s=converged,
                 left_kib=round(statistics.median(left) / 1024) if left else None,
                 low_left_kib=round(min(left) / 1024) if left else None,
-                slow_link_share=round(mib_s / SLOW_LINK_MIB_S, 2), samples=len(rates))
+                slow_link_share=round(mib_s / SLOW_LINK_MIB_S, 2), samples=len(rates),
+                qemu_bandwidth_mib_s=round(statistics.median(bandwidth), 3) if bandwidth else None,
+                expected_pause_ms=round(statistics.median(expected)) if expected else None)
 
 
 def table(rows, args, qemu):
     if args.wan:
-        game = ("a pre-copy move over an emulated %g Mbit/s, %g ms link (wan_emulation on cloud1's underlay side), "
-                "no speed limit, the pause budget as given, watched for %d s from its second round on"
-                % (args.wan[0], args.wan[1], args.window))
+        links = " and ".join("%g Mbit/s, %g ms" % link for link in args.wan)
+        game = ("a pre-copy move over an emulated %s link (wan_emulation on cloud1's underlay side), no speed limit, "
+                "the pause budget as given, watched for %d s from its second round on" % (links, args.window))
     else:
         game = ("a pre-copy move, its first round at %d MiB/s, then %d MiB/s with a %d ms pause budget, watched for "
                 "%d s" % (FIRST_ROUND_MIB_S, END_GAME_MIB_S, BUDGET_MS, args.window))
-    lines = ["Lab guest %d MiB on cloud1, idle (no writer but in the control; the pi client only where named), QEMU %s "
-             "TCG. QEMU's reading: `domdirtyrate-calc` over 5 s, whole MiB/s. The end game: %s; dirty pages/s is "
-             "`domjobinfo`'s, sampled every 2 s from the second round on, as is the memory left. NIC \"seeds\": the seeds guest's, as the vm "
-             "role defines it, with its address (the pi service listens). Share of the slow link: of 4.6 Mbit/s "
-             "(0.55 MiB/s). Run %s UTC." % (GUEST_MIB, qemu, game, time.strftime("%Y-%m-%d %H:%M", time.gmtime())),
-             "",
-             "| case | heartbeat ms | NIC | writer MiB/s | pi client (answered) | QEMU's reading MiB/s | pause budget ms "
-             "| converged after s | rounds | memory left KiB (median, min) | dirty pages/s (median, min-max; samples) | MiB/s | share of the slow link |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    head = ("Lab guest %d MiB on cloud1, idle (no writer but in the control; the pi client only where named), QEMU %s "
+            "TCG. QEMU's reading: `domdirtyrate-calc` over 5 s, whole MiB/s. The end game: %s; dirty pages/s is "
+            "`domjobinfo`'s, sampled every 2 s from the second round on, as %s. NIC \"seeds\": the "
+            "seeds guest's, as the vm role defines it, with its address (the pi service listens). Share of the slow "
+            "link: of 4.6 Mbit/s (0.55 MiB/s). Run %s UTC."
+            % (GUEST_MIB, qemu, game, "are the memory left, QEMU's bandwidth and the pause it expected (medians)" if args.wan
+               else "is the memory left",
+               time.strftime("%Y-%m-%d %H:%M", time.gmtime())))
+    columns = ["case", "heartbeat ms", "NIC", "writer MiB/s", "pi client (answered)", "QEMU's reading MiB/s",
+               "pause budget ms", "converged after s", "rounds", "memory left KiB (median, min)",
+               "dirty pages/s (median, min-max; samples)", "MiB/s", "share of the slow link"]
+    if args.wan:
+        columns[1:1] = ["link"]
+        columns += ["QEMU's bandwidth MiB/s", "QEMU's expected pause ms"]
+    lines = [head, "", "| %s |" % " | ".join(columns), "|%s" % ("---|" * len(columns))]
     for row in rows:
-        lines.append("| %s | %d | %s | %d | %s | %s | %d | %s | %s | %s | %.0f (%.0f-%.0f; %d) | %.3f | %.2f |" % (
-            row["case"], row["hb_ms"], "seeds" if row["seeds"] else "yes" if row["nic"] else "no", row["rate_mib"],
-            "every %d ms (%s)" % (row["client_ms"], row["client_answers"]) if row["client_ms"] else "no",
-            "-" if row["qemu_reading_mib_s"] is None else "%g" % row["qemu_reading_mib_s"], row["budget_ms"],
-            "no (%d s)" % args.window if row["converged_s"] is None else "%.1f" % row["converged_s"],
-            row["rounds"] or "-", "-" if row["left_kib"] is None else "%d, %d" % (row["left_kib"], row["low_left_kib"]),
-            row["dirty_pages_s"], row["low_pages_s"], row["high_pages_s"], row["samples"],
-            row["dirty_mib_s"], row["slow_link_share"]))
+        cells = [row["case"], "%d" % row["hb_ms"], "seeds" if row["seeds"] else "yes" if row["nic"] else "no",
+                 "%d" % row["rate_mib"],
+                 "every %d ms (%s)" % (row["client_ms"], row["client_answers"]) if row["client_ms"] else "no",
+                 "-" if row["qemu_reading_mib_s"] is None else "%g" % row["qemu_reading_mib_s"], "%d" % row["budget_ms"],
+                 "no (%d s)" % args.window if row["converged_s"] is None else "%.1f" % row["converged_s"],
+                 "%s" % (row["rounds"] or "-"),
+                 "-" if row["left_kib"] is None else "%d, %d" % (row["left_kib"], row["low_left_kib"]),
+                 "%.0f (%.0f-%.0f; %d)" % (row["dirty_pages_s"], row["low_pages_s"], row["high_pages_s"], row["samples"]),
+                 "%.3f" % row["dirty_mib_s"], "%.2f" % row["slow_link_share"]]
+        if args.wan:
+            cells[1:1] = [row["link"]]
+            cells += ["-" if row["qemu_bandwidth_mib_s"] is None else "%.3f" % row["qemu_bandwidth_mib_s"],
+                      "-" if row["expected_pause_ms"] is None else "%d" % row["expected_pause_ms"]]
+        lines.append("| %s |" % " | ".join(cells))
     return "\n".join(lines)
 
 
@@ -267,10 +291,11 @@ def main():
     ap.add_argument("--settle", type=int, default=10, help="seconds the guest idles before it is measured")
     ap.add_argument("--cases", default=",".join(c["case"] for c in CASES))
     ap.add_argument("--doc", default=os.path.join(TOP, "docs", "experiments.md"))
-    ap.add_argument("--wan", type=wan_link, metavar="RATE_MBIT,RTT_MS",
-                    help="move over this emulated link (e.g. 4.6,36.8: the seeds' slow link)")
+    ap.add_argument("--wan", type=wan_link, metavar="RATE_MBIT,RTT_MS", action="append",
+                    help="move over this emulated link (e.g. 4.6,36.8: the seeds' slow link); again for more links")
     ap.add_argument("--budget-ms", type=budgets, default=[WAN_BUDGET_MS],
                     help="pause budgets over the emulated link, ms, comma-separated (default %d)" % WAN_BUDGET_MS)
+    ap.add_argument("--mark", help="the WAN table's markers: <!-- bench:idle-writer-MARK:start --> (default wan)")
     ap.add_argument("--no-build", action="store_true")
     ap.add_argument("--destroy", action="store_true")
     args = ap.parse_args()
@@ -281,14 +306,15 @@ def main():
     rows = []
     with bench_lab(args, "idle-") as (lab, guests):
         qemu = qemu_version(lab)
-        if args.wan:
-            shape_wan(lab, *args.wan)
         try:
-            for spec in CASES:
-                for budget_ms in (args.budget_ms if args.wan else [BUDGET_MS]):
-                    if spec["case"] in wanted:
-                        rows.append(measure(lab, guests, spec, args, budget_ms))
-                        print(rows[-1], flush=True)
+            for wan in args.wan or [None]:
+                if wan:
+                    shape_wan(lab, *wan)
+                for spec in CASES:
+                    for budget_ms in (args.budget_ms if wan else [BUDGET_MS]):
+                        if spec["case"] in wanted:
+                            rows.append(measure(lab, guests, spec, args, budget_ms, wan))
+                            print(rows[-1], flush=True)
         finally:
             if args.wan:
                 shape_wan(lab, state="absent")
@@ -300,7 +326,11 @@ def main():
         writer.writeheader()
         writer.writerows(rows)
     text = table(rows, args, qemu)
-    write_doc(args.doc, text, *((WAN_START, WAN_END) if args.wan else (START, END)))
+    if args.mark:
+        markers = ("<!-- bench:idle-writer-%s:start -->" % args.mark, "<!-- bench:idle-writer-%s:end -->" % args.mark)
+    else:
+        markers = (WAN_START, WAN_END) if args.wan else (START, END)
+    write_doc(args.doc, text, *markers)
     print(text)
     print("csv: %s" % out_csv)
     return 0

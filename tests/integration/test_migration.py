@@ -66,9 +66,10 @@ def test_slow_writer_converges(lab, guests):
 
 
 def test_auto_finishes_writer_by_throttling_without_postcopy(lab, guests):
-    """64 MiB rewritten at 50 MiB/s under a 20 MiB/s cap: pre-copy alone never converges; `auto`
-    without allow_postcopy must finish it with auto-converge, never splitting the VM between hosts."""
-    name = guests.boot("migt-ac", mem_mib=256, load_mib=64, rate_mib=50)
+    """24 MiB rewritten at 50 MiB/s under a 20 MiB/s cap, where a 300 ms pause allows 6 MiB: pre-copy
+    alone never converges; `auto` without allow_postcopy must finish it with auto-converge, never
+    splitting the VM between hosts."""
+    name = guests.boot("migt-ac", mem_mib=256, load_mib=24, rate_mib=50)
     before = guests.last_seq(SRC, name)
     res = migrate(lab, name, strategy="auto", bandwidth=20, max_downtime=300, timeout=600,
                   progress_log="/tmp/migt-ac.jsonl")

@@ -183,33 +183,6 @@ def test_role_with_limit_leaves_a_migrated_vm_where_it_runs(lab, guests):
         remove_shared(lab, guests, name)
 
 
-def test_admin_migrates_demo_then_runs_site_with_limit(lab, guests):
-    """The admin's sequence from the issue: migrate.yml -e vm=demo -e target=ws01, then
-    site.yml --limit cloud1: demo must keep running on ws01 only."""
-    if guests.state("ws01", "demo") == "running":   # test_foundation's demo left it there
-        proc = lab.playbook("playbooks/migrate.yml", {"vm": "demo", "target": "cloud1", "storage": "copy"},
-                            check=False)
-        assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
-    assert guests.state("cloud1", "demo") == "running"
-    try:
-        proc = lab.playbook("playbooks/migrate.yml", {"vm": "demo", "target": "ws01", "storage": "copy"}, check=False)
-        assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
-        assert where(guests, "demo") == {"cloud1": "absent", "ws01": "running", "ws02": "absent"}
-        before = guests.last_seq("ws01", "demo")
-
-        proc = lab.playbook("playbooks/site.yml", check=False, args=["--limit", "cloud1"])
-        assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
-        assert "VM demo runs on ws01 (it was migrated there)" in proc.stdout, proc.stdout[-6000:]
-        assert where(guests, "demo") == {"cloud1": "absent", "ws01": "running", "ws02": "absent"}
-        guests.assert_alive("ws01", "demo", before, "demo after site.yml --limit cloud1")
-    finally:
-        # Home again for whatever runs next: one copy of demo, on cloud1.
-        if guests.state("ws01", "demo") == "running":
-            if guests.state("cloud1", "demo") == "running":   # the second copy the defect starts
-                lab.virsh("cloud1", "destroy", "demo", check=False)
-            lab.playbook("playbooks/migrate.yml", {"vm": "demo", "target": "cloud1", "storage": "copy"}, check=False)
-
-
 def libvirtd(lab, host, up):
     units = "libvirtd.socket libvirtd-ro.socket libvirtd-admin.socket libvirtd-%s.socket" % lab.migration_transport
     if up:
