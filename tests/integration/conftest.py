@@ -65,6 +65,11 @@ class Lab:
         return cache[host]
 
     @property
+    def wan_rtt_slack_ms(self):
+        """The least round-trip tolerance the inventory gives the WAN role's own check (ms)."""
+        return self.hostvars("cloud1")["wan_emulation_rtt_slack_ms"]
+
+    @property
     def migration_transport(self):
         """The inventory's libvirt/migration transport (tls, as in production)."""
         return self.hostvars("cloud1")["skillvl_migration_transport"]
