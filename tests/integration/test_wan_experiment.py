@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """playbooks/experiment.yml with experiments/quick.yml in the lab (issue 11): a two-point matrix
-over a 100 Mbit/s, 10 ms link, stopped after its first run and resumed, the CSV's columns and
+over a 60 Mbit/s, 10 ms link, stopped after its first run and resumed, the CSV's columns and
 values, the raw samples, the plots; bad designs refused before anything runs.
 Run: SKILLVL_LAB_NAME=exp pytest tests/integration/test_wan_experiment.py
 """
@@ -73,7 +73,7 @@ def test_the_quick_matrix_runs_resumes_and_plots(lab, results_dir):
     assert "2 runs, 1 left" in second.stdout and "run 1 of 2" not in second.stdout, second.stdout[-4000:]
 
     done = rows(results_dir)
-    assert [r["id"] for r in done] == ["wan100-c0-r0-auto-1", "wan100-c0-r50-auto-1"], done
+    assert [r["id"] for r in done] == ["wan60-c0-r0-auto-1", "wan60-c0-r50-auto-1"], done
     idle, loaded = done
     for row in done:
         assert row["moved"] == "true" and not row["error"], row
@@ -88,10 +88,10 @@ def test_the_quick_matrix_runs_resumes_and_plots(lab, results_dir):
     assert int(idle["writer_mib"]) == 0 and int(loaded["writer_mib"]) == 96
     assert float(loaded["dirty_rate_mib_s"]) > float(idle["dirty_rate_mib_s"]) + 2, (idle, loaded)
 
-    with open(os.path.join(results_dir, "samples", "wan100-c0-r50-auto-1.json")) as handle:
+    with open(os.path.join(results_dir, "samples", "wan60-c0-r50-auto-1.json")) as handle:
         raw = json.load(handle)
     assert raw["run"]["ram_pct"] == 50 and len(raw["samples"]) == int(loaded["requests"])
-    for name in ("time_vs_ram.png", "time_vs_cpu.png", "response_wan100.png", "downtime.png", "prediction.png"):
+    for name in ("time_vs_ram.png", "time_vs_cpu.png", "response_wan60.png", "downtime.png", "prediction.png"):
         width, height = png_size(os.path.join(results_dir, name))
         assert width >= 300 and height >= 300, name
     # the guest is home and the path plain again
