@@ -116,6 +116,21 @@ def keep_pid(container, pid):
         pass
 
 
+def container_pid(container, podman="podman", env=None):
+    """(PID, None) of a running container's first process: the one kept while that process runs,
+    else podman's answer, kept; (None, why) when the container does not run."""
+    pid = cached_pid(container)
+    if pid is not None:
+        return pid, None
+    proc = subprocess.run([podman, "inspect", "--type", "container", "--format", "{{.State.Pid}}", container],
+                          capture_output=True, env=env, check=False)
+    pid = to_text(proc.stdout).strip()
+    if proc.returncode != 0 or not pid.isdigit() or pid == "0":
+        return None, to_text(proc.stderr).strip() or pid
+    keep_pid(container, pid)
+    return pid, None
+
+
 class Connection(ConnectionBase):
     """Run commands in the container's namespaces with nsenter."""
 
@@ -131,21 +146,13 @@ class Connection(ConnectionBase):
         if self._connected:
             return self
         container = self.get_option("remote_addr")
-        self._pid = cached_pid(container) or self._ask_podman(container)
+        pid, why = container_pid(container, self.get_option("podman_executable"))
+        if pid is None:
+            raise AnsibleConnectionFailure(f"container {container} is not running: {why}")
+        display.vvv(f"NSENTER: container {container} has PID {pid}", host=container)
+        self._pid = pid
         self._connected = True
         return self
-
-    def _ask_podman(self, container):
-        cmd = [self.get_option("podman_executable"), "inspect", "--type", "container",
-               "--format", "{{.State.Pid}}", container]
-        proc = subprocess.run(cmd, capture_output=True, check=False)
-        pid = to_text(proc.stdout).strip()
-        if proc.returncode != 0 or not pid.isdigit() or pid == "0":
-            raise AnsibleConnectionFailure(
-                f"container {container} is not running: {to_text(proc.stderr).strip() or pid}")
-        display.vvv(f"NSENTER: container {container} has PID {pid}", host=container)
-        keep_pid(container, pid)
-        return pid
 
     def _nsenter(self, argv):
         return ["nsenter", "--target", self._pid, "--all", "--", *argv]

@@ -14,7 +14,7 @@ import time
 import pytest
 
 from ansible_collections.skillvl.offline_first.plugins.connection.podman_nsenter import (
-    CONTAINER_ENV, cached_pid, keep_pid)
+    CONTAINER_ENV, container_pid)
 from labguests import HYPERVISORS, SRC, Guests
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -88,33 +88,20 @@ class Lab:
             return ""
         return "--tls --tls-destination %s" % shlex.quote(dest)
 
-    def pid(self, host):
-        """The PID of the host's container (its systemd), asked of podman once while that process
-        runs, as the lab's connection keeps it; None when the container does not run."""
-        container = self.container(host)
-        pid = cached_pid(container)
-        if pid is None:
-            proc = subprocess.run(["podman", "inspect", "--type", "container", "--format", "{{.State.Pid}}",
-                                   container], capture_output=True, text=True, env=self.env, check=False)
-            pid = proc.stdout.strip()
-            if proc.returncode != 0 or not pid.isdigit() or pid == "0":
-                return None
-            keep_pid(container, pid)
-        return pid
-
     def run(self, host, cmd, check=True, timeout=120, input=None):
         """Run a shell command inside a lab host; returns CompletedProcess (text).
 
         It enters the container's namespaces with nsenter, with the environment podman exec would
         give, as the lab's connection (podman_nsenter) does: a podman exec costs a quarter to half a
         second of the 2 busy cores, and the tests make thousands of these calls."""
-        pid = self.pid(host)
-        argv = ["nsenter", "--target", pid or "0", "--all", "--", "/bin/sh", "-c", cmd]
+        pid, why = container_pid(self.container(host), env=self.env)
         if pid is None:
-            proc = subprocess.CompletedProcess(argv, 125, "", "container %s is not running" % self.container(host))
+            proc = subprocess.CompletedProcess(cmd, 125, "", "container %s is not running: %s"
+                                               % (self.container(host), why))
         else:
-            proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=CONTAINER_ENV,
-                                  input=input, stdin=None if input is not None else subprocess.DEVNULL, check=False)
+            proc = subprocess.run(["nsenter", "--target", pid, "--all", "--", "/bin/sh", "-c", cmd],
+                                  capture_output=True, text=True, timeout=timeout, env=CONTAINER_ENV, input=input,
+                                  stdin=subprocess.DEVNULL if input is None else None, check=False)
         if check and proc.returncode != 0:
             raise AssertionError("%s: %s failed (rc=%s)\nstdout: %s\nstderr: %s"
                                  % (host, cmd, proc.returncode, proc.stdout, proc.stderr))

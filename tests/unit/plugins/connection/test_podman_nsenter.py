@@ -73,3 +73,16 @@ def test_the_start_time_survives_a_command_with_spaces_and_parentheses(tmp_path)
         child.kill()
         child.wait()
     assert pn.start_time(child.pid) is None
+
+
+def test_podman_is_asked_once_and_a_stopped_container_is_named(cache, tmp_path):
+    podman = tmp_path / "podman"
+    asked = tmp_path / "asked"
+    podman.write_text('#!/bin/sh\necho "$@" >> %s\n'
+                      'case "$6" in lab-up) echo %d ;; *) echo "no such container $6" >&2; exit 125 ;; esac\n'
+                      % (asked, os.getpid()))
+    podman.chmod(0o755)
+    assert pn.container_pid("lab-up", str(podman)) == (str(os.getpid()), None)
+    assert pn.container_pid("lab-up", str(podman)) == (str(os.getpid()), None)
+    assert asked.read_text().splitlines() == ["inspect --type container --format {{.State.Pid}} lab-up"]
+    assert pn.container_pid("lab-down", str(podman)) == (None, "no such container lab-down")
