@@ -66,9 +66,16 @@ def test_the_research_wan_is_applied_measured_and_removed(lab):
     assert state and state["spec"]["rate_mbit"] == 37 and _alive(state["pid"]), state
     links = _links(lab)
     assert "master" not in links[HOST] and links["wb-" + HOST]["master"] == "br0", links
-    # the role measured both directions and passed its own check; measure once more from outside
-    shaped = _probe(lab, FAR, HOST)
-    assert not check_measured({"rate_mbit": 37, "rtt_ms": 37}, shaped, rtt_slack_ms=lab.wan_rtt_slack_ms), shaped
+    # the role measured both directions and passed its own check; measure once more from outside,
+    # and as the role does, once again if that reading is off (a probe that loses the CPU to a
+    # busy neighbour reads low and late: 34.7 Mbit/s and 41.7 ms once, with 33 % steal)
+    readings = []
+    for _attempt in range(2):
+        shaped = _probe(lab, FAR, HOST)
+        readings.append(check_measured({"rate_mbit": 37, "rtt_ms": 37}, shaped, rtt_slack_ms=lab.wan_rtt_slack_ms))
+        if not readings[-1]:
+            break
+    assert not readings[-1], readings
     # the other hosts' paths are not shaped
     other = _probe(lab, FAR, "ws01")
     assert other["mbit"] > 100 and other["rtt_ms"]["median"] < 5, other
