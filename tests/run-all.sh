@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # `make test`: every suite. A failing suite does not stop the others; the exit status and the
 # closing line say how many suites failed.
-# The static suites (units, changelog, lint, sanity) need neither the lab nor a daemon: they run
-# one after another beside molecule (one core each side), their output printed whole once they end. The lab's
-# integration tests run last and alone, as their timings need the machine to themselves.
+# The static suites need neither the lab nor a daemon. Units, changelog and lint run one after
+# another beside molecule and then sanity (one core each side, the two sides about as long), the
+# background side's output printed whole once it ends. The lab's integration tests run last and
+# alone, as their timings need the machine to themselves.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
 bin=$PWD/.venv/bin
@@ -27,12 +28,12 @@ trap 'rm -rf "$static"' EXIT
   suite units "$bin/pytest" -q -p no:cacheprovider tests/unit
   suite changelog "$bin/antsibull-changelog" lint
   suite lint "$bin/ansible-lint" --profile production
-  suite sanity tests/sanity/run.sh
   printf '%s\n' "$passed $failed" "${failed_names[@]}" > "$static/result"
 ) > "$static/log" 2>&1 &
 static_pid=$!
 
 suite molecule tests/molecule/run.sh
+suite sanity tests/sanity/run.sh
 wait "$static_pid"
 cat "$static/log"
 if mapfile -t result < "$static/result" && [ "${#result[@]}" -gt 0 ]; then

@@ -342,8 +342,10 @@ max_downtime_raised_to:
   type: int
   sample: 2400
 figures:
-  description: Measured figures of the migration.
-  returned: when the VM moved
+  description:
+    - Measured figures of the migration.
+    - When a live move fails, the figures of its last job statistics sample.
+  returned: when the VM moved, or a live move failed
   type: dict
   contains:
     source:
@@ -353,7 +355,15 @@ figures:
       description: Job duration in ms.
       type: int
     downtime_ms:
-      description: Time the VM was paused in ms.
+      description:
+        - Time the VM was paused in ms.
+        - Null when a move failed before the VM ever paused (see RV(figures.expected_downtime_ms)).
+      type: int
+    expected_downtime_ms:
+      description:
+        - The pause libvirt expected at the switch-over, in ms, when a move failed before the VM ever paused.
+        - What would be left to send at the last sample's rate; it says how far a stalled pre-copy was from its limit.
+      returned: when a live move failed in pre-copy
       type: int
     data_bytes:
       description: Bytes transferred in total.

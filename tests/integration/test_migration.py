@@ -265,6 +265,9 @@ def test_timeout_aborts_with_vm_intact(lab, guests):
     assert res.get("failed"), res
     assert "did not complete within 6 s; aborted" in res["msg"], res["msg"]
     assert res["state"]["source"] == "running" and res["state"]["dest"] == "absent", res
+    # the guest never paused: no downtime, only the pause libvirt expected for what was left
+    figures = res["figures"]
+    assert figures["downtime_ms"] is None and figures["expected_downtime_ms"] > 0, figures
     guests.assert_alive(SRC, name, before, "after the abort")
     guests.remove(name)
 

@@ -68,10 +68,11 @@ def test_the_research_wan_is_applied_measured_and_removed(lab):
     assert "master" not in links[HOST] and links["wb-" + HOST]["master"] == "br0", links
     # the role measured both directions and passed its own check; measure once more from outside,
     # and as the role does, once again if that reading is off (a probe that loses the CPU to a
-    # busy neighbour reads low and late: 34.7 Mbit/s and 41.7 ms once, with 33 % steal)
+    # busy neighbour reads low and late: 34.7 Mbit/s and 41.7 ms once, with 33 % steal), for as
+    # long as the role does (3 s read 30 Mbit/s twice where the role's 5 s had just read 37)
     readings = []
     for _attempt in range(2):
-        shaped = _probe(lab, FAR, HOST)
+        shaped = _probe(lab, FAR, HOST, seconds=5)
         readings.append(check_measured({"rate_mbit": 37, "rtt_ms": 37}, shaped, rtt_slack_ms=lab.wan_rtt_slack_ms))
         if not readings[-1]:
             break
@@ -115,6 +116,8 @@ def test_a_path_that_is_not_what_was_asked_fails_the_role(lab):
                       wan_emulation_peers=[lab.hostvars("ws01")["skillvl_underlay_address"]])
         assert failed.returncode != 0, failed.stdout[-3000:]
         assert "is not what was asked" in failed.stdout and "round trip" in failed.stdout, failed.stdout[-3000:]
+        # a path that is wrong is wrong twice: the role took its second reading before failing
+        assert "measured twice, the first reading: " in " ".join(failed.stdout.split()), failed.stdout[-3000:]
         assert _state(lab) is not None
     finally:
         _wan(lab, wan_emulation_state="absent")

@@ -313,13 +313,14 @@ def _failed(ctx, exc, monitor, cdom, wall, flags, params):
     name = ctx.opts['name']
     state = ctx.where()
     text = session.error_text(exc)
-    figs = figures(monitor.last, 'last job statistics sample', monitor)
+    in_postcopy = recovery.failed_in_postcopy(ctx, monitor)
+    figs = figures(monitor.last, 'last job statistics sample', monitor, switched=in_postcopy)
     figs['wall_time_s'] = round(wall, 2)
     if monitor.aborted_reason:
         what = '%s; aborted' % monitor.aborted_reason
     else:
         what = 'the migration failed: %s' % text
-    if recovery.failed_in_postcopy(ctx, monitor):
+    if in_postcopy:
         # first: in post-copy the source must never be resumed (its memory is partly on the destination)
         recovery.pause_source(ctx)
         where = ('the failure happened in post-copy: the VM\'s memory is split between the hosts (source %s, '

@@ -244,8 +244,12 @@ def read_log(path, last=20):
     return out[0], out[1:][-last:]
 
 
-def figures(stats, source, monitor=None):
-    """Measured figures of a finished migration from job statistics."""
+def figures(stats, source, monitor=None, switched=True):
+    """Measured figures of a finished migration from job statistics.
+
+    ``switched`` is False for a job sampled before the guest ever paused (a pre-copy that failed
+    or was aborted): libvirt's downtime is then only the pause it expected, kept as
+    expected_downtime_ms, and downtime_ms is None."""
     stats = stats or {}
     elapsed = stats.get('time_elapsed') or 0
     data = stats.get('data_processed') or 0
@@ -266,6 +270,9 @@ def figures(stats, source, monitor=None):
         'postcopy_requests': stats.get('memory_postcopy_requests') or 0,
         'auto_converge_throttle': stats.get('auto_converge_throttle') or 0,
     }
+    if not switched:
+        out['expected_downtime_ms'] = out['downtime_ms']
+        out['downtime_ms'] = None
     if monitor is not None:
         out['memory_iterations'] = max(out['memory_iterations'], monitor.max_iteration)
         out['auto_converge_throttle'] = max(out['auto_converge_throttle'], monitor.max_throttle)

@@ -108,6 +108,11 @@ def test_a_row_carries_inputs_figures_probe_and_prediction_error(tmp_path):
     assert row['rate_mbit'] == '4.6' and row['writer_mib'] == '153' and row['strategy'] == 'auto'
     failed = results.row('seeds', run, dict(failed=True, msg='no route'), {}, None)
     assert failed['moved'] == 'false' and failed['error'] == 'no route' and failed['total_s'] == ''
+    # a move given up in pre-copy: how long it ran, and no QEMU downtime (the guest never paused)
+    given_up = results.row('seeds', run, dict(failed=True, msg='did not complete within 900 s; aborted', figures=dict(
+        total_time_ms=900111, downtime_ms=None, expected_downtime_ms=351868, auto_converge_throttle=99)), PROBE, None)
+    assert given_up['moved'] == 'false' and given_up['total_s'] == '900.111' and given_up['downtime_ms'] == ''
+    assert given_up['throttle_pct'] == '99' and given_up['app_downtime_ms'] == '1099.5'
 
 
 def test_the_results_file_resumes_a_matrix(tmp_path):

@@ -164,12 +164,14 @@ def test_persistent_false_with_undefine_source_refused_before_anything(world, h)
 
 def test_timeout_aborts_and_vm_stays(world, h):
     dom = h.add_vm(world.src)
-    dom.script = [h.sample(1, 200 << 20)] * 1000
+    dom.script = [dict(h.sample(1, 200 << 20), downtime=6500)] * 1000
     with pytest.raises(MigrationError) as err:
         mig(strategy='precopy', timeout=1).run()
     assert 'did not complete within 1 s; aborted' in err.value.message
     assert 'still running on the source' in err.value.message
     assert err.value.state['source'] == 'running' and 'vm1' not in world.dst.domains
+    # the guest never paused: libvirt's figure is the pause it expected, not a downtime
+    assert err.value.figures['downtime_ms'] is None and err.value.figures['expected_downtime_ms'] == 6500
 
 
 def test_timeout_applies_while_job_stats_fail(world, h):

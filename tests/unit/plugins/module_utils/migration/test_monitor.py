@@ -238,6 +238,14 @@ def test_figures_from_event_stats():
     assert figs['disk_bytes'] == 10 * MIB and figs['memory_iterations'] == 4
 
 
+def test_figures_of_a_job_that_never_paused_the_guest_keep_only_the_expected_downtime():
+    """libvirt's downtime of an active job is the pause it expects, not one that happened."""
+    stats = {'type': 2, 'time_elapsed': 900000, 'downtime': 351868, 'data_processed': 478 * MIB}
+    figs = monmod.figures(stats, 'last job statistics sample', switched=False)
+    assert figs['downtime_ms'] is None and figs['expected_downtime_ms'] == 351868
+    assert 'expected_downtime_ms' not in monmod.figures(stats, 'event')
+
+
 def test_auto_switches_early_on_measured_dirty_rate():
     m = mon(pre_dirty=30 * MIB)
     assert m.observe(s(1, 250, bps_mib=40), 0.0)[0] is None      # link rate not settled yet
