@@ -195,6 +195,19 @@ options:
         that the move ends instead of slowing the guest further.
       - Not set (the default), the limit stays O(max_downtime). At least O(max_downtime), at most 600000.
     type: int
+  full_throttle_timeout:
+    description:
+      - Seconds a pre-copy may go on with QEMU throttling the guest at its top (99 %) and the remaining memory
+        making no new low (by 5 %) before the move counts as one that cannot complete. It is then treated as
+        a timeout, early, as O(timeout_action) says. With C(abort) the move is aborted and the VM runs on the
+        source at full speed again; with C(postcopy), where post-copy is allowed, it switches to post-copy.
+      - At the top throttle auto-converge has nothing left to try. A guest that still dirties what the link
+        carries keeps the move from ending and is itself nearly stopped; over a slow link that lasts until
+        O(timeout) (in the lab, 322 s without an answer before a 900 s give-up, C(docs/experiments.md)).
+      - Only auto-converge throttles (O(strategy=auto), O(strategy=auto_converge)); with O(strategy=auto) and
+        O(allow_postcopy=true) a stall switches to post-copy first.
+      - Not set (the default), only O(timeout) ends such a move. Between 1 and 604800.
+    type: int
   postcopy_ratio:
     description:
       - For O(strategy=auto) with O(allow_postcopy=true), the guest's dirty rate as a fraction of the link
@@ -245,6 +258,14 @@ EXAMPLES = r'''
     dest: ws01
     max_downtime: 300
     stall_max_downtime: 2400
+
+- name: Without post-copy, give up a move that auto-converge cannot end rather than hold the guest at 99 % for an hour
+  skillvl.offline_first.vm_migrate:
+    name: pi-service
+    dest: ws01
+    strategy: auto_converge
+    timeout: 3600
+    full_throttle_timeout: 120
 
 - name: Migrate a busy VM, allowing post-copy (faster, but the VM is split between the hosts meanwhile)
   skillvl.offline_first.vm_migrate:

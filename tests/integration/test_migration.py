@@ -11,6 +11,8 @@ every hypervisor. Run: SKILLVL_LAB_NAME=mig SKILLVL_KEEP_LAB=1 pytest tests/inte
 import base64
 import json
 import os
+import re
+import subprocess
 import sys
 import time
 
@@ -269,6 +271,48 @@ def test_timeout_aborts_with_vm_intact(lab, guests):
     figures = res["figures"]
     assert figures["downtime_ms"] is None and figures["expected_downtime_ms"] > 0, figures
     guests.assert_alive(SRC, name, before, "after the abort")
+    guests.remove(name)
+
+
+def test_a_move_auto_converge_cannot_end_is_given_up_early(lab, guests):
+    """full_throttle_timeout: a writer that outruns the link even with its vCPU throttled at 99 %
+    is given up long before the timeout, the guest intact and at full speed on the source."""
+    name = guests.boot("migt-top", mem_mib=256, load_mib=64, rate_mib=0)
+    before = guests.last_seq(SRC, name)
+    # the first pass at full speed, then the path to the destination squeezed to 2 Mbit/s (0.24 MiB/s),
+    # as a slow WAN would be: the writer at 99 % dirtied 1.7 MiB/s here
+    underlay = ["ip", "netns", "exec", "%s-underlay" % lab.name, "tc", "qdisc"]
+
+    def squeeze():
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            info = lab.virsh(SRC, "domjobinfo", name, check=False).stdout
+            iteration = re.search(r"^Iteration:\s+(\d+)", info, re.M)
+            if iteration and int(iteration.group(1)) >= 2:
+                subprocess.run(underlay + ["add", "dev", DST, "root", "tbf", "rate", "2mbit", "burst", "16kb",
+                                           "latency", "100ms"], check=True, timeout=30)
+                return int(iteration.group(1))
+            time.sleep(0.5)
+        return None
+    thread, box = run_in_thread(squeeze)
+    started = time.monotonic()
+    try:
+        res = migrate(lab, name, strategy="auto_converge", auto_converge_initial=99, max_downtime=10, timeout=900,
+                      full_throttle_timeout=15)
+        took = time.monotonic() - started
+        thread.join(30)
+    finally:
+        subprocess.run(underlay + ["del", "dev", DST, "root"], check=False, timeout=30)
+    assert box.get("result"), ("the path was never squeezed", box, res)
+    assert res.get("failed"), res
+    assert "cannot complete: the guest has been throttled at 99 % for 15 s" in res["msg"], res["msg"]
+    assert "still running on the source" in res["msg"], res["msg"]
+    assert took < 300, (took, res["msg"])
+    assert res["state"] == {"source": "running", "dest": "absent"}, res
+    assert res["figures"]["auto_converge_throttle"] == 99 and res["figures"]["downtime_ms"] is None, res["figures"]
+    lab.wait_for(lambda: "None" in lab.virsh(SRC, "domjobinfo", name).stdout, timeout=30,
+                 what="no migration job left on the source")
+    guests.assert_alive(SRC, name, before, "after the give-up")
     guests.remove(name)
 
 

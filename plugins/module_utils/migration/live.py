@@ -172,7 +172,8 @@ def _run_job(ctx, src_dom, flags, params):
         monitor = Monitor(opts['strategy'], planmod.postcopy_allowed(opts), opts['timeout'],
                           opts['timeout_action'], opts['stall_timeout'], opts['postcopy_ratio'],
                           progress_log=opts['progress_log'], pre_dirty=pre_dirty,
-                          auto_postcopy=planmod.auto_postcopy(opts), stall_max_downtime=opts['stall_max_downtime'])
+                          auto_postcopy=planmod.auto_postcopy(opts), stall_max_downtime=opts['stall_max_downtime'],
+                          full_throttle_timeout=opts['full_throttle_timeout'])
         try:
             downtime_set = False
             hard_limit = opts['timeout'] + POSTCOPY_GRACE + 60

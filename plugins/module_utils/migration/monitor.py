@@ -24,6 +24,11 @@ second stall goes on as above (post-copy when ``auto`` may use it). Under auto-c
 limit is raised earlier, once QEMU has begun to throttle (its own verdict that the rounds do not
 shrink) and what is left fits the raised limit at the rate QEMU measures: the move then ends
 instead of slowing the guest further until the stall is seen.
+
+With ``full_throttle_timeout`` (s), a pre-copy whose remaining memory has made no new low for
+that long while QEMU throttles the guest at its top (``THROTTLE_TOP``) is treated as one that ran
+out of time, early (``timeout_action``): nothing is left for auto-converge to do, and the guest,
+nearly stopped, would otherwise wait for ``timeout`` with the move no nearer its end.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -37,6 +42,7 @@ STALL_MARGIN = 0.05
 PROGRESS_EVERY = 1.0   # seconds between kept progress records
 SETTLE_BYTES = 16 * 1024 * 1024   # sent before the link rate counts as measured
 POSTCOPY_RATIO = 0.25             # strategy auto: post-copy once dirtied >= this x sent
+THROTTLE_TOP = 99                 # QEMU's max-cpu-throttle default (%), which libvirt does not set
 
 
 def mib(value):
@@ -55,7 +61,7 @@ def dirty_bytes(stats):
 class Monitor(object):
     def __init__(self, strategy, postcopy_allowed, timeout, timeout_action, stall_timeout,
                  postcopy_ratio=POSTCOPY_RATIO, progress_log=None, keep=600, pre_dirty=None, auto_postcopy=True,
-                 stall_max_downtime=None):
+                 stall_max_downtime=None, full_throttle_timeout=None):
         self.strategy = strategy
         self.postcopy_allowed = postcopy_allowed
         self.auto_postcopy = auto_postcopy
@@ -67,6 +73,8 @@ class Monitor(object):
         self.keep = keep
         self.pre_dirty = pre_dirty
         self.stall_max_downtime = stall_max_downtime
+        self.full_throttle_timeout = full_throttle_timeout
+        self.full_throttle_at = None
         self.downtime_raised_to = None
         self.downtime_reason = None
         self.start = None
@@ -108,6 +116,10 @@ class Monitor(object):
         iteration = stats.get('memory_iteration') or 0
         self.max_iteration = max(self.max_iteration, iteration)
         self.max_throttle = max(self.max_throttle, stats.get('auto_converge_throttle') or 0)
+        if (stats.get('auto_converge_throttle') or 0) < THROTTLE_TOP:
+            self.full_throttle_at = None
+        elif self.full_throttle_at is None:
+            self.full_throttle_at = now
         self.max_dirty = max(self.max_dirty, dirty_bytes(stats))
         if remaining is not None:
             # the first pass only sends, so any decrease is progress (over a slow link 5 % of the
@@ -120,13 +132,13 @@ class Monitor(object):
             self.stalled = (now - self.best_at) >= self.stall_timeout
         action = None
         if self.phase == 'precopy':
-            action = self._decide(stats, elapsed, iteration)
+            action = self._decide(stats, elapsed, iteration, now)
         if action == 'downtime':          # a new stall_timeout before the next decision
             self.best_remaining, self.best_at, self.stalled = remaining, now, False
         record = self._record(stats, now, elapsed, action)
         return action, record
 
-    def _decide(self, stats, elapsed, iteration):
+    def _decide(self, stats, elapsed, iteration, now):
         if elapsed >= self.timeout:
             if self.timeout_action == 'postcopy' and self.postcopy_allowed:
                 return self._go_postcopy('timeout after %ds: switching to post-copy' % self.timeout)
@@ -138,10 +150,22 @@ class Monitor(object):
                 return self._raise_downtime(stats)
             if iteration >= 2 and stats.get('auto_converge_throttle') and self._fits_raised(stats):
                 return self._raise_downtime(stats, throttled=True)
-        if not self.postcopy_allowed:
-            return None
+        switch = self._switch_reason(stats, iteration) if self.postcopy_allowed else None
+        if switch:
+            return self._go_postcopy(switch)
+        hopeless = self._hopeless(stats, now)
+        if hopeless:
+            if self.timeout_action == 'postcopy' and self.postcopy_allowed:
+                return self._go_postcopy('%s: switching to post-copy' % hopeless)
+            self.aborted_reason = 'the migration cannot complete: %s' % hopeless
+            self.phase = 'aborting'
+            return 'abort'
+        return None
+
+    def _switch_reason(self, stats, iteration):
+        """Why to switch to post-copy now (strategies postcopy and auto), or None."""
         if self.strategy == 'postcopy' and iteration >= 2:
-            return self._go_postcopy('first pass complete')
+            return 'first pass complete'
         if self.strategy == 'auto' and self.auto_postcopy:
             bps = stats.get('memory_bps') or 0
             if iteration >= 2:
@@ -153,12 +177,22 @@ class Monitor(object):
             settled = iteration >= 2 or (stats.get('memory_processed') or 0) >= SETTLE_BYTES
             if settled and bps > 0 and dirty >= self.postcopy_ratio * bps \
                     and (stats.get('memory_remaining') or 0) > bps * 0.5:
-                return self._go_postcopy('%s %.0f MiB/s against a link of %.0f MiB/s'
-                                         % (source, dirty / MIB, bps / MIB))
+                return '%s %.0f MiB/s against a link of %.0f MiB/s' % (source, dirty / MIB, bps / MIB)
             if self.stalled:
-                return self._go_postcopy('pre-copy stalled: remaining memory has not shrunk for %d s'
-                                         % self.stall_timeout)
+                return 'pre-copy stalled: remaining memory has not shrunk for %d s' % self.stall_timeout
         return None
+
+    def _hopeless(self, stats, now):
+        """Why pre-copy cannot end (full_throttle_timeout), or None."""
+        if not self.full_throttle_timeout or self.full_throttle_at is None or self.best_at is None:
+            return None
+        waited = now - max(self.full_throttle_at, self.best_at)
+        if waited < self.full_throttle_timeout:
+            return None
+        figures = (stats['auto_converge_throttle'], waited, _size(stats.get('memory_remaining')),
+                   dirty_bytes(stats) / MIB, (stats.get('memory_bps') or 0) / MIB)
+        return ('the guest has been throttled at %d %% for %d s with %s left, not shrinking (QEMU measures '
+                '%.1f MiB/s dirtied, %.1f MiB/s sent)' % figures)
 
     def _fits_raised(self, stats):
         """What is left fits the raised limit at the rate QEMU measures: QEMU would switch over with it."""

@@ -88,6 +88,7 @@ def argument_spec():
         postcopy_resume_timeout=dict(type='int', default=300),
         stall_timeout=dict(type='int', default=10),
         stall_max_downtime=dict(type='int'),
+        full_throttle_timeout=dict(type='int'),
         postcopy_ratio=dict(type='float', default=POSTCOPY_RATIO),
         cold_fallback=dict(type='bool', default=False),
         cold_shutdown_timeout=dict(type='int', default=120),
@@ -187,6 +188,8 @@ def normalize(options):
                 and opts['stall_max_downtime'] < opts['max_downtime']:
             problems.append('stall_max_downtime (%s ms) must be at least max_downtime (%s ms): it raises the '
                             'limit when pre-copy stalls' % (opts['stall_max_downtime'], opts['max_downtime']))
+    if opts['full_throttle_timeout'] is not None:
+        need_int('full_throttle_timeout', 1, MAX_TIMEOUT, 's')
     need_int('postcopy_resume_timeout', 0, MAX_TIMEOUT, 's (0 = report only, no automatic resume)')
     need_int('cold_shutdown_timeout', 1, 3600, 's')
     for key in ('auto_converge_initial', 'auto_converge_increment'):

@@ -174,6 +174,19 @@ def test_timeout_aborts_and_vm_stays(world, h):
     assert err.value.figures['downtime_ms'] is None and err.value.figures['expected_downtime_ms'] == 6500
 
 
+def test_a_move_auto_converge_cannot_end_is_given_up_before_its_timeout(world, h):
+    dom = h.add_vm(world.src)
+    dom.script = [dict(h.sample(1, 200 << 20), downtime=6500)] + \
+        [dict(h.sample(2 + i // 40, 120 << 20, dirty_pages=256, bps=1 << 20, throttle=99), downtime=6500)
+         for i in range(1000)]
+    with pytest.raises(MigrationError) as err:
+        mig(strategy='auto_converge', timeout=600, full_throttle_timeout=1).run()
+    assert 'cannot complete: the guest has been throttled at 99 % for 1 s with 120.0 MiB left' in err.value.message
+    assert '; aborted. VM "vm1" is still running on the source' in err.value.message
+    assert dom.aborted and err.value.state['source'] == 'running' and 'vm1' not in world.dst.domains
+    assert err.value.figures['auto_converge_throttle'] == 99 and err.value.figures['downtime_ms'] is None
+
+
 def test_timeout_applies_while_job_stats_fail(world, h):
     dom = h.add_vm(world.src)
 

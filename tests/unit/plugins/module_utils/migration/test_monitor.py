@@ -57,6 +57,50 @@ def test_auto_without_permission_never_switches_but_throttles_on():
     assert 'timeout' in m.postcopy_reason
 
 
+def _at_top(m, seconds, left_mib=150, start=0.0, first_iteration=2):
+    """One sample a second of a pre-copy at QEMU's top throttle, the remaining memory not shrinking."""
+    return [m.observe(s(first_iteration + i, left_mib, dirty_mib=0.5, bps_mib=0.5, throttle=99), start + i)[0]
+            for i in range(seconds)]
+
+
+def test_a_guest_throttled_at_the_top_with_no_progress_is_given_up_early():
+    m = mon(strategy='auto_converge', postcopy=False, timeout=900, full_throttle_timeout=30)
+    # climbing to the top while the remaining memory still reaches new lows: no verdict
+    climbing = [m.observe(s(2 + i, 150 - 10 * i, dirty_mib=2, bps_mib=0.5, throttle=20 + 10 * i), float(i))[0]
+                for i in range(8)]
+    assert climbing == [None] * 8 and m.full_throttle_at is None
+    actions = _at_top(m, 31, left_mib=80, start=8.0, first_iteration=10)
+    assert actions[:30] == [None] * 30 and actions[30] == 'abort' and m.phase == 'aborting'
+    assert m.aborted_reason.startswith('the migration cannot complete: the guest has been throttled at 99 % for 30 s')
+    assert '80.0 MiB left' in m.aborted_reason and '(QEMU measures 0.5 MiB/s dirtied, 0.5 MiB/s sent)' in m.aborted_reason
+    assert m.records[-1]['action'] == 'abort' and m.records[-1]['why'] == m.aborted_reason
+
+
+def test_at_the_top_a_new_low_or_a_lower_throttle_starts_the_wait_again():
+    m = mon(strategy='auto_converge', postcopy=False, timeout=900, full_throttle_timeout=10)
+    assert _at_top(m, 8) == [None] * 8
+    assert m.observe(s(10, 100, dirty_mib=0.5, bps_mib=0.5, throttle=99), 8.0)[0] is None    # a new low
+    assert _at_top(m, 9, left_mib=100, start=9.0, first_iteration=11) == [None] * 9
+    assert m.observe(s(20, 100, dirty_mib=0.5, bps_mib=0.5, throttle=90), 18.0)[0] is None   # below the top
+    assert _at_top(m, 10, left_mib=100, start=19.0, first_iteration=21) == [None] * 10
+    assert m.observe(s(31, 100, dirty_mib=0.5, bps_mib=0.5, throttle=99), 29.0)[0] == 'abort'
+
+
+def test_at_the_top_with_post_copy_on_timeout_the_move_switches_instead():
+    m = mon(strategy='auto', postcopy=True, action='postcopy', timeout=900, auto_postcopy=False,
+            full_throttle_timeout=5)
+    actions = _at_top(m, 6)
+    assert actions == [None] * 5 + ['postcopy'] and m.postcopy_reason.endswith(': switching to post-copy')
+    assert 'throttled at 99 % for 5 s' in m.postcopy_reason
+
+
+def test_without_full_throttle_timeout_only_the_timeout_ends_a_throttled_move():
+    m = mon(strategy='auto_converge', postcopy=False, timeout=60)
+    assert _at_top(m, 60) == [None] * 60
+    assert m.observe(s(70, 150, dirty_mib=0.5, bps_mib=0.5, throttle=99), 60.0)[0] == 'abort'
+    assert 'did not complete within 60 s' in m.aborted_reason
+
+
 def test_auto_switches_on_stall():
     m = mon(stall=5, postcopy_ratio=10)      # ratio never triggers: only the stall can
     t = 0.0

@@ -112,6 +112,7 @@ def test_mt_with_xbzrle_compresses_the_first_round_at_the_level_given():
     ({'stall_timeout': 0}, 'stall_timeout must be'),
     ({'stall_max_downtime': 5}, 'stall_max_downtime must be a whole number between 10 and 600000 ms'),
     ({'stall_max_downtime': 200, 'max_downtime': 300}, 'stall_max_downtime (200 ms) must be at least max_downtime (300 ms)'),
+    ({'full_throttle_timeout': 0}, 'full_throttle_timeout must be a whole number between 1 and 604800 s'),
     ({'cold_shutdown_timeout': 0}, 'cold_shutdown_timeout must be'),
     ({'auto_converge_initial': 0, 'strategy': 'auto_converge'}, 'auto_converge_initial must be'),
     ({'auto_converge_increment': 101, 'strategy': 'auto_converge'}, 'auto_converge_increment must be'),
