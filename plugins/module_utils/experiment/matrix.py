@@ -72,10 +72,13 @@ def expand(spec):
     ``spec``: {name, vm: {memory_mib, reserve_mib?}, links: [{name, rate_mbit|null, rtt_ms, probe_interval_ms?,
     stall_max_downtime_ms?}],
     cpu_pct: [...], ram_pct: [...], strategies: [...], repetitions, write_rate_mib?, timeout_s?,
+    full_throttle_timeout_s? (vm_migrate's full_throttle_timeout: a pre-copy at the top throttle that long
+    without progress is given up before timeout_s),
     load?: lab_guest (the lab guest's writer, the default) | stress_ng (through the guest agent)}.
     Returns {'design': ..., 'runs': [{id, index, link, rate_mbit, rtt_ms, probe_interval_ms, stall_max_downtime_ms,
     cpu_pct, ram_pct,
-    writer_mib, write_rate_mib, strategy, repetition, timeout_s, probe_before_s, probe_after_s, probe_s}]};
+    writer_mib, write_rate_mib, strategy, repetition, timeout_s, full_throttle_timeout_s, probe_before_s,
+    probe_after_s, probe_s}]};
     the probe runs ``probe_before_s`` before the move and ``probe_after_s`` after it, ``probe_s`` bounds it.
     """
     if not isinstance(spec, dict):
@@ -119,6 +122,11 @@ def expand(spec):
     elif load == 'stress_ng' and write_rate:
         problems.append('write_rate_mib must be 0 with load stress_ng (its vm stressor writes as fast as it can)')
     timeout = _number(spec.get('timeout_s', DEFAULT_TIMEOUT_S), 'timeout_s', 10, 86400, problems=problems)
+    full_throttle = _number(spec.get('full_throttle_timeout_s'), 'full_throttle_timeout_s', 1, 86400, problems=problems,
+                            allow_none=True)
+    if full_throttle is not None and timeout is not None and full_throttle >= timeout:
+        problems.append('full_throttle_timeout_s (%g) must be below timeout_s (%g): it gives up earlier than the timeout'
+                        % (full_throttle, timeout))
     _number(spec.get('warmup_s', 10), 'warmup_s', 0, 3600, problems=problems)
     probe = spec.get('probe') if isinstance(spec.get('probe'), dict) else {}
     if probe.get('request', 'pi') not in ('pi', 'heartbeat'):
@@ -142,6 +150,7 @@ def expand(spec):
         raise ExperimentError('; '.join(problems))
 
     usable = memory - reserve
+    full_throttle = int(full_throttle) if full_throttle is not None else None
     runs = []
     for link, cpu, ram, strategy, rep in itertools.product(links, cpus, rams, strategies, range(1, int(reps) + 1)):
         run_id = '%s-c%g-r%g-%s-%d' % (link['name'], cpu, ram, strategy, rep)
@@ -149,11 +158,12 @@ def expand(spec):
                          rtt_ms=link['rtt_ms'], probe_interval_ms=link['probe_interval_ms'],
                          stall_max_downtime_ms=link['stall_max_downtime_ms'], cpu_pct=cpu, ram_pct=ram,
                          writer_mib=int(usable * ram / 100.0), write_rate_mib=write_rate,
-                         strategy=strategy, repetition=rep, timeout_s=int(timeout), probe_before_s=int(before),
+                         strategy=strategy, repetition=rep, timeout_s=int(timeout),
+                         full_throttle_timeout_s=full_throttle, probe_before_s=int(before),
                          probe_after_s=int(after), probe_s=probe_s))
     design = dict(name=name, memory_mib=int(memory), reserve_mib=int(reserve), links=links, cpu_pct=cpus,
                   ram_pct=rams, strategies=list(strategies), repetitions=int(reps), write_rate_mib=write_rate,
-                  timeout_s=int(timeout), load=load)
+                  timeout_s=int(timeout), full_throttle_timeout_s=full_throttle, load=load)
     return dict(design=design, runs=runs)
 
 

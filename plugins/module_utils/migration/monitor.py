@@ -140,11 +140,8 @@ class Monitor(object):
 
     def _decide(self, stats, elapsed, iteration, now):
         if elapsed >= self.timeout:
-            if self.timeout_action == 'postcopy' and self.postcopy_allowed:
-                return self._go_postcopy('timeout after %ds: switching to post-copy' % self.timeout)
-            self.aborted_reason = 'the migration did not complete within %d s' % self.timeout
-            self.phase = 'aborting'
-            return 'abort'
+            return self._out_of_time('timeout after %ds' % self.timeout,
+                                     'the migration did not complete within %d s' % self.timeout)
         if self.stall_max_downtime and self.downtime_raised_to is None:
             if self.stalled:
                 return self._raise_downtime(stats)
@@ -155,12 +152,16 @@ class Monitor(object):
             return self._go_postcopy(switch)
         hopeless = self._hopeless(stats, now)
         if hopeless:
-            if self.timeout_action == 'postcopy' and self.postcopy_allowed:
-                return self._go_postcopy('%s: switching to post-copy' % hopeless)
-            self.aborted_reason = 'the migration cannot complete: %s' % hopeless
-            self.phase = 'aborting'
-            return 'abort'
+            return self._out_of_time(hopeless, 'the migration cannot complete: %s' % hopeless)
         return None
+
+    def _out_of_time(self, why, abort_reason):
+        """The move has run out of time (timeout or full_throttle_timeout): do what timeout_action says."""
+        if self.timeout_action == 'postcopy' and self.postcopy_allowed:
+            return self._go_postcopy('%s: switching to post-copy' % why)
+        self.aborted_reason = abort_reason
+        self.phase = 'aborting'
+        return 'abort'
 
     def _switch_reason(self, stats, iteration):
         """Why to switch to post-copy now (strategies postcopy and auto), or None."""

@@ -25,7 +25,8 @@ def test_the_matrix_is_every_combination_with_ids_made_of_its_inputs():
     assert len(runs) == 2 * 2 * 2 * 2 * 2
     assert runs[0] == dict(id='lan-c0-r0-precopy-1', index=1, link='lan', rate_mbit=None, rtt_ms=0.0,
                            probe_interval_ms=50, stall_max_downtime_ms=None, cpu_pct=0.0, ram_pct=0.0, writer_mib=0, write_rate_mib=0.0,
-                           strategy='precopy', repetition=1, timeout_s=3600, probe_before_s=5, probe_after_s=5,
+                           strategy='precopy', repetition=1, timeout_s=3600, full_throttle_timeout_s=None,
+                           probe_before_s=5, probe_after_s=5,
                            probe_s=3600 + 5 + 5 + matrix.PROBE_MARGIN_S)
     margins = matrix.expand(dict(DESIGN, probe=dict(before_s=2, after_s=7)))['runs'][0]
     assert (margins['probe_before_s'], margins['probe_after_s']) == (2, 7)
@@ -49,6 +50,12 @@ def test_a_slower_link_may_probe_less_often():
     assert row['probe_interval_ms'] == '800' and row['stall_max_downtime_ms'] == ''
 
 
+def test_a_design_may_give_up_a_move_stuck_at_the_top_throttle_early():
+    out = matrix.expand(dict(DESIGN, timeout_s=900, full_throttle_timeout_s=120))
+    assert out['design']['full_throttle_timeout_s'] == 120
+    assert set(run['full_throttle_timeout_s'] for run in out['runs']) == set([120])
+
+
 def test_a_link_may_let_a_stalled_precopy_end_with_a_longer_pause():
     design = dict(DESIGN, links=[dict(name='lan', rtt_ms=0),
                                  dict(name='wan', rate_mbit=4.6, rtt_ms=37, stall_max_downtime_ms=2400)])
@@ -68,6 +75,8 @@ def test_a_link_may_let_a_stalled_precopy_end_with_a_longer_pause():
     (dict(vm=dict(memory_mib=128, reserve_mib=128)), 'vm.reserve_mib (128) must be below vm.memory_mib (128)'),
     (dict(links=[dict(name='a'), dict(name='a')]), 'links must have different names'),
     (dict(timeout_s=0), 'timeout_s must be 10 to 86400, not 0'),
+    (dict(full_throttle_timeout_s=0), 'full_throttle_timeout_s must be 1 to 86400, not 0'),
+    (dict(timeout_s=900, full_throttle_timeout_s=900), 'full_throttle_timeout_s (900) must be below timeout_s (900)'),
     (dict(warmup_s=-1), 'warmup_s must be 0 to 3600, not -1'),
     (dict(probe=dict(request='ping')), "probe.request must be pi or heartbeat, not 'ping'"),
     (dict(probe=dict(interval_ms=0)), 'probe.interval_ms must be 1 to 60000, not 0'),
