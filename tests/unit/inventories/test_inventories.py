@@ -113,6 +113,6 @@ def test_lab_hosts_see_the_production_values():
               and k not in ("ansible_host", "skillvl_underlay_address", "ansible_user", "ansible_become")}
     assert shared, "the lab inherits nothing"
     assert {k: lab[k] for k in shared} == {k: prod[k] for k in shared}
-    for key in ("skillvl_migration_strategy", "skillvl_migration_timeout", "kvm_host_migration_port_min",
-                "nfs_client_server", "iscsi_initiator_chap_password"):
+    for key in ("skillvl_migration_strategy", "skillvl_migration_timeout", "skillvl_migration_full_throttle_timeout",
+                "kvm_host_migration_port_min", "nfs_client_server", "iscsi_initiator_chap_password"):
         assert key in shared
