@@ -305,7 +305,9 @@ def test_a_move_auto_converge_cannot_end_is_given_up_early(lab, guests):
         subprocess.run(underlay + ["del", "dev", DST, "root"], check=False, timeout=30)
     assert box.get("result"), ("the path was never squeezed", box, res)
     assert res.get("failed"), res
-    assert "cannot complete: the guest has been throttled at 99 % for 15 s" in res["msg"], res["msg"]
+    # the monitor gives up at its first sample past 15 s; under load a sample can come late
+    held = re.search(r"cannot complete: the guest has been throttled at 99 % for (\d+) s", res["msg"])
+    assert held and 15 <= int(held.group(1)) <= 30, res["msg"]
     assert "still running on the source" in res["msg"], res["msg"]
     assert took < 300, (took, res["msg"])
     assert res["state"] == {"source": "running", "dest": "absent"}, res

@@ -63,6 +63,16 @@ def test_the_experiment_designs_are_the_files_of_experiments():
     assert sorted(choices) == sorted(os.path.basename(p) for p in glob.glob(os.path.join(ROOT, "experiments", "*.yml")))
 
 
+def test_the_awx_guide_lists_the_migrate_questions_in_order():
+    """docs/awx.md tells operators what the migrate survey asks: the spec's options, all, in its order."""
+    with open(os.path.join(ROOT, "docs", "awx.md")) as handle:
+        guide = handle.read()
+    listed = re.search(r"What an operator sees when launching `SKILL/VL: migrate a VM`:(.*?)Any\s", guide, re.S)
+    assert listed, "docs/awx.md no longer lists the migrate survey's questions"
+    named = re.findall(r"`(\w+)`", listed.group(1))
+    assert named == list(options(os.path.join(BOOKS, "argument_specs", "migrate.yml")))
+
+
 def run(tmp_path, book, *extra):
     inventory = tmp_path / "hosts.yml"
     inventory.write_text(yaml.safe_dump({"all": {"children": {"hypervisors": {"hosts": {"h1": {
