@@ -288,6 +288,9 @@ def plan(opts, check=None, connect=None, measure_dirty_rate=None, measure_reside
             candidates[-1]['first_round_ratio'] = vm['first_round_ratio']
     inputs = dict((k, vm[k]) for k in ('memory_bytes', 'touched_bytes', 'working_set_bytes', 'dirty_rate',
                                        'disk_bytes', 'cpu_busy') if k in vm)
+    # the source's QEMU throttles: from 9.2 it also syncs a throttled guest's bitmap inside long rounds
+    source_qemu = max([(v.get('facts') or {}).get('source_qemu_version') or 0 for v in verdicts.values()] or [0])
+    inputs['throttle_sync_s'] = model.throttle_sync_s(source_qemu)
     try:
         choice = model.choose(inputs, candidates, allow_postcopy=opts['allow_postcopy'],
                               move_strategy=None if opts.get('strategy', 'any') == 'any' else opts['strategy'],

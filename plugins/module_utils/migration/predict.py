@@ -15,7 +15,8 @@ The model follows QEMU's own algorithm, round by round (docs/planner.md):
 - auto-converge: the same rounds, but QEMU throttles the vCPUs when, for the second time since
   its last step, the guest dirtied more than half of what was sent in a period of a second or
   more (20 % first, +10 % each step, at most 99 %): it finishes, and the guest pays with the
-  throttle.
+  throttle. From QEMU 9.2 on, a throttled guest's dirty bitmap is also synced every 5 s inside
+  a longer round, and each sync may raise the throttle (throttle_sync_s).
 - post-copy: one pre-copy round, the switch, then every page still dirty is sent once while
   the guest runs on the destination, each first touch of such a page waiting one round trip.
 - early post-copy (vm_migrate strategy ``auto`` with post-copy allowed): the switch comes once
@@ -52,6 +53,8 @@ THROTTLE_INCREMENT = 10              # %, cpu-throttle-increment
 THROTTLE_MAX = 99                    # %, max-cpu-throttle
 THROTTLE_TRIGGER = 0.5               # throttle-trigger-threshold 50 %: dirtied / sent in a period
 THROTTLE_PERIOD = 1.0                # s: QEMU checks the throttle at a bitmap sync a second or more after the last
+THROTTLE_SYNC = 5.0                  # s: QEMU 9.2+ syncs a throttled guest's bitmap at least this often
+THROTTLE_SYNC_QEMU = 9002000         # QEMU 9.2.0 (libvirt's getVersion), the first with that sync
 DEVICE_STATE = 256 * 1024            # bytes of device state sent during the pause (order of magnitude)
 MAX_ROUNDS = 1000                    # a bound for the loop; a real non-converging move is caught before
 
@@ -83,7 +86,8 @@ def normalize(inputs):
     compressing pre-copy's first round gains on top, vm_migrate's mt with xbzrle; default 1), disk_bytes and
     disk_dirty_rate (non-shared storage), throttle_initial/increment/max (%), cpu_busy (share
     of its vCPU time the guest uses while it dirties memory at dirty_rate, default 1),
-    postcopy_ratio (vm_migrate's, default 0.25).
+    postcopy_ratio (vm_migrate's, default 0.25), throttle_sync_s (how often the source QEMU
+    syncs a throttled guest's bitmap inside a round: THROTTLE_SYNC from QEMU 9.2, default 0, none).
     """
     if not isinstance(inputs, dict):
         raise PredictionError('the inputs must be a dict, not %r' % (inputs,))
@@ -108,7 +112,14 @@ def normalize(inputs):
     out['throttle_max'] = _number(inputs, 'throttle_max', default=THROTTLE_MAX, minimum=1, maximum=99)
     out['cpu_busy'] = _number(inputs, 'cpu_busy', default=1.0, strict=True, maximum=1.0)
     out['postcopy_ratio'] = _number(inputs, 'postcopy_ratio', default=POSTCOPY_RATIO, strict=True)
+    out['throttle_sync_s'] = _number(inputs, 'throttle_sync_s', default=0)
     return out
+
+
+def throttle_sync_s(qemu_version):
+    """How often a source QEMU of this version (libvirt's getVersion) syncs a throttled guest's
+    dirty bitmap inside a round: 0 (only at a round's end) before 9.2."""
+    return THROTTLE_SYNC if (qemu_version or 0) >= THROTTLE_SYNC_QEMU else 0
 
 
 def predict(strategy, inputs):
@@ -168,15 +179,14 @@ def _precopy(p, rate, throttled):
     throttle = 0.0
     pending = min(dirty * seconds, p['working_set_bytes'])
     watch = _ThrottleWatch(p) if throttled else None
-    last_sent = sent
+    since_sync = (seconds, sent, pending)
     rounds = 1
     while pending > limit_bytes:
         if watch:
-            throttle = watch.round_ended(seconds, last_sent, pending)
-        effective = dirty * _throttled_share(throttle, p['cpu_busy'])
-        last_sent = pending
+            throttle = watch.round_ended(*since_sync)
         seconds = pending / rate
-        next_pending = min(effective * seconds, p['working_set_bytes'])
+        next_pending, throttle, since_sync = _round(p, watch, throttle, rate, seconds)
+        effective = dirty * _throttled_share(throttle, p['cpu_busy'])
         if next_pending >= pending and (not throttled or throttle >= p['throttle_max']):
             return dict(converges=False, total_s=None, downtime_s=None, rounds=rounds,
                         max_throttle_pct=int(throttle), guest_pays=_throttle_cost(throttle),
@@ -196,6 +206,21 @@ def _precopy(p, rate, throttled):
     return dict(converges=True, total_s=elapsed + downtime, downtime_s=round(downtime, 4), rounds=rounds,
                 bytes_on_wire=sent + pending + p['device_state_bytes'], max_throttle_pct=int(throttle),
                 guest_pays=_throttle_cost(throttle))
+
+
+def _round(p, watch, throttle, rate, seconds):
+    """What the guest dirties while a round of `seconds` is sent, the throttle at the round's end,
+    and (seconds, sent, dirtied) since the last bitmap sync. QEMU 9.2+ syncs a throttled guest's
+    bitmap every throttle_sync_s inside the round too, and each sync may raise the throttle."""
+    sync = p['throttle_sync_s']
+    dirtied, left = 0.0, seconds
+    while watch and throttle and sync and left > sync:
+        part = min(p['dirty_rate'] * _throttled_share(throttle, p['cpu_busy']) * sync, p['working_set_bytes'])
+        throttle = watch.round_ended(sync, rate * sync, part)
+        dirtied += part
+        left -= sync
+    part = min(p['dirty_rate'] * _throttled_share(throttle, p['cpu_busy']) * left, p['working_set_bytes'])
+    return min(dirtied + part, p['working_set_bytes']), throttle, (left, rate * left, part)
 
 
 def _throttled_share(throttle, cpu_busy):
@@ -273,7 +298,7 @@ def _throttle_cost(throttle):
 def _public(p):
     keys = ('memory_bytes', 'touched_bytes', 'working_set_bytes', 'dirty_rate', 'link_rate', 'link_efficiency',
             'rtt', 'downtime_limit', 'compression_ratio', 'first_round_ratio', 'disk_bytes', 'disk_dirty_rate',
-            'cpu_busy', 'postcopy_ratio')
+            'cpu_busy', 'postcopy_ratio', 'throttle_sync_s')
     return dict((k, p[k]) for k in keys)
 
 

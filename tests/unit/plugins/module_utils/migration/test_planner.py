@@ -293,7 +293,9 @@ def test_an_idle_reading_over_a_slow_link_chooses_what_converges_at_the_top_of_q
     # 150 MiB in 274 s from the reading, whichever strategy
     assert 270 < preds['precopy']['total_s'] == preds['auto_converge']['total_s'] < 280
     assert preds['precopy']['converges_worst'] is False and preds['precopy']['worst_total_s'] is None
-    assert preds['auto_converge']['converges_worst'] is True and preds['auto_converge']['worst_total_s'] > 2000
+    # at the top of the step it ends, throttled, in several times the reading's time (QEMU 10 here)
+    assert preds['auto_converge']['converges_worst'] is True
+    assert preds['auto_converge']['worst_total_s'] > 3 * preds['auto_converge']['total_s']
     assert out['target'] == 'ws01' and out['strategy'] == 'auto_converge'
     assert out['prediction']['runs_as'] == 'precopy' and out['prediction']['total_s'] < 280
     assert out['msg'].endswith("; up to %s s with auto_converge if it dirties 1.0 MiB/s (the top of QEMU's reading)"
