@@ -17,7 +17,8 @@ description:
   - O(mode=plan) checks the design (every problem named, nothing run) and expands it into runs (link x CPU
     load x RAM load x strategy x repetition), and lists the runs the results do not hold yet, so an
     interrupted matrix continues where it stopped. Changes nothing.
-  - O(mode=record) appends one run (one CSV row, written at once, and a JSON of the probe's raw samples).
+  - O(mode=record) appends one run (one CSV row, written at once, and a JSON of the probe's raw samples, QEMU's
+    figures and the plan's measurements and prediction).
   - O(mode=plot) writes the research's figures as PNG with matplotlib.
 author:
   - SKILL/VL offline-first team (@skillvl)
@@ -136,8 +137,7 @@ def main():
             row = results.row(p['name'], p['run'], p['migration'], p['probe'], p['plan'], p['path'])
             if module.check_mode:
                 return dict(changed=row['id'] not in results.done_ids(p['directory']), row=row)
-            samples = dict(run=p['run'], probe=p['probe'], figures=(p['migration'] or {}).get('figures'))
-            samples['samples'] = (p['probe'] or {}).get('samples')
+            samples = results.samples(p['run'], p['migration'], p['probe'], p['plan'])
             return dict(changed=results.append(p['directory'], row, samples), row=row)
         if module.check_mode:
             return dict(changed=True, files=[])

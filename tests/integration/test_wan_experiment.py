@@ -91,6 +91,9 @@ def test_the_quick_matrix_runs_resumes_and_plots(lab, results_dir):
     with open(os.path.join(results_dir, "samples", "wan60-c0-r50-auto-1.json")) as handle:
         raw = json.load(handle)
     assert raw["run"]["ram_pct"] == 50 and len(raw["samples"]) == int(loaded["requests"])
+    # what the planner measured and predicted, so a later model can be checked against this run
+    assert raw["plan"]["vm"]["dirty_rate_mib_s"] == float(loaded["dirty_rate_mib_s"]), raw["plan"]
+    assert raw["plan"]["prediction"]["total_s"] == float(loaded["predicted_total_s"]), raw["plan"]
     for name in ("time_vs_ram.png", "time_vs_cpu.png", "response_wan60.png", "downtime.png", "prediction.png"):
         width, height = png_size(os.path.join(results_dir, name))
         assert width >= 300 and height >= 300, name

@@ -105,6 +105,14 @@ def row(experiment, run, migration, probe, plan=None, path=None):
     return dict((key, _figure(out.get(key))) for key in COLUMNS)
 
 
+def samples(run, migration, probe, plan=None):
+    """The run's JSON beside its row: the run, the probe's raw samples, QEMU's figures, and what the
+    planner measured and predicted (so a later model can be checked against the same run)."""
+    plan = plan or {}
+    return dict(run=run, probe=probe, figures=(migration or {}).get('figures'), samples=(probe or {}).get('samples'),
+                plan=dict((key, plan.get(key)) for key in ('vm', 'strategy', 'prediction', 'settings')) if plan else None)
+
+
 def append(directory, csv_row, samples=None):
     """Write the run's samples, then its row (one write); the header when the file is new.
     A run already recorded is left as it is (False)."""

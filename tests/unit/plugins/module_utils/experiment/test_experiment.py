@@ -213,3 +213,11 @@ def test_recording_a_run_again_leaves_its_samples_as_they_were(tmp_path):
     assert not results.append(directory, results.row('seeds', run, MOVE, PROBE, PLAN), dict(samples=[]))
     with open(results.samples_path(directory, run['id'])) as handle:
         assert handle.read() == '{"samples": [[0, 1.0, null]]}'
+
+
+def test_the_samples_keep_what_the_planner_measured_and_predicted():
+    run = matrix.expand(DESIGN)['runs'][0]
+    out = results.samples(run, MOVE, PROBE, dict(PLAN, candidates=[{'host': 'ws01'}], table=['host ...']))
+    assert out['run'] == run and out['figures'] == MOVE['figures'] and out['samples'] == PROBE['samples']
+    assert out['plan'] == dict(vm=PLAN['vm'], strategy='auto_converge', prediction=PLAN['prediction'], settings=None)
+    assert results.samples(run, None, PROBE)['plan'] is None and results.samples(run, None, PROBE)['figures'] is None
